@@ -1,0 +1,28 @@
+/*
+ * handlers.h - one file per resource (h_auth.c, h_tokens.c, ...). A handler
+ * sees struct req with its caller already checked against the route flags,
+ * sets r->out (or leaves it NULL for 204) and returns the HTTP status.
+ * Handlers never call FCGX_* or MDB_*.
+ */
+#ifndef TC_HANDLERS_H
+#define TC_HANDLERS_H
+
+struct req;
+
+/* h_auth.c */
+int	h_health(struct req *);         /* GET /health */
+int	h_login(struct req *);          /* POST /auth/login, /auth/email/login */
+int	h_logout(struct req *);         /* POST /auth/logout */
+int	h_me(struct req *);             /* GET /auth/me */
+
+/* h_tokens.c */
+int	h_token_create(struct req *);   /* POST /tokens */
+int	h_token_list(struct req *);     /* GET /tokens */
+int	h_token_get(struct req *);      /* GET /tokens/{id} */
+int	h_token_update(struct req *);   /* PUT /tokens/{id} */
+int	h_token_revoke(struct req *);   /* DELETE /tokens/{id} */
+
+/* Map a STORE_* error to a status and {"detail"} (logs the cause). */
+int	h_store_error(struct req *, int err);
+
+#endif

@@ -1,0 +1,1 @@
+/* js.c: being written */

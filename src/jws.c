@@ -1,0 +1,1 @@
+/* jws.c: being written */

@@ -1,0 +1,1 @@
+/* main_cli.c: being written */

@@ -1,0 +1,1 @@
+/* pw.c: being written */

@@ -1,0 +1,1 @@
+/* router.c: being written */

@@ -1,0 +1,1 @@
+/* scope.c: being written */

@@ -1,0 +1,187 @@
+/*
+ * store.h - the LMDB store: users, teams, memberships, tokens, session
+ * revocations and login failures, with the indexes the API needs.
+ * Nobody but store*.c includes lmdb.h.
+ *
+ * Every function opens and ends its own short transaction (never held across
+ * requests). Writes are durable commits, retried after growing the map on
+ * MDB_MAP_FULL. Records returned through out-parameters are copies the caller
+ * owns (free with the matching *_free where one exists).
+ */
+#ifndef TC_STORE_H
+#define TC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "util.h"
+#include "pw.h"
+
+/* Errors: negative, outside LMDB's and errno's ranges. */
+enum store_err {
+	STORE_OK = 0,
+	STORE_NOTFOUND = -40001,        /* no such record */
+	STORE_EXISTS = -40002,          /* duplicate key: e-mail, team name, active token name */
+	STORE_LASTOWNER = -40003,       /* removing or demoting the last owner of a team */
+	STORE_FULL = -40004,            /* disk full or map cannot grow */
+	STORE_RDONLY = -40005,          /* database not writable */
+	STORE_IO = -40006,              /* any other LMDB or system failure (logged) */
+	STORE_NOMEM = -40007
+};
+const char *store_strerror(int);
+
+enum role { ROLE_NONE = 0, ROLE_MEMBER = 1, ROLE_OWNER = 2 };
+const char *role_name(int);             /* "member", "owner", NULL */
+
+#define NAME_MAX_BYTES 1024             /* 255 code points of UTF-8, NUL */
+
+struct user {
+	char	id[UUID_LEN + 1];
+	char	email[EMAIL_MAX + 1];   /* stored lowercase */
+	char	full_name[NAME_MAX_BYTES];
+	char	pwhash[PW_HASH_MAX];    /* "" = no password login */
+	int	is_admin;
+	int	is_active;
+	int64_t	created_at;             /* ms */
+};
+
+struct team {
+	char	 id[TEAMID_LEN + 1];
+	char	 name[NAME_MAX_BYTES];
+	int64_t	 created_at;
+	uint32_t member_count;
+};
+
+struct membership {
+	char	team_id[TEAMID_LEN + 1];
+	char	user_id[UUID_LEN + 1];
+	int	role;
+	int64_t	joined_at;
+};
+
+struct token {
+	char	 id[UUID_LEN + 1];
+	char	 jti[UUID_LEN + 1];
+	char	 hash[SHA256_HEX + 1];  /* SHA-256 of the raw JWT */
+	char	 owner_id[UUID_LEN + 1];
+	char	 owner_email[EMAIL_MAX + 1];
+	char	 team_id[TEAMID_LEN + 1];       /* "" = not a team token */
+	char	*name;                  /* owned */
+	char	*description;           /* owned, NULL = none */
+	char	 created_by[EMAIL_MAX + 1];
+	int64_t	 created_at;
+	int64_t	 expires_at;            /* 0 = never */
+	int64_t	 last_used;             /* 0 = never */
+	int	 is_active;
+	int	 is_revoked;
+	int64_t	 revoked_at;            /* 0 = not revoked */
+	char	*revoked_by;            /* owned, NULL when not revoked */
+	char	*revocation_reason;     /* owned, NULL when not revoked */
+	struct json_object *scope;      /* owned; normalized (scope_normalize), never NULL once loaded */
+	struct json_object *tags;       /* owned; array, never NULL once loaded */
+};
+
+void	token_free(struct token *);     /* frees the members, not the struct */
+void	tokens_free(struct token *, size_t n);  /* frees members and the array */
+/* 1 if the token can be used: active, not revoked, not expired at now (ms). */
+int	token_live(const struct token *, int64_t now);
+
+struct store;
+
+#define STORE_CREATE 0x1                /* create the directory and database if missing */
+
+/*
+ * Open (or with STORE_CREATE, create) the environment in dir. Call after any
+ * fork. Clears stale readers (mdb_reader_check). map_mb is the initial map
+ * size; the map grows on demand. Returns 0 or a STORE_* error; *sp owned by
+ * the caller (store_close).
+ */
+int	store_open(struct store **sp, const char *dir, size_t map_mb, int flags);
+void	store_close(struct store *);
+/* Compacting copy into dest_dir (created, must be empty) while others write. */
+int	store_backup(struct store *, const char *dest_dir);
+
+/* --- users --- */
+/* Insert a new user (u->id, u->email lowercase, set by caller). STORE_EXISTS if the e-mail is taken. */
+int	store_user_add(struct store *, const struct user *u);
+int	store_user_get(struct store *, const char *id, struct user *out);
+/* Case-insensitive e-mail lookup. */
+int	store_user_by_email(struct store *, const char *email, struct user *out);
+/* Replace the user with u->id (e-mail cannot change). */
+int	store_user_put(struct store *, const struct user *u);
+/* Users ordered by e-mail; *out is a malloc'd array (caller frees). */
+int	store_user_list(struct store *, uint64_t offset, uint32_t limit,
+	    struct user **out, size_t *n, uint64_t *total);
+
+/* --- teams and memberships --- */
+/* Insert team t (t->id set by caller); owner_id (may be NULL) becomes its owner.
+ * STORE_EXISTS if a team of that name (case-insensitive) exists. */
+int	store_team_add(struct store *, const struct team *t, const char *owner_id);
+int	store_team_get(struct store *, const char *id, struct team *out);
+/* All teams by name; *out malloc'd. */
+int	store_team_list(struct store *, struct team **out, size_t *n);
+/* Add or change a membership. *created = 1 when new. STORE_NOTFOUND if the team
+ * or user is unknown; STORE_LASTOWNER when demoting the last owner. */
+int	store_member_set(struct store *, const char *team_id, const char *user_id,
+	    int role, int *created);
+/* STORE_NOTFOUND if not a member; STORE_LASTOWNER for the last owner. */
+int	store_member_del(struct store *, const char *team_id, const char *user_id);
+/* *role = ROLE_MEMBER/ROLE_OWNER, or STORE_NOTFOUND. */
+int	store_member_get(struct store *, const char *team_id, const char *user_id,
+	    int *role);
+/* Memberships of a user / of a team; *out malloc'd. */
+int	store_user_teams(struct store *, const char *user_id,
+	    struct membership **out, size_t *n);
+int	store_team_members(struct store *, const char *team_id,
+	    struct membership **out, size_t *n);
+
+/* --- tokens --- */
+/*
+ * Insert t. Inside the write transaction: STORE_EXISTS if another token of
+ * the same owner and team (or both team-less) is active, unrevoked and has
+ * the same name. The record keeps only t->hash, never a raw token.
+ */
+int	store_token_add(struct store *, const struct token *t);
+int	store_token_get(struct store *, const char *id, struct token *out);
+int	store_token_by_jti(struct store *, const char *jti, struct token *out);
+
+/*
+ * Read-modify-write of one token in one write transaction: fn gets the
+ * current record and may change name, description, scope, tags, is_active,
+ * expires_at and the revocation fields. fn returns 0 to write the change, or
+ * anything else to abort, which store_token_edit returns unchanged (so a
+ * handler may return its own codes). Indexes follow the change; a name or
+ * reactivation that collides with an active token gives STORE_EXISTS.
+ * If out is not NULL it receives a copy of the record as written.
+ */
+typedef int (*token_edit_fn)(struct token *t, void *arg);
+int	store_token_edit(struct store *, const char *id, token_edit_fn fn,
+	    void *arg, struct token *out);
+
+enum tokset { TOKSET_ALL, TOKSET_OWNER, TOKSET_TEAM };
+/*
+ * One page of a set of tokens, newest first (created_at desc, then id).
+ * key: owner user id for TOKSET_OWNER, team id for TOKSET_TEAM, NULL for ALL.
+ * include_inactive = 0 hides revoked, deactivated and expired (at now) tokens.
+ * Costs O(offset + limit) plus the expired tokens skipped, not O(set):
+ * totals come from counters kept in the write transactions.
+ * *out malloc'd (tokens_free).
+ */
+int	store_token_list(struct store *, enum tokset set, const char *key,
+	    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+	    struct token **out, size_t *n, uint64_t *total);
+
+/* --- session revocations (logout) --- */
+int	store_jti_revoke(struct store *, const char *jti, int64_t exp_ms);
+/* 1 revoked, 0 not, or a STORE_* error. */
+int	store_jti_revoked(struct store *, const char *jti);
+
+/* --- login failures (lockout) --- */
+/* Failures for email counted while each came within window_ms of the previous one. */
+int	store_login_get(struct store *, const char *email, unsigned *count,
+	    int64_t *last_ms);
+int	store_login_fail(struct store *, const char *email, int64_t now,
+	    int64_t window_ms, unsigned *count);
+int	store_login_reset(struct store *, const char *email);
+
+#endif
