@@ -1,1 +1,673 @@
-/* store.c: being written */
+/*
+ * store.c - the LMDB environment, transactions with map growth, and the
+ * records other than tokens: users, teams, memberships, session
+ * revocations and login failures. Tokens are in store_token.c.
+ *
+ * Records are JSON documents (json-c) so fields can be added without a
+ * migration; keys are fixed-length ids or lowercase names.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_int.h"
+
+#define MAP_GROW_TRIES	16
+#define MAP_MAX_BYTES	((size_t)1 << 40)	/* 1 TiB */
+
+static const char *const dbi_names[DB__MAX] = {
+	"meta", "users", "user_email", "teams", "team_name", "members",
+	"user_teams", "tokens", "tok_jti", "tok_name", "tok_idx",
+	"tok_cnt", "tok_exp", "jti_rev", "login"
+};
+
+const char *
+store_strerror(int err)
+{
+	switch (err) {
+	case STORE_OK:		return "success";
+	case STORE_NOTFOUND:	return "not found";
+	case STORE_EXISTS:	return "already exists";
+	case STORE_LASTOWNER:	return "last owner of the team";
+	case STORE_FULL:	return "database full (disk full or map cannot grow)";
+	case STORE_RDONLY:	return "database not writable";
+	case STORE_NOMEM:	return "out of memory";
+	default:		return "database failure";
+	}
+}
+
+const char *
+role_name(int role)
+{
+	return role == ROLE_OWNER ? "owner" : role == ROLE_MEMBER ? "member" : NULL;
+}
+
+/* Translate an LMDB or errno code into a STORE_* code (logging the unusual). */
+static int
+map_err(int rc)
+{
+	if (rc == 0 || (rc <= -40001 && rc >= -40199))	/* STORE_* and private codes */
+		return rc;
+	switch (rc) {
+	case MDB_NOTFOUND:	return STORE_NOTFOUND;
+	case MDB_KEYEXIST:	return STORE_EXISTS;
+	case ENOSPC:
+	case MDB_MAP_FULL:	return STORE_FULL;
+	case EACCES:
+	case EROFS:
+	case EPERM:		return STORE_RDONLY;
+	case ENOMEM:		return STORE_NOMEM;
+	default:
+		log_error("store: %s", mdb_strerror(rc));
+		return STORE_IO;
+	}
+}
+
+/* Double the map size (up to MAP_MAX_BYTES). Returns 0 or an LMDB code. */
+static int
+grow_map(struct store *s)
+{
+	MDB_envinfo info;
+	size_t size;
+
+	mdb_env_info(s->env, &info);
+	if (info.me_mapsize >= MAP_MAX_BYTES)
+		return MDB_MAP_FULL;
+	size = info.me_mapsize * 2;
+	log_info("store: growing the map to %zu MiB", size >> 20);
+	return mdb_env_set_mapsize(s->env, size);
+}
+
+/* Begin a transaction, adopting a map another process grew. */
+static int
+txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	if (rc == MDB_MAP_RESIZED) {
+		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return rc;
+}
+
+int
+store_read(struct store *s, txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return map_err(rc);
+	rc = fn(s, txn, arg);
+	mdb_txn_abort(txn);
+	return map_err(rc);
+}
+
+int
+store_write(struct store *s, txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc, tries;
+
+	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
+		if ((rc = txn_begin(s, 0, &txn)) != 0)
+			return map_err(rc);
+		if ((rc = fn(s, txn, arg)) != 0) {
+			mdb_txn_abort(txn);
+			if (rc == MDB_MAP_FULL && grow_map(s) == 0)
+				continue;
+			return map_err(rc);
+		}
+		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL && grow_map(s) == 0)
+			continue;
+		return map_err(rc);
+	}
+	return STORE_FULL;
+}
+
+/* Open every named database, creating the missing ones. */
+static int
+open_dbis(struct store *s, MDB_txn *txn, void *arg)
+{
+	static const char schema[] = "1";
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v;
+	int i, rc;
+
+	(void)arg;
+	for (i = 0; i < DB__MAX; i++)
+		if ((rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i])) != 0)
+			return rc;
+	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) == MDB_NOTFOUND) {
+		v.mv_size = sizeof(schema) - 1;
+		v.mv_data = (void *)(uintptr_t)schema;
+		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+	}
+	return rc;
+}
+
+/* Create dir (0700) when asked to, and say whether a database is there. */
+static int
+prepare_dir(const char *dir, int flags)
+{
+	char path[4096];
+	struct stat st;
+
+	if ((flags & STORE_CREATE) && mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return errno;
+	if (stat(dir, &st) == -1)
+		return errno;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
+		return ENAMETOOLONG;
+	if (!(flags & STORE_CREATE) && access(path, F_OK) == -1)
+		return MDB_NOTFOUND;
+	return 0;
+}
+
+int
+store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
+{
+	struct store *s;
+	int rc, dead = 0;
+
+	*sp = NULL;
+	if ((rc = prepare_dir(dir, flags)) != 0)
+		return rc == MDB_NOTFOUND || rc == ENOENT ? STORE_NOTFOUND : map_err(rc);
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->dir = strdup(dir)) == NULL) {
+		free(s);
+		return STORE_NOMEM;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, DB__MAX + 2);
+	mdb_env_set_maxreaders(s->env, 512);
+	mdb_env_set_mapsize(s->env, map_mb << 20);
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	mdb_reader_check(s->env, &dead);
+	if (dead > 0)
+		log_warn("store: cleared %d stale reader slot(s)", dead);
+	if ((rc = store_write(s, open_dbis, NULL)) != 0) {
+		store_close(s);
+		return rc;
+	}
+	*sp = s;
+	return STORE_OK;
+fail:
+	store_close(s);
+	return map_err(rc);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s->dir);
+	free(s);
+}
+
+int
+store_backup(struct store *s, const char *dest)
+{
+	int rc;
+
+	if (mkdir(dest, 0700) == -1 && errno != EEXIST)
+		return map_err(errno);
+	rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+	return map_err(rc);
+}
+
+/* --- small typed helpers over MDB_val --- */
+
+int
+db_put(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl,
+    const void *v, size_t vl, unsigned flags)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k }, val = { vl, (void *)(uintptr_t)v };
+
+	return mdb_put(txn, s->dbi[db], &key, &val, flags);
+}
+
+int
+db_del(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k };
+
+	return mdb_del(txn, s->dbi[db], &key, NULL);
+}
+
+int
+db_get_str(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl,
+    char *out, size_t outsz)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k }, val;
+	int rc;
+
+	if ((rc = mdb_get(txn, s->dbi[db], &key, &val)) != 0)
+		return rc;
+	if (val.mv_size >= outsz)
+		return MDB_CORRUPTED;
+	memcpy(out, val.mv_data, val.mv_size);
+	out[val.mv_size] = '\0';
+	return 0;
+}
+
+int
+db_get_json(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl,
+    struct json_object **out)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k }, val;
+	struct json_tokener *tok;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mdb_get(txn, s->dbi[db], &key, &val)) != 0)
+		return rc;
+	if ((tok = json_tokener_new()) == NULL)
+		return ENOMEM;
+	*out = json_tokener_parse_ex(tok, val.mv_data, (int)val.mv_size);
+	json_tokener_free(tok);
+	if (*out == NULL || !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
+		return MDB_CORRUPTED;
+	}
+	return 0;
+}
+
+int
+db_put_json(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl,
+    struct json_object *obj, unsigned flags)
+{
+	size_t len;
+	const char *str = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN, &len);
+
+	if (str == NULL)
+		return ENOMEM;
+	return db_put(s, txn, db, k, kl, str, len, flags);
+}
+
+const char *
+jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int64_t
+jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+void
+jcpy(struct json_object *o, const char *key, char *out, size_t outsz)
+{
+	const char *v = jstr(o, key);
+
+	snprintf(out, outsz, "%s", v != NULL ? v : "");
+}
+
+/* --- users --- */
+
+static struct json_object *
+user_to_json(const struct user *u)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(u->id));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	json_object_object_add(o, "full_name", json_object_new_string(u->full_name));
+	json_object_object_add(o, "pwhash", json_object_new_string(u->pwhash));
+	json_object_object_add(o, "is_admin", json_object_new_boolean(u->is_admin));
+	json_object_object_add(o, "is_active", json_object_new_boolean(u->is_active));
+	json_object_object_add(o, "created_at", json_object_new_int64(u->created_at));
+	return o;
+}
+
+static void
+user_from_json(struct json_object *o, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	jcpy(o, "id", u->id, sizeof(u->id));
+	jcpy(o, "email", u->email, sizeof(u->email));
+	jcpy(o, "full_name", u->full_name, sizeof(u->full_name));
+	jcpy(o, "pwhash", u->pwhash, sizeof(u->pwhash));
+	u->is_admin = jint(o, "is_admin") != 0;
+	u->is_active = jint(o, "is_active") != 0;
+	u->created_at = jint(o, "created_at");
+}
+
+/* Write u: the record, and the e-mail index when add is set (NOOVERWRITE). */
+static int
+user_write(struct store *s, MDB_txn *txn, const struct user *u, int add)
+{
+	struct json_object *o;
+	int rc;
+
+	if (add && (rc = db_put(s, txn, DB_USER_EMAIL, u->email, strlen(u->email),
+	    u->id, UUID_LEN, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	o = user_to_json(u);
+	rc = db_put_json(s, txn, DB_USERS, u->id, UUID_LEN, o,
+	    add ? MDB_NOOVERWRITE : 0);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+tx_user_add(struct store *s, MDB_txn *txn, void *arg)
+{
+	return user_write(s, txn, arg, 1);
+}
+
+int
+store_user_add(struct store *s, const struct user *u)
+{
+	if (strlen(u->id) != UUID_LEN)
+		return STORE_IO;
+	return store_write(s, tx_user_add, (void *)(uintptr_t)u);
+}
+
+static int
+tx_user_put(struct store *s, MDB_txn *txn, void *arg)
+{
+	const struct user *u = arg;
+	MDB_val k = { UUID_LEN, (void *)(uintptr_t)u->id }, v;
+	int rc;
+
+	if ((rc = mdb_get(txn, s->dbi[DB_USERS], &k, &v)) != 0)
+		return rc;
+	return user_write(s, txn, u, 0);
+}
+
+int
+store_user_put(struct store *s, const struct user *u)
+{
+	return store_write(s, tx_user_put, (void *)(uintptr_t)u);
+}
+
+struct user_get {
+	const char	*id;
+	const char	*email;
+	struct user	*out;
+};
+
+static int
+tx_user_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct user_get *g = arg;
+	struct json_object *o;
+	char id[UUID_LEN + 1], lower[EMAIL_MAX + 1];
+	int rc;
+
+	if (g->email != NULL) {
+		util_lower(g->email, lower, sizeof(lower));
+		if ((rc = db_get_str(s, txn, DB_USER_EMAIL, lower, strlen(lower),
+		    id, sizeof(id))) != 0)
+			return rc;
+	} else {
+		if (strlen(g->id) != UUID_LEN)
+			return MDB_NOTFOUND;
+		memcpy(id, g->id, UUID_LEN + 1);
+	}
+	if (strlen(id) != UUID_LEN)
+		return MDB_NOTFOUND;
+	if ((rc = db_get_json(s, txn, DB_USERS, id, UUID_LEN, &o)) != 0)
+		return rc;
+	user_from_json(o, g->out);
+	json_object_put(o);
+	return 0;
+}
+
+int
+store_user_get(struct store *s, const char *id, struct user *out)
+{
+	struct user_get g = { id, NULL, out };
+
+	return store_read(s, tx_user_get, &g);
+}
+
+int
+store_user_by_email(struct store *s, const char *email, struct user *out)
+{
+	struct user_get g = { NULL, email, out };
+
+	if (strlen(email) > EMAIL_MAX)
+		return STORE_NOTFOUND;
+	return store_read(s, tx_user_get, &g);
+}
+
+struct user_page {
+	uint64_t	 offset;
+	uint32_t	 limit;
+	struct user	*v;
+	size_t		 n;
+	uint64_t	 total;
+};
+
+/* Walk the e-mail index: skip offset, load up to limit users. */
+static int
+tx_user_list(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct user_page *p = arg;
+	struct user_get g;
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_stat st;
+	uint64_t i = 0;
+	char id[UUID_LEN + 1];
+	int rc;
+
+	if ((rc = mdb_stat(txn, s->dbi[DB_USER_EMAIL], &st)) != 0)
+		return rc;
+	p->total = st.ms_entries;
+	if ((p->v = calloc(p->limit ? p->limit : 1, sizeof(*p->v))) == NULL)
+		return ENOMEM;
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_USER_EMAIL], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && p->n < p->limit;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), i++) {
+		if (i < p->offset || v.mv_size != UUID_LEN)
+			continue;
+		memcpy(id, v.mv_data, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		g = (struct user_get){ id, NULL, &p->v[p->n] };
+		if ((rc = tx_user_get(s, txn, &g)) != 0)
+			break;
+		p->n++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_user_list(struct store *s, uint64_t offset, uint32_t limit,
+    struct user **out, size_t *n, uint64_t *total)
+{
+	struct user_page p = { offset, limit, NULL, 0, 0 };
+	int rc = store_read(s, tx_user_list, &p);
+
+	if (rc != 0) {
+		free(p.v);
+		p.v = NULL;
+		p.n = 0;
+	}
+	*out = p.v;
+	*n = p.n;
+	*total = p.total;
+	return rc;
+}
+
+/* --- session revocations --- */
+
+struct jti_arg {
+	const char	*jti;
+	int64_t		 exp;
+	int		 found;
+};
+
+static int
+tx_jti_revoke(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct jti_arg *a = arg;
+
+	return db_put(s, txn, DB_JTI_REV, a->jti, strlen(a->jti), &a->exp,
+	    sizeof(a->exp), 0);
+}
+
+int
+store_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
+{
+	struct jti_arg a = { jti, exp_ms, 0 };
+
+	if (*jti == '\0' || strlen(jti) > 256)
+		return STORE_NOTFOUND;
+	return store_write(s, tx_jti_revoke, &a);
+}
+
+static int
+tx_jti_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct jti_arg *a = arg;
+	MDB_val k = { strlen(a->jti), (void *)(uintptr_t)a->jti }, v;
+	int rc = mdb_get(txn, s->dbi[DB_JTI_REV], &k, &v);
+
+	a->found = rc == 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_jti_revoked(struct store *s, const char *jti)
+{
+	struct jti_arg a = { jti, 0, 0 };
+	int rc;
+
+	if (*jti == '\0' || strlen(jti) > 256)
+		return 0;
+	if ((rc = store_read(s, tx_jti_get, &a)) != 0)
+		return rc;
+	return a.found;
+}
+
+/* --- login failures: value is {count, last_ms} --- */
+
+struct login_rec {
+	uint32_t	count;
+	uint32_t	pad;
+	int64_t		last;
+};
+
+struct login_arg {
+	char		 email[EMAIL_MAX + 1];
+	int64_t		 now, window;
+	struct login_rec rec;
+	int		 reset;
+};
+
+static int
+tx_login_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct login_arg *a = arg;
+	MDB_val k = { strlen(a->email), a->email }, v;
+	int rc = mdb_get(txn, s->dbi[DB_LOGIN], &k, &v);
+
+	memset(&a->rec, 0, sizeof(a->rec));
+	if (rc == 0 && v.mv_size == sizeof(a->rec))
+		memcpy(&a->rec, v.mv_data, sizeof(a->rec));
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+tx_login_update(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct login_arg *a = arg;
+	int rc;
+
+	if (a->reset) {
+		rc = db_del(s, txn, DB_LOGIN, a->email, strlen(a->email));
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	if ((rc = tx_login_get(s, txn, a)) != 0)
+		return rc;
+	if (a->rec.count > 0 && a->now - a->rec.last > a->window)
+		a->rec.count = 0;
+	if (a->rec.count < UINT32_MAX)
+		a->rec.count++;
+	a->rec.last = a->now;
+	return db_put(s, txn, DB_LOGIN, a->email, strlen(a->email), &a->rec,
+	    sizeof(a->rec), 0);
+}
+
+/* Prepare a login_arg for email; -1 if the address cannot be a key. */
+static int
+login_arg(struct login_arg *a, const char *email)
+{
+	memset(a, 0, sizeof(*a));
+	if (*email == '\0' || strlen(email) > EMAIL_MAX)
+		return -1;
+	util_lower(email, a->email, sizeof(a->email));
+	return 0;
+}
+
+int
+store_login_get(struct store *s, const char *email, unsigned *count, int64_t *last)
+{
+	struct login_arg a;
+	int rc;
+
+	*count = 0;
+	*last = 0;
+	if (login_arg(&a, email) == -1)
+		return 0;
+	if ((rc = store_read(s, tx_login_get, &a)) == 0) {
+		*count = a.rec.count;
+		*last = a.rec.last;
+	}
+	return rc;
+}
+
+int
+store_login_fail(struct store *s, const char *email, int64_t now,
+    int64_t window_ms, unsigned *count)
+{
+	struct login_arg a;
+	int rc;
+
+	*count = 0;
+	if (login_arg(&a, email) == -1)
+		return 0;
+	a.now = now;
+	a.window = window_ms;
+	if ((rc = store_write(s, tx_login_update, &a)) == 0)
+		*count = a.rec.count;
+	return rc;
+}
+
+int
+store_login_reset(struct store *s, const char *email)
+{
+	struct login_arg a;
+
+	if (login_arg(&a, email) == -1)
+		return 0;
+	a.reset = 1;
+	return store_write(s, tx_login_update, &a);
+}

@@ -1,1 +1,436 @@
+/*
+ * test_store.c - the LMDB store against a real environment in a temporary
+ * directory: records, uniqueness inside the write transaction, indexes and
+ * counters, map growth, backup.
+ */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static char dir[64];
+static struct store *st;
+
+static void
+rm_rf(const char *d)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tc-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(store_open(&st, dir, 1, STORE_CREATE), STORE_OK);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	rm_rf(dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static void
+mkuser(struct user *u, const char *email, int admin)
+{
+	memset(u, 0, sizeof(*u));
+	cr_assert_eq(util_uuid4(u->id), 0);
+	snprintf(u->email, sizeof(u->email), "%s", email);
+	snprintf(u->full_name, sizeof(u->full_name), "Name of %s", email);
+	u->is_admin = admin;
+	u->is_active = 1;
+	u->created_at = util_now_ms();
+	cr_assert_eq(store_user_add(st, u), STORE_OK);
+}
+
+static void
+mkteam(struct team *t, const char *name, const char *owner)
+{
+	memset(t, 0, sizeof(*t));
+	cr_assert_eq(util_team_id(t->id), 0);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->created_at = util_now_ms();
+	cr_assert_eq(store_team_add(st, t, owner), STORE_OK);
+}
+
+/* Fill a token of owner u (team may be NULL) created at `at`. Caller frees. */
+static void
+mktoken(struct token *t, const struct user *u, const char *team,
+    const char *name, int64_t at, int64_t expires)
+{
+	memset(t, 0, sizeof(*t));
+	cr_assert_eq(util_uuid4(t->id), 0);
+	cr_assert_eq(util_uuid4(t->jti), 0);
+	util_sha256_hex(t->id, strlen(t->id), t->hash);
+	memcpy(t->owner_id, u->id, sizeof(t->owner_id));
+	memcpy(t->owner_email, u->email, sizeof(t->owner_email));
+	snprintf(t->team_id, sizeof(t->team_id), "%s", team ? team : "");
+	snprintf(t->created_by, sizeof(t->created_by), "%s", u->email);
+	t->name = strdup(name);
+	t->created_at = at;
+	t->expires_at = expires;
+	t->is_active = 1;
+	t->scope = json_object_new_object();
+	t->tags = json_object_new_array();
+}
+
+static int
+add_token(const struct user *u, const char *team, const char *name, int64_t at,
+    int64_t expires, char *id_out)
+{
+	struct token t;
+	int rc;
+
+	mktoken(&t, u, team, name, at, expires);
+	rc = store_token_add(st, &t);
+	if (id_out != NULL)
+		memcpy(id_out, t.id, UUID_LEN + 1);
+	token_free(&t);
+	return rc;
+}
+
+Test(store, open_without_create_needs_a_database)
+{
+	struct store *s2;
+	char empty[64];
+
+	snprintf(empty, sizeof(empty), "/tmp/tc-empty-XXXXXX");
+	cr_assert_not_null(mkdtemp(empty));
+	cr_expect_eq(store_open(&s2, empty, 1, 0), STORE_NOTFOUND);
+	cr_expect_null(s2);
+	cr_expect_eq(store_open(&s2, "/nonexistent/tc", 1, 0), STORE_NOTFOUND);
+	rm_rf(empty);
+}
+
+Test(store, users_by_id_and_case_insensitive_email)
+{
+	struct user a, got, dup;
+
+	mkuser(&a, "alice@example.com", 0);
+	cr_assert_eq(store_user_get(st, a.id, &got), STORE_OK);
+	cr_expect_str_eq(got.email, "alice@example.com");
+	cr_expect_str_eq(got.full_name, "Name of alice@example.com");
+	cr_expect_eq(got.is_active, 1);
+	cr_assert_eq(store_user_by_email(st, "ALICE@Example.COM", &got), STORE_OK);
+	cr_expect_str_eq(got.id, a.id);
+	dup = a;
+	cr_assert_eq(util_uuid4(dup.id), 0);
+	cr_expect_eq(store_user_add(st, &dup), STORE_EXISTS);
+	cr_expect_eq(store_user_by_email(st, "nobody@example.com", &got), STORE_NOTFOUND);
+	cr_expect_eq(store_user_get(st, "not-a-uuid", &got), STORE_NOTFOUND);
+	got.is_active = 0;
+	got.is_admin = 1;
+	cr_assert_eq(store_user_put(st, &got), STORE_OK);
+	cr_assert_eq(store_user_get(st, a.id, &got), STORE_OK);
+	cr_expect_eq(got.is_active, 0);
+	cr_expect_eq(got.is_admin, 1);
+	cr_expect_eq(store_user_put(st, &dup), STORE_NOTFOUND);
+}
+
+Test(store, user_list_pages_by_email)
+{
+	struct user u, *v;
+	size_t n;
+	uint64_t total;
+
+	mkuser(&u, "c@example.com", 0);
+	mkuser(&u, "a@example.com", 0);
+	mkuser(&u, "b@example.com", 1);
+	cr_assert_eq(store_user_list(st, 1, 5, &v, &n, &total), STORE_OK);
+	cr_expect_eq(total, 3);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(v[0].email, "b@example.com");
+	cr_expect_str_eq(v[1].email, "c@example.com");
+	free(v);
+}
+
+Test(store, teams_members_and_the_last_owner)
+{
+	struct user o, m, *unused = NULL;
+	struct team t, got, dup, *all;
+	struct membership *ms;
+	size_t n;
+	int role, created;
+
+	(void)unused;
+	mkuser(&o, "owner@example.com", 0);
+	mkuser(&m, "member@example.com", 0);
+	mkteam(&t, "Blue Team", o.id);
+	dup = t;
+	cr_assert_eq(util_team_id(dup.id), 0);
+	snprintf(dup.name, sizeof(dup.name), "blue TEAM");
+	cr_expect_eq(store_team_add(st, &dup, NULL), STORE_EXISTS);
+
+	cr_assert_eq(store_member_get(st, t.id, o.id, &role), STORE_OK);
+	cr_expect_eq(role, ROLE_OWNER);
+	cr_expect_eq(store_member_get(st, t.id, m.id, &role), STORE_NOTFOUND);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created), STORE_OK);
+	cr_expect_eq(created, 1);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created), STORE_OK);
+	cr_expect_eq(created, 0);
+	cr_assert_eq(store_team_get(st, t.id, &got), STORE_OK);
+	cr_expect_str_eq(got.name, "Blue Team");
+	cr_expect_eq(got.member_count, 2);
+
+	/* the only owner can be neither removed nor demoted */
+	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_LASTOWNER);
+	cr_expect_eq(store_member_set(st, t.id, o.id, ROLE_MEMBER, NULL), STORE_LASTOWNER);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_OWNER, NULL), STORE_OK);
+	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_OK);
+	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_NOTFOUND);
+
+	cr_assert_eq(store_user_teams(st, m.id, &ms, &n), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(ms[0].team_id, t.id);
+	cr_expect_eq(ms[0].role, ROLE_OWNER);
+	free(ms);
+	cr_assert_eq(store_team_members(st, t.id, &ms, &n), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(ms[0].user_id, m.id);
+	free(ms);
+
+	mkteam(&dup, "Alpha", NULL);
+	cr_assert_eq(store_team_list(st, &all, &n), STORE_OK);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(all[0].name, "Alpha");
+	cr_expect_eq(all[0].member_count, 0);
+	free(all);
+	cr_expect_eq(store_member_set(st, "0123456789abcdef0123456789abcdef", m.id,
+	    ROLE_MEMBER, NULL), STORE_NOTFOUND);
+}
+
+Test(store, active_names_are_unique_per_owner_and_team)
+{
+	struct user a, b;
+	struct team t;
+
+	mkuser(&a, "a@example.com", 0);
+	mkuser(&b, "b@example.com", 0);
+	mkteam(&t, "T", a.id);
+	cr_expect_eq(add_token(&a, NULL, "ci", 1000, 0, NULL), STORE_OK);
+	cr_expect_eq(add_token(&a, NULL, "ci", 1001, 0, NULL), STORE_EXISTS);
+	cr_expect_eq(add_token(&a, t.id, "ci", 1002, 0, NULL), STORE_OK);
+	cr_expect_eq(add_token(&a, t.id, "ci", 1003, 0, NULL), STORE_EXISTS);
+	cr_expect_eq(add_token(&b, NULL, "ci", 1004, 0, NULL), STORE_OK);
+	cr_expect_eq(add_token(&a, NULL, "CI", 1005, 0, NULL), STORE_OK);
+}
+
+static int
+ed_revoke(struct token *t, void *arg)
+{
+	(void)arg;
+	if (t->is_revoked)
+		return 7;       /* the caller's own code: nothing to write */
+	t->is_revoked = 1;
+	t->is_active = 0;
+	t->revoked_at = 42;
+	t->revoked_by = strdup("a@example.com");
+	t->revocation_reason = strdup("Revoked by user");
+	return 0;
+}
+
+static int
+ed_set_active(struct token *t, void *arg)
+{
+	t->is_active = *(int *)arg;
+	return 0;
+}
+
+static int
+ed_rename(struct token *t, void *arg)
+{
+	free(t->name);
+	t->name = strdup(arg);
+	return 0;
+}
+
+Test(store, edits_keep_names_and_indexes_consistent)
+{
+	struct user a;
+	struct token got;
+	char id1[UUID_LEN + 1], id2[UUID_LEN + 1];
+	int off = 0, on = 1;
+
+	mkuser(&a, "a@example.com", 0);
+	cr_assert_eq(add_token(&a, NULL, "one", 1000, 0, id1), STORE_OK);
+	cr_assert_eq(store_token_edit(st, id1, ed_revoke, NULL, &got), STORE_OK);
+	cr_expect_eq(got.is_revoked, 1);
+	cr_expect_str_eq(got.revocation_reason, "Revoked by user");
+	token_free(&got);
+	/* the callback's refusal comes back unchanged, nothing written */
+	cr_expect_eq(store_token_edit(st, id1, ed_revoke, NULL, NULL), 7);
+	/* a revoked name is free again */
+	cr_assert_eq(add_token(&a, NULL, "one", 2000, 0, id2), STORE_OK);
+	/* deactivate the new one, take its name with a rename, reactivate: 409 */
+	cr_assert_eq(store_token_edit(st, id2, ed_set_active, &off, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, NULL, "two", 3000, 0, id1), STORE_OK);
+	cr_assert_eq(store_token_edit(st, id1, ed_rename, (void *)"one", NULL), STORE_OK);
+	cr_expect_eq(store_token_edit(st, id2, ed_set_active, &on, NULL), STORE_EXISTS);
+	cr_assert_eq(store_token_get(st, id2, &got), STORE_OK);
+	cr_expect_eq(got.is_active, 0, "a refused edit must not be written");
+	token_free(&got);
+	cr_expect_eq(store_token_edit(st, "00000000-0000-4000-8000-000000000000",
+	    ed_set_active, &on, NULL), STORE_NOTFOUND);
+}
+
+Test(store, token_lookup_by_id_and_jti)
+{
+	struct user a;
+	struct token t, got;
+
+	mkuser(&a, "a@example.com", 0);
+	mktoken(&t, &a, NULL, "x", 5, 0);
+	json_object_object_add(t.scope, "server_id", json_object_new_string("s1"));
+	json_object_array_add(t.tags, json_object_new_string("prod"));
+	cr_assert_eq(store_token_add(st, &t), STORE_OK);
+	cr_assert_eq(store_token_by_jti(st, t.jti, &got), STORE_OK);
+	cr_expect_str_eq(got.id, t.id);
+	cr_expect_str_eq(got.hash, t.hash);
+	cr_expect_str_eq(json_object_get_string(json_object_object_get(got.scope,
+	    "server_id")), "s1");
+	cr_expect_eq(json_object_array_length(got.tags), 1);
+	cr_expect_null(got.description);
+	token_free(&got);
+	cr_expect_eq(store_token_by_jti(st, "nope", &got), STORE_NOTFOUND);
+	cr_expect_eq(store_token_get(st, "../../etc", &got), STORE_NOTFOUND);
+	token_free(&t);
+}
+
+Test(store, list_newest_first_with_counted_totals)
+{
+	struct user a, b;
+	struct token *v;
+	size_t n;
+	uint64_t total;
+	char ids[10][UUID_LEN + 1], name[16];
+	int i, off = 0;
+	int64_t now = util_now_ms();
+
+	mkuser(&a, "a@example.com", 0);
+	mkuser(&b, "b@example.com", 0);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		cr_assert_eq(add_token(&a, NULL, name, 1000 + i,
+		    i == 9 ? now - 1 : 0, ids[i]), STORE_OK);   /* t9 expired */
+	}
+	cr_assert_eq(add_token(&b, NULL, "other", 5000, 0, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, ids[8], ed_revoke, NULL, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, ids[7], ed_set_active, &off, NULL), STORE_OK);
+
+	/* all of a's: 10, newest first */
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, a.id, 1, now, 0, 4, &v, &n, &total), 0);
+	cr_expect_eq(total, 10);
+	cr_assert_eq(n, 4);
+	cr_expect_str_eq(v[0].id, ids[9]);
+	cr_expect_str_eq(v[3].id, ids[6]);
+	tokens_free(v, n);
+	/* live only: t9 expired, t8 revoked, t7 inactive are hidden */
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, a.id, 0, now, 0, 4, &v, &n, &total), 0);
+	cr_expect_eq(total, 7);
+	cr_assert_eq(n, 4);
+	cr_expect_str_eq(v[0].id, ids[6]);
+	cr_expect_str_eq(v[3].id, ids[3]);
+	tokens_free(v, n);
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, a.id, 0, now, 4, 4, &v, &n, &total), 0);
+	cr_assert_eq(n, 3);
+	cr_expect_str_eq(v[2].id, ids[0]);
+	tokens_free(v, n);
+	cr_assert_eq(store_token_list(st, TOKSET_ALL, NULL, 1, now, 0, 1, &v, &n, &total), 0);
+	cr_expect_eq(total, 11);
+	cr_expect_str_eq(v[0].name, "other");
+	tokens_free(v, n);
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, b.id, 0, now, 5, 10, &v, &n, &total), 0);
+	cr_expect_eq(total, 1);
+	cr_expect_eq(n, 0);
+	tokens_free(v, n);
+}
+
+Test(store, team_set_lists_team_tokens)
+{
+	struct user a;
+	struct team t;
+	struct token *v;
+	size_t n;
+	uint64_t total;
+
+	mkuser(&a, "a@example.com", 0);
+	mkteam(&t, "T", a.id);
+	cr_assert_eq(add_token(&a, t.id, "team", 10, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, NULL, "solo", 11, 0, NULL), STORE_OK);
+	cr_assert_eq(store_token_list(st, TOKSET_TEAM, t.id, 0, 0, 0, 10, &v, &n, &total), 0);
+	cr_expect_eq(total, 1);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0].name, "team");
+	tokens_free(v, n);
+}
+
+Test(store, session_revocations_and_login_failures)
+{
+	unsigned count;
+	int64_t last;
+
+	cr_expect_eq(store_jti_revoked(st, "j1"), 0);
+	cr_assert_eq(store_jti_revoke(st, "j1", 99), STORE_OK);
+	cr_expect_eq(store_jti_revoked(st, "j1"), 1);
+
+	cr_assert_eq(store_login_fail(st, "X@example.com", 1000, 500, &count), 0);
+	cr_assert_eq(store_login_fail(st, "x@example.com", 1400, 500, &count), 0);
+	cr_expect_eq(count, 2);
+	cr_assert_eq(store_login_get(st, "x@EXAMPLE.com", &count, &last), 0);
+	cr_expect_eq(count, 2);
+	cr_expect_eq(last, 1400);
+	/* a gap longer than the window starts a new count */
+	cr_assert_eq(store_login_fail(st, "x@example.com", 2000, 500, &count), 0);
+	cr_expect_eq(count, 1);
+	cr_assert_eq(store_login_reset(st, "x@example.com"), 0);
+	cr_assert_eq(store_login_get(st, "x@example.com", &count, &last), 0);
+	cr_expect_eq(count, 0);
+}
+
+Test(store, the_map_grows_on_demand)
+{
+	struct user a;
+	char name[32];
+	int i;
+
+	mkuser(&a, "a@example.com", 0);
+	/* map_size 1 MiB: thousands of tokens need several doublings */
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "bulk-%d", i);
+		cr_assert_eq(add_token(&a, NULL, name, i, 0, NULL), STORE_OK, "i=%d", i);
+	}
+}
+
+Test(store, backup_and_reopen_keep_everything)
+{
+	struct user a, got;
+	struct store *b;
+	struct token t;
+	char bdir[96], id[UUID_LEN + 1];
+
+	mkuser(&a, "a@example.com", 0);
+	cr_assert_eq(add_token(&a, NULL, "kept", 1, 0, id), STORE_OK);
+	snprintf(bdir, sizeof(bdir), "%s/backup", dir);
+	cr_assert_eq(store_backup(st, bdir), STORE_OK);
+	cr_assert_eq(store_open(&b, bdir, 1, 0), STORE_OK);
+	cr_assert_eq(store_token_get(b, id, &t), STORE_OK);
+	cr_expect_str_eq(t.name, "kept");
+	token_free(&t);
+	cr_expect_eq(store_user_by_email(b, "a@example.com", &got), STORE_OK);
+	store_close(b);
+	store_close(st);
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_assert_eq(store_token_get(st, id, &t), STORE_OK);
+	token_free(&t);
+}

@@ -1,0 +1,50 @@
+/*
+ * store_int.h - internals shared by store.c and store_token.c only.
+ * The one place outside those files where lmdb.h may appear.
+ */
+#ifndef TC_STORE_INT_H
+#define TC_STORE_INT_H
+
+#include <lmdb.h>
+#include "store.h"
+
+enum dbi_id {
+	DB_META, DB_USERS, DB_USER_EMAIL, DB_TEAMS, DB_TEAM_NAME, DB_MEMBERS,
+	DB_USER_TEAMS, DB_TOKENS, DB_TOK_JTI, DB_TOK_NAME, DB_TOK_IDX,
+	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB__MAX
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[DB__MAX];
+	char		*dir;
+};
+
+/* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
+typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);
+
+/* Run fn in a read-only transaction. Returns a STORE_* code. */
+int	store_read(struct store *, txn_fn fn, void *arg);
+/* Run fn in a write transaction and commit durably; grows the map and
+ * retries on MDB_MAP_FULL. Returns a STORE_* code, or fn's own positive code. */
+int	store_write(struct store *, txn_fn fn, void *arg);
+
+/* Get key from dbi as a NUL-terminated, parsed JSON object (caller puts). */
+int	db_get_json(struct store *, MDB_txn *, int db, const void *k, size_t kl,
+	    struct json_object **out);
+/* Put obj serialized under key. flags as mdb_put. */
+int	db_put_json(struct store *, MDB_txn *, int db, const void *k, size_t kl,
+	    struct json_object *obj, unsigned flags);
+int	db_put(struct store *, MDB_txn *, int db, const void *k, size_t kl,
+	    const void *v, size_t vl, unsigned flags);
+int	db_del(struct store *, MDB_txn *, int db, const void *k, size_t kl);
+/* Copy the string at key into out (outsz bytes). MDB_NOTFOUND if absent. */
+int	db_get_str(struct store *, MDB_txn *, int db, const void *k, size_t kl,
+	    char *out, size_t outsz);
+
+/* JSON field readers that tolerate absent fields. */
+const char *jstr(struct json_object *o, const char *key);
+int64_t	 jint(struct json_object *o, const char *key);
+void	 jcpy(struct json_object *o, const char *key, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,534 @@
+/*
+ * store_token.c - token records and their indexes.
+ *
+ * tokens:   token id -> JSON record (never the raw token: only its SHA-256)
+ * tok_jti:  jti -> token id
+ * tok_name: owner id + team id (or 32 '-') + SHA-256 hex of the name -> token id,
+ *           only for "held" tokens (is_active and not revoked): the
+ *           uniqueness of active names, checked with MDB_NOOVERWRITE inside
+ *           the write transaction.
+ * tok_idx:  set + (INT64_MAX - created_at, big-endian) + id -> expires_at,
+ *           newest first within a set.
+ * tok_cnt:  set -> number of entries (uint64), so totals cost O(1).
+ * tok_exp:  held set + expires_at (big-endian) + id -> "", to count the
+ *           expired tokens of a held set without reading the set.
+ *
+ * A set is one of "A" (every token), "O<owner id>", "T<team id>"; the same
+ * letter in lowercase is the held subset of that set.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define SET_MAX		(1 + UUID_LEN + 1)
+#define IDX_KEY_MAX	(SET_MAX + 8 + UUID_LEN)
+#define NAME_KEY_LEN	(UUID_LEN + TEAMID_LEN + SHA256_HEX)
+
+void
+token_free(struct token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->description);
+	free(t->revoked_by);
+	free(t->revocation_reason);
+	json_object_put(t->scope);
+	json_object_put(t->tags);
+	t->name = t->description = t->revoked_by = t->revocation_reason = NULL;
+	t->scope = t->tags = NULL;
+}
+
+void
+tokens_free(struct token *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		token_free(&v[i]);
+	free(v);
+}
+
+int
+token_live(const struct token *t, int64_t now)
+{
+	return t->is_active && !t->is_revoked &&
+	    (t->expires_at == 0 || t->expires_at > now);
+}
+
+/* A token holds its name and its place in the held sets while this is true. */
+static int
+token_held(const struct token *t)
+{
+	return t->is_active && !t->is_revoked;
+}
+
+static void
+add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+static struct json_object *
+token_to_json(const struct token *t)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_str(o, "id", t->id);
+	add_str(o, "jti", t->jti);
+	add_str(o, "hash", t->hash);
+	add_str(o, "owner_id", t->owner_id);
+	add_str(o, "owner_email", t->owner_email);
+	add_str(o, "team_id", t->team_id);
+	add_str(o, "name", t->name);
+	add_str(o, "description", t->description);
+	add_str(o, "created_by", t->created_by);
+	json_object_object_add(o, "created_at", json_object_new_int64(t->created_at));
+	json_object_object_add(o, "expires_at", json_object_new_int64(t->expires_at));
+	json_object_object_add(o, "is_active", json_object_new_boolean(t->is_active));
+	json_object_object_add(o, "is_revoked", json_object_new_boolean(t->is_revoked));
+	json_object_object_add(o, "revoked_at", json_object_new_int64(t->revoked_at));
+	add_str(o, "revoked_by", t->revoked_by);
+	add_str(o, "revocation_reason", t->revocation_reason);
+	json_object_object_add(o, "scope", json_object_get(t->scope));
+	json_object_object_add(o, "tags", json_object_get(t->tags));
+	return o;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* Fill t from a record; members are new copies owned by t. */
+static int
+token_from_json(struct json_object *o, struct token *t)
+{
+	struct json_object *v;
+
+	memset(t, 0, sizeof(*t));
+	jcpy(o, "id", t->id, sizeof(t->id));
+	jcpy(o, "jti", t->jti, sizeof(t->jti));
+	jcpy(o, "hash", t->hash, sizeof(t->hash));
+	jcpy(o, "owner_id", t->owner_id, sizeof(t->owner_id));
+	jcpy(o, "owner_email", t->owner_email, sizeof(t->owner_email));
+	jcpy(o, "team_id", t->team_id, sizeof(t->team_id));
+	jcpy(o, "created_by", t->created_by, sizeof(t->created_by));
+	t->name = strdup(jstr(o, "name") ? jstr(o, "name") : "");
+	t->description = dup_or_null(jstr(o, "description"));
+	t->created_at = jint(o, "created_at");
+	t->expires_at = jint(o, "expires_at");
+	t->is_active = jint(o, "is_active") != 0;
+	t->is_revoked = jint(o, "is_revoked") != 0;
+	t->revoked_at = jint(o, "revoked_at");
+	t->revoked_by = dup_or_null(jstr(o, "revoked_by"));
+	t->revocation_reason = dup_or_null(jstr(o, "revocation_reason"));
+	t->scope = json_object_object_get_ex(o, "scope", &v) && v != NULL ?
+	    json_object_get(v) : json_object_new_object();
+	t->tags = json_object_object_get_ex(o, "tags", &v) && v != NULL ?
+	    json_object_get(v) : json_object_new_array();
+	if (t->name == NULL) {
+		token_free(t);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+/* --- sets, counters and index entries --- */
+
+/* Write set i (0 = all, 1 = owner, 2 = team) of t into out; 0 if t has none. */
+static size_t
+set_name(const struct token *t, int i, int held, char out[SET_MAX])
+{
+	static const char letters[] = "AOT";
+
+	if (i == 2 && t->team_id[0] == '\0')
+		return 0;
+	out[0] = held ? (char)(letters[i] - 'A' + 'a') : letters[i];
+	if (i == 0)
+		return 1;
+	memcpy(out + 1, i == 1 ? t->owner_id : t->team_id,
+	    i == 1 ? UUID_LEN : TEAMID_LEN);
+	return 1 + (i == 1 ? UUID_LEN : TEAMID_LEN);
+}
+
+/* key = set + be64(value) + id; returns the key length. */
+static size_t
+set_key(char *key, const char *set, size_t sl, uint64_t value, const char *id)
+{
+	uint64_t be = htobe64(value);
+
+	memcpy(key, set, sl);
+	memcpy(key + sl, &be, 8);
+	memcpy(key + sl + 8, id, UUID_LEN);
+	return sl + 8 + UUID_LEN;
+}
+
+static int
+count_add(struct store *s, MDB_txn *txn, const char *set, size_t sl, int delta)
+{
+	MDB_val k = { sl, (void *)(uintptr_t)set }, v;
+	uint64_t n = 0;
+	int rc = mdb_get(txn, s->dbi[DB_TOK_CNT], &k, &v);
+
+	if (rc == 0 && v.mv_size == sizeof(n))
+		memcpy(&n, v.mv_data, sizeof(n));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	n = delta < 0 ? (n > 0 ? n - 1 : 0) : n + 1;
+	return db_put(s, txn, DB_TOK_CNT, set, sl, &n, sizeof(n), 0);
+}
+
+/* Add (add = 1) or remove t's entries in one set. */
+static int
+set_entry(struct store *s, MDB_txn *txn, const struct token *t, const char *set,
+    size_t sl, int held, int add)
+{
+	char key[IDX_KEY_MAX];
+	uint64_t exp = htobe64((uint64_t)t->expires_at);
+	size_t kl = set_key(key, set, sl, (uint64_t)(INT64_MAX - t->created_at), t->id);
+	int rc;
+
+	rc = add ? db_put(s, txn, DB_TOK_IDX, key, kl, &exp, sizeof(exp), 0) :
+	    db_del(s, txn, DB_TOK_IDX, key, kl);
+	if (rc != 0 || (rc = count_add(s, txn, set, sl, add ? 1 : -1)) != 0)
+		return rc;
+	if (!held || t->expires_at == 0)
+		return 0;
+	kl = set_key(key, set, sl, (uint64_t)t->expires_at, t->id);
+	return add ? db_put(s, txn, DB_TOK_EXP, key, kl, "", 0, 0) :
+	    db_del(s, txn, DB_TOK_EXP, key, kl);
+}
+
+static void
+name_key(const struct token *t, char key[NAME_KEY_LEN])
+{
+	char hex[SHA256_HEX + 1];
+
+	memcpy(key, t->owner_id, UUID_LEN);
+	if (t->team_id[0] != '\0')
+		memcpy(key + UUID_LEN, t->team_id, TEAMID_LEN);
+	else
+		memset(key + UUID_LEN, '-', TEAMID_LEN);
+	util_sha256_hex(t->name, strlen(t->name), hex);
+	memcpy(key + UUID_LEN + TEAMID_LEN, hex, SHA256_HEX);
+}
+
+/* Add or remove every index entry of t: sets, held sets and the held name. */
+static int
+index_token(struct store *s, MDB_txn *txn, const struct token *t, int add)
+{
+	char set[SET_MAX], nk[NAME_KEY_LEN];
+	size_t sl;
+	int i, rc;
+
+	for (i = 0; i < 3; i++) {
+		if ((sl = set_name(t, i, 0, set)) == 0)
+			continue;
+		if ((rc = set_entry(s, txn, t, set, sl, 0, add)) != 0)
+			return rc;
+		if (!token_held(t))
+			continue;
+		set_name(t, i, 1, set);
+		if ((rc = set_entry(s, txn, t, set, sl, 1, add)) != 0)
+			return rc;
+	}
+	if (!token_held(t))
+		return 0;
+	name_key(t, nk);
+	if (!add)
+		return db_del(s, txn, DB_TOK_NAME, nk, NAME_KEY_LEN);
+	rc = db_put(s, txn, DB_TOK_NAME, nk, NAME_KEY_LEN, t->id, UUID_LEN,
+	    MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? STORE_EXISTS : rc;
+}
+
+static int
+record_put(struct store *s, MDB_txn *txn, const struct token *t, unsigned flags)
+{
+	struct json_object *o = token_to_json(t);
+	int rc = db_put_json(s, txn, DB_TOKENS, t->id, UUID_LEN, o, flags);
+
+	json_object_put(o);
+	return rc;
+}
+
+static int
+tx_token_add(struct store *s, MDB_txn *txn, void *arg)
+{
+	const struct token *t = arg;
+	int rc;
+
+	if ((rc = record_put(s, txn, t, MDB_NOOVERWRITE)) != 0 ||
+	    (rc = db_put(s, txn, DB_TOK_JTI, t->jti, strlen(t->jti), t->id,
+	    UUID_LEN, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	return index_token(s, txn, t, 1);
+}
+
+int
+store_token_add(struct store *s, const struct token *t)
+{
+	if (strlen(t->id) != UUID_LEN || strlen(t->owner_id) != UUID_LEN ||
+	    t->jti[0] == '\0' || t->name == NULL || t->scope == NULL || t->tags == NULL)
+		return STORE_NOTFOUND;
+	if (t->team_id[0] != '\0' && !util_is_team_id(t->team_id))
+		return STORE_NOTFOUND;
+	return store_write(s, tx_token_add, (void *)(uintptr_t)t);
+}
+
+struct tok_get {
+	const char	*id;
+	const char	*jti;
+	struct token	*out;
+};
+
+static int
+load_token(struct store *s, MDB_txn *txn, const char *id, struct token *out)
+{
+	struct json_object *o;
+	int rc;
+
+	if (strlen(id) != UUID_LEN)
+		return MDB_NOTFOUND;
+	if ((rc = db_get_json(s, txn, DB_TOKENS, id, UUID_LEN, &o)) != 0)
+		return rc;
+	rc = token_from_json(o, out);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+tx_token_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct tok_get *g = arg;
+	char id[UUID_LEN + 1];
+	int rc;
+
+	if (g->jti == NULL)
+		return load_token(s, txn, g->id, g->out);
+	if (*g->jti == '\0' || strlen(g->jti) > 256)
+		return MDB_NOTFOUND;
+	if ((rc = db_get_str(s, txn, DB_TOK_JTI, g->jti, strlen(g->jti), id,
+	    sizeof(id))) != 0)
+		return rc;
+	return load_token(s, txn, id, g->out);
+}
+
+int
+store_token_get(struct store *s, const char *id, struct token *out)
+{
+	struct tok_get g = { id, NULL, out };
+
+	memset(out, 0, sizeof(*out));
+	return store_read(s, tx_token_get, &g);
+}
+
+int
+store_token_by_jti(struct store *s, const char *jti, struct token *out)
+{
+	struct tok_get g = { NULL, jti, out };
+
+	memset(out, 0, sizeof(*out));
+	return store_read(s, tx_token_get, &g);
+}
+
+struct tok_edit {
+	const char	*id;
+	token_edit_fn	 fn;
+	void		*arg;
+	struct token	*out;
+	int		 fn_rc;         /* the callback's own refusal */
+};
+
+#define EDIT_REFUSED (-40100)
+
+/* Re-index: drop the old entries, write the changed record, add the new ones. */
+static int
+tx_token_edit(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct tok_edit *e = arg;
+	struct token old, cur;
+	int rc;
+
+	if (e->out != NULL)             /* a retry after growing the map */
+		token_free(e->out);
+	if ((rc = load_token(s, txn, e->id, &old)) != 0)
+		return rc;
+	if ((rc = load_token(s, txn, e->id, &cur)) != 0)
+		goto out_old;
+	if ((e->fn_rc = e->fn(&cur, e->arg)) != 0) {
+		rc = EDIT_REFUSED;
+		goto out;
+	}
+	if ((rc = index_token(s, txn, &old, 0)) == 0 &&
+	    (rc = record_put(s, txn, &cur, 0)) == 0)
+		rc = index_token(s, txn, &cur, 1);
+out:
+	if (rc == 0 && e->out != NULL)
+		*e->out = cur;
+	else
+		token_free(&cur);
+out_old:
+	token_free(&old);
+	return rc;
+}
+
+int
+store_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
+    struct token *out)
+{
+	struct tok_edit e = { id, fn, arg, out, 0 };
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	rc = store_write(s, tx_token_edit, &e);
+	if (rc != 0 && out != NULL)
+		token_free(out);
+	return e.fn_rc != 0 ? e.fn_rc : rc;
+}
+
+/* --- listing --- */
+
+struct tok_page {
+	char		 set[SET_MAX];
+	size_t		 sl;
+	int		 held_only;
+	int64_t		 now;
+	uint64_t	 offset;
+	uint32_t	 limit;
+	struct token	*v;
+	size_t		 n;
+	uint64_t	 total;
+};
+
+static uint64_t
+count_get(struct store *s, MDB_txn *txn, const char *set, size_t sl)
+{
+	MDB_val k = { sl, (void *)(uintptr_t)set }, v;
+	uint64_t n = 0;
+
+	if (mdb_get(txn, s->dbi[DB_TOK_CNT], &k, &v) == 0 && v.mv_size == sizeof(n))
+		memcpy(&n, v.mv_data, sizeof(n));
+	return n;
+}
+
+/* Number of held tokens of the set whose expiry is at or before now. */
+static int
+count_expired(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char key[IDX_KEY_MAX];
+	uint64_t be;
+	int rc;
+
+	*n = 0;
+	k.mv_size = set_key(key, p->set, p->sl, 0, "000000000000000000000000000000000000");
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_EXP], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != p->sl + 8 + UUID_LEN || memcmp(k.mv_data, p->set, p->sl))
+			break;
+		memcpy(&be, (char *)k.mv_data + p->sl, 8);
+		if ((int64_t)be64toh(be) > p->now)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* 1 if the index entry (value = big-endian expires_at) is expired at now. */
+static int
+entry_expired(const MDB_val *v, int64_t now)
+{
+	uint64_t be;
+	int64_t exp;
+
+	if (v->mv_size != 8)
+		return 0;
+	memcpy(&be, v->mv_data, 8);
+	exp = (int64_t)be64toh(be);
+	return exp != 0 && exp <= now;
+}
+
+static int
+tx_token_list(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct tok_page *p = arg;
+	MDB_cursor *c;
+	MDB_val k = { p->sl, p->set }, v;
+	char id[UUID_LEN + 1];
+	uint64_t skip = 0, expired = 0;
+	int rc;
+
+	p->total = count_get(s, txn, p->set, p->sl);
+	if (p->held_only && (rc = count_expired(s, txn, p, &expired)) != 0)
+		return rc;
+	p->total = p->total > expired ? p->total - expired : 0;
+	if ((p->v = calloc(p->limit ? p->limit : 1, sizeof(*p->v))) == NULL)
+		return ENOMEM;
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_IDX], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && p->n < p->limit;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != p->sl + 8 + UUID_LEN || memcmp(k.mv_data, p->set, p->sl))
+			break;
+		if (p->held_only && entry_expired(&v, p->now))
+			continue;
+		if (skip++ < p->offset)
+			continue;
+		memcpy(id, (char *)k.mv_data + p->sl + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		if ((rc = load_token(s, txn, id, &p->v[p->n])) != 0)
+			break;
+		p->n++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_token_list(struct store *s, enum tokset set, const char *key,
+    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+    struct token **out, size_t *n, uint64_t *total)
+{
+	struct tok_page p;
+	struct token probe;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	memset(&probe, 0, sizeof(probe));
+	*out = NULL;
+	*n = 0;
+	*total = 0;
+	if (set == TOKSET_OWNER && (key == NULL || strlen(key) != UUID_LEN))
+		return STORE_OK;
+	if (set == TOKSET_TEAM && (key == NULL || !util_is_team_id(key)))
+		return STORE_OK;
+	if (set == TOKSET_OWNER)
+		memcpy(probe.owner_id, key, UUID_LEN);
+	else if (set == TOKSET_TEAM)
+		memcpy(probe.team_id, key, TEAMID_LEN);
+	p.held_only = !include_inactive;
+	p.sl = set_name(&probe, (int)set, p.held_only, p.set);
+	p.now = now;
+	p.offset = offset;
+	p.limit = limit;
+	if ((rc = store_read(s, tx_token_list, &p)) != 0) {
+		tokens_free(p.v, p.n);
+		return rc;
+	}
+	*out = p.v;
+	*n = p.n;
+	*total = p.total;
+	return STORE_OK;
+}
