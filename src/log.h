@@ -1,8 +1,8 @@
 /*
  * log.h - one line per message to stderr (the web server's error log).
- * Every formatted line is escaped before it is written: control characters,
- * backslashes and bytes >= 0x7f become \xNN, so nothing from a request can
- * forge a log line. Never pass a token or a password to these functions.
+ * Every formatted line is escaped before it is written: control characters
+ * and bytes >= 0x7f become \xNN and a backslash becomes \\, so nothing from
+ * a request can forge a log line. Never pass a token or a password to these functions.
  */
 #ifndef TC_LOG_H
 #define TC_LOG_H
