@@ -26,12 +26,15 @@ struct caller {
 };
 
 struct req;
+struct app;
 
 /*
  * Identify the caller of r from Authorization: Bearer (session or API-token
  * JWT) or REMOTE_USER. No credentials: returns 0 with kind CALLER_NONE.
  * Rejected credentials: returns 401 with r->out and WWW-Authenticate set
- * (error="invalid_token" when a token was presented), or 500 on store failure.
+ * (error="invalid_token" when a token was presented), or 503 (507 when the
+ * disk is full) on a store failure. A team API token sets narrowed with
+ * its team in teams.
  */
 int	 auth_identify(struct req *r);
 const char *caller_method(const struct caller *);   /* "jwt", "remote_user", "api_token" */

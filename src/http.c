@@ -1,1 +1,448 @@
-/* http.c: being written */
+/*
+ * http.c - one request: CGI/FastCGI parameters and the body turned into a
+ * struct req, and the one writer of a response (http_reply). The parameters
+ * and the byte streams come through struct http_io, so this file knows
+ * nothing of libfcgi and the tests drive it from memory.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "http.h"
+#include "js.h"
+#include "log.h"
+#include "util.h"
+
+#define BODY_CHUNK	4096    /* first allocation when reading to EOF */
+
+static const struct {
+	int		 code;
+	const char	*reason;
+} reasons[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+	{ 409, "Conflict" }, { 413, "Content Too Large" },
+	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 507, "Insufficient Storage" },
+};
+
+/* The reason phrase of status, or NULL for a status this server never sends. */
+const char *
+http_reason(int status)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].code == status)
+			return reasons[i].reason;
+	return NULL;
+}
+
+/* Monotonic clock in microseconds. */
+static int64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* NAME=value lookup in io->envp; the value is borrowed from envp. */
+const char *
+http_param(const struct req *r, const char *name)
+{
+	char	**e;
+	size_t	  n = strlen(name);
+
+	if (r->io == NULL || r->io->envp == NULL)
+		return NULL;
+	for (e = r->io->envp; *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* A parameter that is set and not empty, else NULL. */
+static const char *
+param_nonempty(const struct req *r, const char *name)
+{
+	const char	*v = http_param(r, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * The raw routing path before the /v1 and trailing-slash rules: PATH_INFO
+ * when set, else REQUEST_URI up to '?' with mount_prefix removed at a
+ * segment boundary. Sets *start and *len into borrowed memory, or *start
+ * NULL when neither is set. A path equal to the prefix becomes "/".
+ */
+static void
+raw_path(const struct req *r, const char **start, size_t *len)
+{
+	const char	*pi, *uri, *pre = r->app->cfg.mount_prefix;
+	size_t		 n, plen = pre != NULL ? strlen(pre) : 0;
+
+	if ((pi = param_nonempty(r, "PATH_INFO")) != NULL) {
+		*start = pi;
+		*len = strlen(pi);
+		return;
+	}
+	if ((uri = http_param(r, "REQUEST_URI")) == NULL) {
+		*start = NULL;
+		*len = 0;
+		return;
+	}
+	n = strcspn(uri, "?");
+	if (plen > 0 && n >= plen && strncmp(uri, pre, plen) == 0 &&
+	    (n == plen || uri[plen] == '/')) {
+		if (n == plen) {
+			*start = "/";
+			*len = 1;
+			return;
+		}
+		uri += plen;
+		n -= plen;
+	}
+	*start = uri;
+	*len = n;
+}
+
+/*
+ * Set r->path from the request (see raw_path), then drop a leading "/v1"
+ * segment and one trailing '/'. Returns 0, 400 (no path or not starting
+ * with '/') or 414 (longer than PATH_MAX_LEN), with r->out set.
+ */
+static int
+init_path(struct req *r)
+{
+	const char	*p;
+	size_t		 n;
+
+	raw_path(r, &p, &n);
+	if (p == NULL || n == 0 || p[0] != '/')
+		return http_error(r, 400, "Invalid request path");
+	if (n > PATH_MAX_LEN)
+		return http_error(r, 414, "URI too long");
+	if (n >= 3 && strncmp(p, "/v1", 3) == 0 && (n == 3 || p[3] == '/')) {
+		p += 3;
+		n -= 3;
+		if (n == 0) {
+			p = "/";
+			n = 1;
+		}
+	}
+	if (n > 1 && p[n - 1] == '/')
+		n--;
+	if ((r->path = strndup(p, n)) == NULL)
+		return http_error(r, 500, "Internal server error");
+	return 0;
+}
+
+/* r->query: QUERY_STRING, else what follows '?' in REQUEST_URI, else "". */
+static int
+init_query(struct req *r)
+{
+	const char	*q, *uri;
+
+	if ((q = http_param(r, "QUERY_STRING")) == NULL) {
+		uri = http_param(r, "REQUEST_URI");
+		q = uri != NULL && strchr(uri, '?') != NULL ?
+		    strchr(uri, '?') + 1 : "";
+	}
+	if ((r->query = strdup(q)) == NULL)
+		return http_error(r, 500, "Internal server error");
+	return 0;
+}
+
+/* Content type and length; a bad CONTENT_LENGTH is 400. */
+static int
+init_body_info(struct req *r)
+{
+	const char	*cl;
+
+	r->content_type = param_nonempty(r, "CONTENT_TYPE");
+	if ((cl = param_nonempty(r, "CONTENT_LENGTH")) != NULL &&
+	    util_parse_uint(cl, 0, UINT64_MAX, &r->content_length) == -1)
+		return http_error(r, 400, "Invalid Content-Length");
+	r->body_too_large = r->content_length > r->app->cfg.max_body_bytes;
+	return 0;
+}
+
+/*
+ * Fill r (zeroed by the caller) from io: request id, start time, method,
+ * routing path, query, content type and length. Returns 0, or 400, 414 or
+ * 500 with r->out and r->status set. r owns path and query (req_free).
+ */
+int
+http_req_init(struct req *r, const struct app *a, struct http_io *io)
+{
+	unsigned char	rnd[8];
+	int		st;
+
+	r->app = a;
+	r->io = io;
+	r->start_us = mono_us();
+	if (util_random(rnd, sizeof(rnd)) == -1) {
+		memcpy(r->id, "0000000000000000", sizeof(r->id));
+		return http_error(r, 500, "Internal server error");
+	}
+	util_hex(rnd, sizeof(rnd), r->id);
+	if ((r->method = param_nonempty(r, "REQUEST_METHOD")) == NULL)
+		return http_error(r, 400, "Missing request method");
+	if ((st = init_path(r)) != 0 || (st = init_query(r)) != 0 ||
+	    (st = init_body_info(r)) != 0)
+		return st;
+	return 0;
+}
+
+/*
+ * Read exactly want bytes into buf. Returns 0, or 400 when the stream ends
+ * early or fails.
+ */
+static int
+read_exact(struct req *r, char *buf, size_t want)
+{
+	size_t	got = 0;
+	int	n, chunk;
+
+	while (got < want) {
+		chunk = want - got > INT_MAX ? INT_MAX : (int)(want - got);
+		n = r->io->read(r->io->ctx, buf + got, chunk);
+		if (n <= 0 || n > chunk)
+			return http_error(r, 400, "Incomplete request body");
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Read until EOF (no CONTENT_LENGTH) into a growing buffer, at most max + 1
+ * bytes. Returns 0 with *out (caller frees, NUL-terminated) and *len, or
+ * 413 (over max), 400 (read error) or 500.
+ */
+static int
+read_to_eof(struct req *r, size_t max, char **out, size_t *len)
+{
+	char	*buf = NULL, *nb;
+	size_t	 cap = 0, got = 0;
+	int	 n, chunk, st = 0;
+
+	for (;;) {
+		if (got == cap) {
+			if (cap > max) {
+				st = http_error(r, 413, "Request body too large");
+				goto out;
+			}
+			cap = cap == 0 ? BODY_CHUNK : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				st = http_error(r, 500, "Internal server error");
+				goto out;
+			}
+			buf = nb;
+		}
+		chunk = cap - got > INT_MAX ? INT_MAX : (int)(cap - got);
+		if ((n = r->io->read(r->io->ctx, buf + got, chunk)) == 0)
+			break;
+		if (n < 0 || n > chunk) {
+			st = http_error(r, 400, "Incomplete request body");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (got > max) {
+		st = http_error(r, 413, "Request body too large");
+		goto out;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	return st;
+}
+
+/*
+ * Read the request body into r->body (owned, NUL-terminated) and r->bodylen:
+ * exactly CONTENT_LENGTH bytes, or up to EOF when there is no length.
+ * Returns 0, 413 (longer than max) or 400 (short or failed read). A second
+ * call returns 0 without reading.
+ */
+int
+http_read_body(struct req *r, size_t max)
+{
+	char	*buf;
+	int	 st;
+
+	if (r->body != NULL)
+		return 0;
+	if (max >= SIZE_MAX / 2)
+		max = SIZE_MAX / 2;
+	if (r->body_too_large || r->content_length > max)
+		return http_error(r, 413, "Request body too large");
+	if (param_nonempty(r, "CONTENT_LENGTH") == NULL)
+		return read_to_eof(r, max, &r->body, &r->bodylen);
+	if ((buf = malloc((size_t)r->content_length + 1)) == NULL)
+		return http_error(r, 500, "Internal server error");
+	if ((st = read_exact(r, buf, (size_t)r->content_length)) != 0) {
+		free(buf);
+		return st;
+	}
+	buf[r->content_length] = '\0';
+	r->body = buf;
+	r->bodylen = (size_t)r->content_length;
+	return 0;
+}
+
+/*
+ * Add a copied response header. Dropped (and logged) when the name is empty
+ * or holds CR, LF, ':' or a space, the value holds CR or LF (NUL cannot be
+ * inside a C string), or HDR_MAX headers are already set.
+ */
+void
+http_add_header(struct req *r, const char *name, const char *value)
+{
+	struct hdr	*h;
+
+	if (name == NULL || value == NULL || *name == '\0' ||
+	    strpbrk(name, "\r\n: ") != NULL || strpbrk(value, "\r\n") != NULL) {
+		log_warn("req=%s: unsafe response header dropped", r->id);
+		return;
+	}
+	if (r->nhdrs >= HDR_MAX) {
+		log_warn("req=%s: too many response headers, %s dropped",
+		    r->id, name);
+		return;
+	}
+	h = &r->hdrs[r->nhdrs];
+	h->name = strdup(name);
+	h->value = strdup(value);
+	if (h->name == NULL || h->value == NULL) {
+		free(h->name);
+		free(h->value);
+		h->name = h->value = NULL;
+		return;
+	}
+	r->nhdrs++;
+}
+
+/*
+ * r->out = {"detail": <formatted>} (replacing any body), r->status =
+ * status. Returns status.
+ */
+int
+http_error(struct req *r, int status, const char *fmt, ...)
+{
+	char	msg[DETAIL_MAX * 2];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_put(r->out);
+	r->out = js_detail(msg);
+	r->status = status;
+	return status;
+}
+
+/* Write s through io; after a failure (*failed set) writes nothing more. */
+static void
+put(struct req *r, const char *s, int *failed)
+{
+	size_t	n = strlen(s);
+
+	if (*failed || n == 0)
+		return;
+	if (n > INT_MAX || r->io->write(r->io->ctx, s, (int)n) != (int)n)
+		*failed = 1;
+}
+
+/* Write "Name: value\r\n". */
+static void
+put_header(struct req *r, const char *name, const char *value, int *failed)
+{
+	put(r, name, failed);
+	put(r, ": ", failed);
+	put(r, value, failed);
+	put(r, "\r\n", failed);
+}
+
+/*
+ * Write the response: Status line, Content-Type when there is a body
+ * (never for 204), Cache-Control, X-Content-Type-Options, r->hdrs, blank
+ * line, r->out as compact JSON. A status this server does not know, or
+ * none, is sent as 500. A failed write is logged; the worker goes on.
+ */
+void
+http_reply(struct req *r)
+{
+	char		 line[64];
+	const char	*reason;
+	int		 failed = 0;
+	size_t		 i;
+
+	if ((reason = http_reason(r->status)) == NULL) {
+		log_error("req=%s: unknown status %d sent as 500", r->id,
+		    r->status);
+		http_error(r, 500, "Internal server error");
+		reason = http_reason(500);
+	}
+	if (r->status == 204) {
+		json_object_put(r->out);
+		r->out = NULL;
+	}
+	snprintf(line, sizeof(line), "%d %s", r->status, reason);
+	put_header(r, "Status", line, &failed);
+	if (r->out != NULL)
+		put_header(r, "Content-Type", "application/json", &failed);
+	put_header(r, "Cache-Control", "no-store", &failed);
+	put_header(r, "X-Content-Type-Options", "nosniff", &failed);
+	for (i = 0; i < r->nhdrs; i++)
+		put_header(r, r->hdrs[i].name, r->hdrs[i].value, &failed);
+	put(r, "\r\n", &failed);
+	if (r->out != NULL)
+		put(r, json_object_to_json_string_ext(r->out,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+		    &failed);
+	if (failed)
+		log_warn("req=%s: writing the response failed", r->id);
+}
+
+/* Free everything r owns and zero those fields (safe to call twice). */
+void
+req_free(struct req *r)
+{
+	size_t	i;
+
+	free(r->path);
+	free(r->query);
+	if (r->body != NULL)
+		OPENSSL_cleanse(r->body, r->bodylen);  /* may hold a password */
+	free(r->body);
+	json_object_put(r->json);
+	for (i = 0; i < r->nparams && i < PARAM_MAX; i++)
+		free(r->params[i]);
+	json_object_put(r->out);
+	for (i = 0; i < r->nhdrs && i < HDR_MAX; i++) {
+		free(r->hdrs[i].name);
+		free(r->hdrs[i].value);
+	}
+	caller_free(&r->caller);
+	r->path = r->query = r->body = NULL;
+	r->json = r->out = NULL;
+	r->nparams = r->nhdrs = 0;
+	r->bodylen = 0;
+}

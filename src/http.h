@@ -71,7 +71,7 @@ struct req {
  * Fill r from io: method, routing path (PATH_INFO, else REQUEST_URI without
  * query and without cfg mount_prefix; then "/v1" prefix and trailing '/'
  * stripped), query, content type and length. Returns 0, or an HTTP status
- * (400 or 414) with r->out set.
+ * (400 or 414; 500 when memory or randomness fails) with r->out set.
  */
 int	 http_req_init(struct req *r, const struct app *a, struct http_io *io);
 /* A parameter from io->envp ("HTTP_AUTHORIZATION", "REMOTE_ADDR", ...) or NULL. */
@@ -89,6 +89,8 @@ int	 http_error(struct req *r, int status, const char *fmt, ...)
  * r->out serialized by json-c. The only writer of a response.
  */
 void	 http_reply(struct req *r);
+/* The reason phrase of a status this server sends ("Not Found"), or NULL. */
+const char *http_reason(int status);
 /* Free everything the request owns (caller included). */
 void	 req_free(struct req *r);
 

@@ -1,1 +1,235 @@
-/* main_fcgi.c: being written */
+/*
+ * main_fcgi.c - tokencat.fcgi, the worker: load the config, open the store
+ * and the key once, then answer FastCGI Responder and Authorizer requests
+ * one at a time until SIGTERM/SIGINT. Started without a FastCGI socket on
+ * fd 0 it answers one plain CGI request. Nothing a client sends ends the
+ * loop; the store holds no transaction between requests.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+extern char **environ;
+
+static volatile sig_atomic_t stop;
+
+/* SIGTERM/SIGINT: finish the current request, then leave the loop. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+	FCGX_ShutdownPending();
+}
+
+/*
+ * SIGPIPE ignored (a gone client is a failed write, not a death);
+ * SIGTERM/SIGINT without SA_RESTART so a blocked accept returns.
+ */
+static void
+signals_init(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* http_io over the FCGX streams of the FCGX_Request in ctx. */
+static int
+fcgi_read(void *ctx, char *buf, int n)
+{
+	FCGX_Request	*q = ctx;
+	int		 got = FCGX_GetStr(buf, n, q->in);
+
+	if (got == 0 && FCGX_GetError(q->in) != 0)
+		return -1;
+	return got;
+}
+
+static int
+fcgi_write(void *ctx, const char *buf, int n)
+{
+	FCGX_Request	*q = ctx;
+
+	return FCGX_PutStr(buf, n, q->out);
+}
+
+/* http_io over stdin/stdout for plain CGI. */
+static int
+cgi_read(void *ctx, char *buf, int n)
+{
+	size_t	got;
+
+	(void)ctx;
+	got = fread(buf, 1, (size_t)n, stdin);
+	if (got == 0 && ferror(stdin))
+		return -1;
+	return (int)got;
+}
+
+static int
+cgi_write(void *ctx, const char *buf, int n)
+{
+	(void)ctx;
+	return fwrite(buf, 1, (size_t)n, stdout) == (size_t)n ? n : -1;
+}
+
+/* The role named by FCGI_ROLE in envp ("AUTHORIZER"), else the Responder. */
+static int
+role_of(char **envp)
+{
+	const char	*role = FCGX_GetParam("FCGI_ROLE", envp);
+
+	return role != NULL && strcmp(role, "AUTHORIZER") == 0 ?
+	    ROLE_AUTHORIZER : ROLE_RESPONDER;
+}
+
+/*
+ * Answer one request on io: parse, route, reply, log one line, free.
+ * Method and path in the log line are escaped by log.h.
+ */
+static void
+serve(const struct app *a, struct http_io *io)
+{
+	struct req	 r;
+	struct timespec	 ts;
+	int64_t		 end_us;
+	int		 st;
+
+	memset(&r, 0, sizeof(r));
+	if ((st = http_req_init(&r, a, io)) == 0)
+		st = router_dispatch(&r);
+	r.status = st;
+	http_reply(&r);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	log_info("req=%s %s %s %d %.2fms", r.id,
+	    r.method != NULL ? r.method : "-", r.path != NULL ? r.path : "-",
+	    r.status, (double)(end_us - r.start_us) / 1000.0);
+	req_free(&r);
+}
+
+/* Plain CGI: one request over environ, stdin and stdout. */
+static void
+serve_cgi(const struct app *a)
+{
+	struct http_io	io;
+
+	memset(&io, 0, sizeof(io));
+	io.envp = environ;
+	io.read = cgi_read;
+	io.write = cgi_write;
+	io.role = ROLE_RESPONDER;
+	serve(a, &io);
+	if (fflush(stdout) != 0)
+		log_warn("writing the CGI response failed");
+}
+
+/*
+ * The FastCGI loop: one request at a time until a signal asks to stop.
+ * Returns 0 after a requested stop, 1 if accepting fails otherwise.
+ */
+static int
+serve_fcgi(const struct app *a)
+{
+	FCGX_Request	q;
+	struct http_io	io;
+	int		rc = 0;
+
+	if (FCGX_InitRequest(&q, 0, 0) != 0) {
+		log_error("cannot initialize the FastCGI request");
+		return 1;
+	}
+	while (!stop && (rc = FCGX_Accept_r(&q)) >= 0) {
+		memset(&io, 0, sizeof(io));
+		io.envp = q.envp;
+		io.read = fcgi_read;
+		io.write = fcgi_write;
+		io.ctx = &q;
+		io.role = role_of(q.envp);
+		serve(a, &io);
+		FCGX_Finish_r(&q);
+	}
+	FCGX_Free(&q, 1);
+	if (stop)
+		return 0;
+	log_error("accepting FastCGI connections failed: %s",
+	    rc < 0 && rc > -1000 ? strerror(-rc) : "FastCGI error");
+	return 1;
+}
+
+/* The synopsis, also the man page's. */
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tokencat.fcgi [-c FILE] [-h] [-V]\n");
+}
+
+/* tokencat.fcgi [-c FILE] [-h] [-V]: exit 0 after SIGTERM/SIGINT or one CGI
+ * request, 1 when the config, store or key cannot be opened, 2 on bad usage. */
+int
+main(int argc, char *argv[])
+{
+	struct app	 app;
+	const char	*cfg = NULL;
+	char		 err[1024];
+	int		 ch, rc = 0;
+
+	while ((ch = getopt(argc, argv, "c:hV")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tokencat.fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (FCGX_Init() != 0) {
+		log_error("cannot initialize libfcgi");
+		return 1;
+	}
+	if (app_open(&app, cfg, 0, 1, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	signals_init();
+	if (FCGX_IsCGI())
+		serve_cgi(&app);
+	else
+		rc = serve_fcgi(&app);
+	app_close(&app);
+	return rc;
+}

@@ -1,1 +1,376 @@
-/* router.c: being written */
+/*
+ * router.c - the route table and the one place that checks what a route
+ * requires: 404, 405 + Allow, 401/403 for the caller, 413/415/400/422 for
+ * the body. Handlers run only after every flag of their row holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "router.h"
+#include "handlers.h"
+#include "http.h"
+#include "js.h"
+#include "log.h"
+
+#define SEG_MAX		16      /* more path segments than any pattern: 404 */
+#define CAPTURE_MAX	256     /* longest decoded {x} segment */
+
+#define MSG_API_TOKEN	"Token management requires an interactive session " \
+	"(JWT from web login or SSO). API tokens cannot create, list, or " \
+	"revoke other tokens."
+#define WWW_AUTH	"Bearer realm=\"tokencat\""
+
+static const struct route routes[] = {
+	{ "GET",    "/health",           h_health,       0 },
+	{ "POST",   "/auth/login",       h_login,        RF_BODY },
+	{ "POST",   "/auth/email/login", h_login,        RF_BODY },
+	{ "POST",   "/auth/logout",      h_logout,       RF_SESSION },
+	{ "GET",    "/auth/me",          h_me,           RF_AUTH },
+	{ "POST",   "/tokens",           h_token_create, RF_SESSION | RF_BODY },
+	{ "GET",    "/tokens",           h_token_list,   RF_SESSION },
+	{ "GET",    "/tokens/{id}",      h_token_get,    RF_SESSION },
+	{ "PUT",    "/tokens/{id}",      h_token_update, RF_SESSION | RF_BODY },
+	{ "DELETE", "/tokens/{id}",      h_token_revoke, RF_SESSION | RF_OPTBODY },
+};
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+/*
+ * Next '/'-separated segment of *p (which points at a '/' or at the end).
+ * Returns 1 with the segment in *s, *n and *p advanced, or 0 at the end.
+ */
+static int
+next_seg(const char **p, const char **s, size_t *n)
+{
+	if (**p != '/')
+		return 0;
+	*s = *p + 1;
+	*n = strcspn(*s, "/");
+	*p = *s + *n;
+	return 1;
+}
+
+/*
+ * Match path against pattern. Returns -1 if it does not match, else a rank:
+ * bit (SEG_MAX - 1 - i) set when segment i is a literal, so that comparing
+ * ranks compares literal positions left to right (literal beats capture).
+ */
+static long
+pattern_rank(const char *pattern, const char *path)
+{
+	const char	*pp = pattern, *tp = path, *ps, *ts;
+	size_t		 pn, tn, i = 0;
+	long		 rank = 0;
+	int		 more;
+
+	while ((more = next_seg(&pp, &ps, &pn)) == next_seg(&tp, &ts, &tn)) {
+		if (!more)
+			return rank;
+		if (i >= SEG_MAX)
+			return -1;
+		if (!(pn > 0 && ps[0] == '{')) {
+			if (pn != tn || memcmp(ps, ts, pn) != 0)
+				return -1;
+			rank |= 1L << (SEG_MAX - 1 - i);
+		}
+		i++;
+	}
+	return -1;                      /* segment counts differ */
+}
+
+/* Value of one hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode one captured path segment (only %XX; '+' stays '+').
+ * Returns a malloc'd string (caller frees), or NULL when an escape is bad
+ * or the result is empty, longer than CAPTURE_MAX bytes, or holds '/' or NUL.
+ */
+static char *
+seg_decode(const char *s, size_t n)
+{
+	char	*out, *q;
+	size_t	 i;
+	int	 hi, lo;
+
+	if (n == 0 || n > CAPTURE_MAX * 3 || (out = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0, q = out; i < n; i++) {
+		if (s[i] != '%')
+			*q++ = s[i];
+		else if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
+		    (lo = hexval(s[i + 2])) < 0)
+			goto bad;
+		else {
+			*q++ = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (q[-1] == '/' || q[-1] == '\0')
+			goto bad;
+	}
+	*q = '\0';
+	if (q - out > CAPTURE_MAX)
+		goto bad;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/*
+ * Fill params with the decoded capture segments of path under pattern.
+ * Returns 0, or -1 (params freed, *nparams 0) when one is rejected.
+ */
+static int
+capture(const char *pattern, const char *path, char **params, size_t *nparams)
+{
+	const char	*pp = pattern, *tp = path, *ps, *ts;
+	size_t		 pn, tn;
+
+	*nparams = 0;
+	while (next_seg(&pp, &ps, &pn) && next_seg(&tp, &ts, &tn)) {
+		if (!(pn > 0 && ps[0] == '{'))
+			continue;
+		if (*nparams >= PARAM_MAX ||
+		    (params[*nparams] = seg_decode(ts, tn)) == NULL)
+			goto bad;
+		(*nparams)++;
+	}
+	return 0;
+bad:
+	while (*nparams > 0)
+		free(params[--*nparams]);
+	return -1;
+}
+
+/* Append method to allow ("A, B"), unless it is already listed. */
+static void
+allow_add(char *allow, size_t allowsz, const char *method)
+{
+	const char	*p;
+	size_t		 n = strlen(method), used = strlen(allow);
+
+	for (p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ','))
+			return;
+	snprintf(allow + used, allowsz - used, "%s%s", used > 0 ? ", " : "",
+	    method);
+}
+
+/*
+ * Find the route for method and path in tab[0..n) (see router.h): the
+ * best-ranked matching pattern wins; its row for method, or 405 with the
+ * methods of that pattern in allow; no pattern: 404. params are owned by
+ * the caller.
+ */
+const struct route *
+router_match_in(const struct route *tab, size_t n, const char *method,
+    const char *path, char **params, size_t *nparams, int *status,
+    char *allow, size_t allowsz)
+{
+	const struct route	*hit = NULL;
+	long			 rank, best = -1;
+	size_t			 i;
+
+	*nparams = 0;
+	if (allowsz > 0)
+		allow[0] = '\0';
+	for (i = 0; i < n; i++)
+		if ((rank = pattern_rank(tab[i].pattern, path)) > best)
+			best = rank;
+	*status = 404;
+	if (best < 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (pattern_rank(tab[i].pattern, path) != best)
+			continue;
+		if (allowsz > 0)
+			allow_add(allow, allowsz, tab[i].method);
+		if (hit == NULL && strcmp(tab[i].method, method) == 0)
+			hit = &tab[i];
+	}
+	if (hit == NULL) {
+		*status = 405;
+		return NULL;
+	}
+	if (capture(hit->pattern, path, params, nparams) == -1)
+		return NULL;            /* *status is 404 */
+	*status = 200;
+	return hit;
+}
+
+/* router_match_in over the built-in route table. */
+const struct route *
+router_match(const char *method, const char *path, char **params,
+    size_t *nparams, int *status, char *allow, size_t allowsz)
+{
+	return router_match_in(routes, NROUTES, method, path, params, nparams,
+	    status, allow, allowsz);
+}
+
+/* 1 if r already has a response header called name (case-insensitive). */
+static int
+has_header(const struct req *r, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Check the caller against the route flags: identify (auth_identify's own
+ * 401/503), none -> 401, API token on a session route -> 403, admin rules.
+ * Returns 0 or the status with r->out set.
+ */
+static int
+check_caller(struct req *r, unsigned flags)
+{
+	int	st;
+
+	if ((st = auth_identify(r)) != 0)
+		return st;
+	if (r->caller.kind == CALLER_NONE)
+		return http_error(r, 401, "Authorization token required");
+	if ((flags & (RF_SESSION | RF_ADMIN)) &&
+	    r->caller.kind == CALLER_API_TOKEN)
+		return http_error(r, 403, "%s", MSG_API_TOKEN);
+	if (flags & RF_ADMIN) {
+		if (!caller_is_admin(&r->caller))
+			return http_error(r, 403, "Admin access required");
+		if (!caller_unnarrowed_admin(&r->caller))
+			return http_error(r, 403, "Token oversight requires "
+			    "un-narrowed admin access");
+	}
+	return 0;
+}
+
+/* 1 if the media type of ct (before any ';' parameters) is type. */
+static int
+media_is(const char *ct, const char *type)
+{
+	size_t	n = strlen(type);
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, type, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/*
+ * Read and check the body of a route that takes one: 413, 415, 400
+ * (empty where required, unreadable, invalid JSON), 422 (not an object).
+ * A JSON body (no Content-Type or application/json) is parsed into
+ * r->json; a form body is left in r->body for the handler.
+ */
+static int
+check_body(struct req *r, unsigned flags)
+{
+	char			 detail[DETAIL_MAX];
+	const char		*ct = r->content_type;
+	int			 is_json = ct == NULL || media_is(ct, "application/json");
+	int			 st;
+	struct json_object	*o;
+
+	if (r->body_too_large)
+		return http_error(r, 413, "Request body too large");
+	if (!is_json && (r->content_length > 0 || (flags & RF_BODY)) &&
+	    !((flags & RF_FORM) &&
+	    media_is(ct, "application/x-www-form-urlencoded")))
+		return http_error(r, 415, "Content-Type must be application/json");
+	if ((st = http_read_body(r, r->app->cfg.max_body_bytes)) != 0)
+		return st;
+	if (r->bodylen == 0) {
+		if (flags & RF_BODY)
+			return http_error(r, 400, "Request body required");
+		return 0;
+	}
+	if (!is_json)
+		return 0;
+	if ((o = js_parse(r->body, r->bodylen, detail)) == NULL)
+		return http_error(r, 400, "%s", detail);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return http_error(r, 422, "body: must be a JSON object");
+	}
+	r->json = o;
+	return 0;
+}
+
+/* Run the handler; a status outside 100..599 is a bug: 500. */
+static int
+run_handler(struct req *r)
+{
+	const char	*reason;
+	int		 st = r->route->fn(r);
+
+	if (st < 100 || st > 599 || http_reason(st) == NULL) {
+		log_error("req=%s: handler for %s %s returned %d", r->id,
+		    r->route->method, r->route->pattern, st);
+		return http_error(r, 500, "Internal server error");
+	}
+	if (st >= 400 && r->out == NULL) {
+		reason = http_reason(st);
+		return http_error(r, st, "%s", reason);
+	}
+	return st;
+}
+
+/*
+ * Route r and run its handler after the checks of router.h, in order:
+ * 404/405, caller, body. The Authorizer role never reaches the API routes.
+ * Every 401 carries WWW-Authenticate. Returns the status, also in r->status.
+ */
+int
+router_dispatch(struct req *r)
+{
+	char		allow[64];
+	unsigned	flags;
+	int		st;
+
+	if (r->io != NULL && r->io->role == ROLE_AUTHORIZER) {
+		/* no enforcement handler in this build: deny, fail closed */
+		st = http_error(r, 403, "Access denied");
+		goto out;
+	}
+	r->route = router_match(r->method, r->path, r->params, &r->nparams,
+	    &st, allow, sizeof(allow));
+	if (r->route == NULL) {
+		if (st == 405)
+			http_add_header(r, "Allow", allow);
+		st = http_error(r, st, st == 405 ? "Method not allowed" :
+		    "Not found");
+		goto out;
+	}
+	flags = r->route->flags;
+	if ((flags & (RF_AUTH | RF_SESSION | RF_ADMIN)) &&
+	    (st = check_caller(r, flags)) != 0)
+		goto out;
+	if ((flags & (RF_BODY | RF_OPTBODY | RF_FORM)) &&
+	    (st = check_body(r, flags)) != 0)
+		goto out;
+	st = run_handler(r);
+out:
+	if (st == 401 && !has_header(r, "WWW-Authenticate"))
+		http_add_header(r, "WWW-Authenticate", WWW_AUTH);
+	r->status = st;
+	return st;
+}

@@ -37,6 +37,14 @@ struct route {
 const struct route *router_match(const char *method, const char *path,
 	    char **params, size_t *nparams, int *status, char *allow, size_t allowsz);
 
+/*
+ * router_match over the table tab[0..n) instead of the built-in one (tests
+ * use it to check ranking with rows the built-in table does not have yet).
+ */
+const struct route *router_match_in(const struct route *tab, size_t n,
+	    const char *method, const char *path, char **params,
+	    size_t *nparams, int *status, char *allow, size_t allowsz);
+
 /* Route r, check the route's flags, run the handler. Returns the status; r->out set. */
 int	router_dispatch(struct req *r);
 
