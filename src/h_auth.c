@@ -1,1 +1,268 @@
-/* h_auth.c: being written */
+/*
+ * h_auth.c - GET /health, POST /auth/login, POST /auth/logout, GET /auth/me
+ * (API.md 3), and the one translation of STORE_* codes into answers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "handlers.h"
+#include "http.h"
+#include "js.h"
+#include "log.h"
+#include "pw.h"
+#include "util.h"
+
+#define LOGIN_FAILED	"Invalid email or password"
+
+int
+h_store_error(struct req *r, int err)
+{
+	log_error("req=%s: store: %s", r->id, store_strerror(err));
+	switch (err) {
+	case STORE_NOTFOUND:
+		return http_error(r, 404, "Not found");
+	case STORE_EXISTS:
+		return http_error(r, 409, "Conflict");
+	case STORE_FULL:
+		return http_error(r, 507, "Insufficient storage");
+	default:
+		return http_error(r, 503, "Service temporarily unavailable");
+	}
+}
+
+/* The User object of API.md 3.3: a new json object, caller owns. */
+struct json_object *
+h_user_json(const struct user *u)
+{
+	struct json_object *o = json_object_new_object();
+
+	js_add_str(o, "id", u->id);
+	js_add_str(o, "email", u->email);
+	js_add_str(o, "full_name", u->full_name);
+	js_add_bool(o, "is_admin", u->is_admin);
+	js_add_bool(o, "is_active", u->is_active);
+	js_add_time(o, "created_at", u->created_at);
+	return o;
+}
+
+int
+h_health(struct req *r)
+{
+	struct user u;
+	int rc = store_user_get(r->app->st, "00000000-0000-4000-8000-000000000000", &u);
+
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return h_store_error(r, rc);
+	r->out = json_object_new_object();
+	js_add_str(r->out, "status", "ok");
+	return 200;
+}
+
+/*
+ * 429 while the e-mail is locked: count >= login_max_failures and the last
+ * failure less than login_lockout_minutes ago. Returns 0 when not locked.
+ */
+static int
+login_locked(struct req *r, const char *email)
+{
+	const struct config *c = &r->app->cfg;
+	int64_t window = (int64_t)c->login_lockout_minutes * 60000, left, last;
+	unsigned count;
+	char secs[24];
+	int rc;
+
+	if ((rc = store_login_get(r->app->st, email, &count, &last)) != 0)
+		return h_store_error(r, rc);
+	left = last + window - util_now_ms();
+	if (count < c->login_max_failures || left <= 0)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", (long long)((left + 999) / 1000));
+	http_add_header(r, "Retry-After", secs);
+	return http_error(r, 429, "Too many failed login attempts. Try again later.");
+}
+
+/* Count a failed login and answer 401. */
+static int
+login_failed(struct req *r, const char *email)
+{
+	unsigned count;
+	int64_t window = (int64_t)r->app->cfg.login_lockout_minutes * 60000;
+	int rc = store_login_fail(r->app->st, email, util_now_ms(), window, &count);
+
+	if (rc != 0)
+		return h_store_error(r, rc);
+	log_info("req=%s: login failed (%u in a row)", r->id, count);
+	http_add_header(r, "WWW-Authenticate", "Bearer realm=\"tokencat\"");
+	return http_error(r, 401, LOGIN_FAILED);
+}
+
+/*
+ * The "teams" of a login body into list (narrowed = 1), each a team the
+ * user belongs to, or any existing team for an admin. Returns 0 or a status.
+ */
+static int
+login_teams(struct req *r, const struct user *u, struct strlist *list, int *narrowed)
+{
+	struct json_object *arr, *v;
+	struct team t;
+	char detail[DETAIL_MAX];
+	size_t i;
+	int rc, role;
+
+	rc = js_get_type(r->json, "teams", json_type_array, &arr, detail);
+	if (rc == JS_BAD)
+		return http_error(r, 422, "%s", detail);
+	if (rc != JS_OK)
+		return 0;
+	*narrowed = 1;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(v, json_type_string))
+			return http_error(r, 422, "teams[%zu]: must be a string", i);
+		if ((rc = store_team_get(r->app->st, json_object_get_string(v), &t)) == 0 &&
+		    !u->is_admin)
+			rc = store_member_get(r->app->st, t.id, u->id, &role);
+		if (rc == STORE_NOTFOUND)
+			return http_error(r, 400, "teams: unknown team or not a member: %.64s",
+			    json_object_get_string(v));
+		if (rc != 0)
+			return h_store_error(r, rc);
+		if (!strlist_has(list, t.id) && strlist_add(list, t.id) == -1)
+			return http_error(r, 503, "Service temporarily unavailable");
+	}
+	return 0;
+}
+
+/* Issue the session for u and build the 200 answer. */
+static int
+login_ok(struct req *r, const struct user *u)
+{
+	struct strlist teams = { NULL, 0 };
+	unsigned expires_in = 0;
+	char *jwt;
+	int rc, narrowed = 0;
+
+	if ((rc = store_login_reset(r->app->st, u->email)) != 0)
+		return h_store_error(r, rc);
+	if ((rc = login_teams(r, u, &teams, &narrowed)) != 0)
+		goto out;
+	jwt = auth_session_token(r->app, u, narrowed ? &teams : NULL,
+	    r->app->cfg.session_minutes, &expires_in);
+	if (jwt == NULL) {
+		rc = http_error(r, 503, "Service temporarily unavailable");
+		goto out;
+	}
+	r->out = json_object_new_object();
+	js_add_str(r->out, "access_token", jwt);
+	js_add_str(r->out, "token_type", "bearer");
+	js_add_int(r->out, "expires_in", expires_in);
+	json_object_object_add(r->out, "user", h_user_json(u));
+	OPENSSL_cleanse(jwt, strlen(jwt));
+	free(jwt);
+	rc = 200;
+out:
+	strlist_free(&teams);
+	return rc;
+}
+
+int
+h_login(struct req *r)
+{
+	const char *email, *password;
+	char detail[DETAIL_MAX];
+	struct user u;
+	int rc;
+
+	if ((rc = js_get_str(r->json, "email", 1, EMAIL_MAX, &email, detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
+		    "email: field required");
+	if ((rc = js_get_str(r->json, "password", 1, PW_MAX_LEN, &password,
+	    detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
+		    "password: field required");
+	if ((rc = login_locked(r, email)) != 0)
+		return rc;
+	rc = util_email_valid(email) ? store_user_by_email(r->app->st, email, &u) :
+	    STORE_NOTFOUND;
+	if (rc == STORE_NOTFOUND) {
+		pw_dummy(password);
+		return login_failed(r, email);
+	}
+	if (rc != 0)
+		return h_store_error(r, rc);
+	if (!pw_verify(password, u.pwhash) || !u.is_active)
+		return login_failed(r, email);
+	return login_ok(r, &u);
+}
+
+int
+h_logout(struct req *r)
+{
+	int rc;
+
+	if (r->caller.kind == CALLER_SESSION &&
+	    (rc = store_jti_revoke(r->app->st, r->caller.jti, r->caller.exp_ms)) != 0)
+		return h_store_error(r, rc);
+	r->out = json_object_new_object();
+	js_add_str(r->out, "message", "Logged out successfully");
+	return 200;
+}
+
+/* [{"id", "name", "role"}] of the caller's memberships; NULL on a store error. */
+static struct json_object *
+my_teams(struct req *r, int *err)
+{
+	struct membership *m = NULL;
+	struct json_object *arr, *o;
+	struct team t;
+	size_t i, n = 0;
+
+	if ((*err = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) != 0)
+		return NULL;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		if ((*err = store_team_get(r->app->st, m[i].team_id, &t)) == STORE_NOTFOUND)
+			continue;
+		if (*err != 0)
+			break;
+		o = json_object_new_object();
+		js_add_str(o, "id", t.id);
+		js_add_str(o, "name", t.name);
+		js_add_str(o, "role", role_name(m[i].role));
+		json_object_array_add(arr, o);
+	}
+	free(m);
+	if (*err == STORE_NOTFOUND)
+		*err = 0;
+	if (*err != 0) {
+		json_object_put(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+h_me(struct req *r)
+{
+	struct json_object *teams, *tt = NULL;
+	size_t i;
+	int err;
+
+	if ((teams = my_teams(r, &err)) == NULL)
+		return h_store_error(r, err);
+	if (r->caller.narrowed) {
+		tt = json_object_new_array();
+		for (i = 0; i < r->caller.teams.n; i++)
+			json_object_array_add(tt,
+			    json_object_new_string(r->caller.teams.v[i]));
+	}
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "user", h_user_json(&r->caller.user));
+	js_add_str(r->out, "auth_method", caller_method(&r->caller));
+	json_object_object_add(r->out, "teams", teams);
+	json_object_object_add(r->out, "token_teams", tt);
+	return 200;
+}

@@ -1,1 +1,465 @@
-/* h_tokens.c: being written */
+/*
+ * h_tokens.c - the personal token lifecycle (API.md 4, 5, 5.1, 5.2):
+ * POST /tokens, GET /tokens, GET/PUT/DELETE /tokens/{id}.
+ * Request bodies are read into struct token_input by h_token_io.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "h_token_io.h"
+#include "handlers.h"
+#include "http.h"
+#include "js.h"
+#include "log.h"
+#include "scope.h"
+#include "util.h"
+
+#define NOT_FOUND	"Token not found"
+#define DUP_NAME	"A token with this name already exists. Please choose a different name."
+#define DAY_MS		86400000LL
+#define CENTURY_S	(100LL * 365 * 86400)
+
+/* Private refusals of edit callbacks (store_token_edit returns them as is). */
+enum { EDIT_FOREIGN = 1, EDIT_NOOP = 2, EDIT_REVIVE = 3 };
+
+/* 404 for anything that is not the caller's own token. */
+static int
+not_found(struct req *r)
+{
+	return http_error(r, 404, NOT_FOUND);
+}
+
+/* Map a store result of a token write: 409 on a taken name, else the store's. */
+static int
+write_error(struct req *r, int rc)
+{
+	if (rc == STORE_EXISTS)
+		return http_error(r, 409, DUP_NAME);
+	if (rc == STORE_NOTFOUND || rc == EDIT_FOREIGN)
+		return not_found(r);
+	return h_store_error(r, rc);
+}
+
+/* --- create --- */
+
+/*
+ * The owner of a new token: the caller, or the target of an admin
+ * delegation (API.md 5.3). Returns 0 with *owner filled, or a status.
+ */
+static int
+resolve_owner(struct req *r, const char *email, struct user *owner, int *delegated)
+{
+	int rc;
+
+	*delegated = 0;
+	*owner = r->caller.user;
+	if (email == NULL || util_ieq(email, r->caller.user.email))
+		return 0;
+	if (!r->caller.user.is_admin)
+		return http_error(r, 403, "Admin access required to create tokens for other users");
+	if (r->caller.narrowed)
+		return http_error(r, 403, "Admin-delegated token creation requires "
+		    "un-narrowed admin access. Your session is narrowed to specific teams.");
+	if (!util_email_valid(email))
+		return http_error(r, 422, "user_email: invalid e-mail address");
+	if ((rc = store_user_by_email(r->app->st, email, owner)) == STORE_NOTFOUND)
+		return http_error(r, 400, "user_email: user not found");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	*delegated = 1;
+	return 0;
+}
+
+/* The only team of owner, if exactly one and the session may use it; "" else. */
+static int
+inherit_team(struct req *r, const struct user *owner, char team[TEAMID_LEN + 1])
+{
+	struct membership *m = NULL;
+	size_t n = 0;
+	int rc;
+
+	team[0] = '\0';
+	if ((rc = store_user_teams(r->app->st, owner->id, &m, &n)) != 0)
+		return h_store_error(r, rc);
+	if (n == 1 && (!r->caller.narrowed || strlist_has(&r->caller.teams, m[0].team_id)))
+		memcpy(team, m[0].team_id, TEAMID_LEN + 1);
+	free(m);
+	return 0;
+}
+
+/*
+ * Decide the token's team (API.md 5.1): the named team must exist and have
+ * the owner as a member, except an un-narrowed admin creating for itself.
+ */
+static int
+resolve_team(struct req *r, const struct token_input *in, const struct user *owner,
+    int delegated, char team[TEAMID_LEN + 1])
+{
+	struct team t;
+	int rc, role;
+
+	if (in->team_id == NULL)
+		return inherit_team(r, owner, team);
+	if (r->caller.narrowed && !strlist_has(&r->caller.teams, in->team_id))
+		return http_error(r, 403, "Your session is not scoped to this team");
+	if ((rc = store_team_get(r->app->st, in->team_id, &t)) == STORE_NOTFOUND)
+		return http_error(r, 400, "team_id: team not found");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	if (delegated || !caller_unnarrowed_admin(&r->caller)) {
+		rc = store_member_get(r->app->st, t.id, owner->id, &role);
+		if (rc == STORE_NOTFOUND)
+			return http_error(r, 400,
+			    "team_id: the token owner is not a member of this team");
+		if (rc != 0)
+			return h_store_error(r, rc);
+	}
+	memcpy(team, t.id, TEAMID_LEN + 1);
+	return 0;
+}
+
+/* Expiry policy: required unless configured otherwise, at most max_token_days. */
+static int
+check_expiry(struct req *r, const struct token_input *in)
+{
+	const struct config *c = &r->app->cfg;
+
+	if (in->expires_in_days == 0 && c->require_token_expiration)
+		return http_error(r, 400, "expires_in_days: required (tokens must expire)");
+	if (in->expires_in_days > c->max_token_days)
+		return http_error(r, 400, "expires_in_days: must be at most %u days",
+		    c->max_token_days);
+	return 0;
+}
+
+/*
+ * Containment (API.md 5.1, 6.1): every permission of scope must be granted
+ * by the caller's effective permissions in the context of team (may be
+ * ""): "*" for an un-narrowed admin, else user_permissions plus the team
+ * role's sets. Returns 0, 400 naming the permission, or a store status.
+ */
+static int
+check_containment(struct req *r, struct json_object *scope, const char *team)
+{
+	const struct config *c = &r->app->cfg;
+	struct json_object *perms;
+	size_t i;
+	int rc, role = ROLE_NONE;
+
+	if (scope == NULL || !json_object_object_get_ex(scope, "permissions", &perms) ||
+	    caller_unnarrowed_admin(&r->caller))
+		return 0;
+	if (team[0] != '\0') {
+		rc = store_member_get(r->app->st, team, r->caller.user.id, &role);
+		if (rc != 0 && rc != STORE_NOTFOUND)
+			return h_store_error(r, rc);
+	}
+	for (i = 0; i < json_object_array_length(perms); i++) {
+		const char *want = json_object_get_string(json_object_array_get_idx(perms, i));
+
+		if (scope_perms_grant(&c->user_permissions, want) ||
+		    (role != ROLE_NONE && scope_perms_grant(&c->team_member_permissions, want)) ||
+		    (role == ROLE_OWNER && scope_perms_grant(&c->team_owner_permissions, want)))
+			continue;
+		return http_error(r, 400, "Cannot grant permission '%.255s' - not in your "
+		    "effective permissions.", want);
+	}
+	return 0;
+}
+
+/* Sign the API-token JWT of t for owner (API.md 4). Caller frees. */
+static char *
+sign_token(struct req *r, const struct token *t, const struct user *owner)
+{
+	struct json_object *c = json_object_new_object(), *u, *teams = NULL;
+	int64_t iat = t->created_at / 1000;
+	char *jwt;
+
+	js_add_str(c, "sub", owner->id);
+	js_add_str(c, "jti", t->jti);
+	js_add_int(c, "iat", iat);
+	js_add_int(c, "exp", t->expires_at ? t->expires_at / 1000 : iat + CENTURY_S);
+	js_add_str(c, "token_use", "api");
+	u = json_object_new_object();
+	js_add_str(u, "email", owner->email);
+	js_add_str(u, "full_name", owner->full_name);
+	js_add_bool(u, "is_admin", owner->is_admin);
+	js_add_str(u, "auth_provider", "api_token");
+	json_object_object_add(c, "user", u);
+	if (t->team_id[0] != '\0') {
+		teams = json_object_new_array();
+		json_object_array_add(teams, json_object_new_string(t->team_id));
+	}
+	json_object_object_add(c, "teams", teams);
+	json_object_object_add(c, "scopes", json_object_get(t->scope));
+	jwt = jws_sign(&r->app->key, r->app->cfg.issuer, r->app->cfg.audience, c);
+	json_object_put(c);
+	return jwt;
+}
+
+/* Fill the record of a new token from the input; t->scope/tags are new references. */
+static int
+fill_token(struct token *t, const struct token_input *in, const struct user *owner,
+    const char *creator)
+{
+	memset(t, 0, sizeof(*t));
+	if (util_uuid4(t->id) == -1 || util_uuid4(t->jti) == -1)
+		return -1;
+	memcpy(t->owner_id, owner->id, sizeof(t->owner_id));
+	memcpy(t->owner_email, owner->email, sizeof(t->owner_email));
+	snprintf(t->created_by, sizeof(t->created_by), "%s", creator);
+	t->created_at = util_now_ms();
+	if (in->expires_in_days > 0)
+		t->expires_at = t->created_at + (int64_t)in->expires_in_days * DAY_MS;
+	t->is_active = in->is_active != 0;
+	t->name = strdup(in->name);
+	t->description = in->description ? strdup(in->description) : NULL;
+	t->scope = json_object_get(in->scope);
+	t->tags = json_object_get(in->tags);
+	return t->name == NULL ? -1 : 0;
+}
+
+/* Store t, sign it and answer 201 TokenCreateResponse. */
+static int
+issue_token(struct req *r, struct token *t, const struct user *owner)
+{
+	char *jwt;
+	int rc;
+
+	if ((jwt = sign_token(r, t, owner)) == NULL)
+		return http_error(r, 503, "Service temporarily unavailable");
+	util_sha256_hex(jwt, strlen(jwt), t->hash);
+	if ((rc = store_token_add(r->app->st, t)) != 0) {
+		rc = write_error(r, rc);
+		goto out;
+	}
+	log_info("req=%s: token %s created for %s by %s", r->id, t->id,
+	    t->owner_email, t->created_by);
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "token", h_token_json(t));
+	js_add_str(r->out, "access_token", jwt);
+	rc = 201;
+out:
+	OPENSSL_cleanse(jwt, strlen(jwt));
+	free(jwt);
+	return rc;
+}
+
+int
+h_token_create(struct req *r)
+{
+	struct token_input in;
+	struct user owner;
+	struct token t;
+	int rc, delegated;
+
+	memset(&t, 0, sizeof(t));
+	if ((rc = token_input_parse(r, &in, 1)) != 0)
+		return rc;
+	if ((rc = resolve_owner(r, in.user_email, &owner, &delegated)) != 0 ||
+	    (rc = check_expiry(r, &in)) != 0)
+		goto out;
+	if (fill_token(&t, &in, &owner, r->caller.user.email) == -1) {
+		rc = http_error(r, 503, "Service temporarily unavailable");
+		goto out;
+	}
+	if ((rc = resolve_team(r, &in, &owner, delegated, t.team_id)) != 0 ||
+	    (rc = check_containment(r, t.scope, t.team_id)) != 0)
+		goto out;
+	rc = issue_token(r, &t, &owner);
+out:
+	token_free(&t);
+	token_input_free(&in);
+	return rc;
+}
+
+/* --- list and read --- */
+
+int
+h_token_list(struct req *r)
+{
+	struct list_query q;
+	struct token *v = NULL;
+	struct json_object *arr;
+	uint64_t total = 0;
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = list_query_parse(r, &q, 50)) != 0)
+		return rc;
+	rc = store_token_list(r->app->st, TOKSET_OWNER, r->caller.user.id,
+	    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
+	if (rc != 0)
+		return h_store_error(r, rc);
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, h_token_json(&v[i]));
+	tokens_free(v, n);
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "tokens", arr);
+	js_add_int(r->out, "total", (int64_t)total);
+	js_add_int(r->out, "limit", q.limit);
+	js_add_int(r->out, "offset", (int64_t)q.offset);
+	return 200;
+}
+
+int
+h_token_get(struct req *r)
+{
+	struct token t;
+	int rc;
+
+	if (!util_is_uuid(r->params[0]))
+		return not_found(r);
+	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
+		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
+	if (strcmp(t.owner_id, r->caller.user.id) != 0)
+		rc = not_found(r);
+	else {
+		r->out = h_token_json(&t);
+		rc = 200;
+	}
+	token_free(&t);
+	return rc;
+}
+
+/* --- update --- */
+
+struct update_arg {
+	const char		*caller_id;
+	const struct token_input *in;
+};
+
+/* Replace *dst with a copy of src (NULL keeps NULL). */
+static int
+set_str(char **dst, const char *src)
+{
+	char *c = src ? strdup(src) : NULL;
+
+	if (src != NULL && c == NULL)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static void
+set_json(struct json_object **dst, struct json_object *src)
+{
+	json_object_put(*dst);
+	*dst = json_object_get(src);
+}
+
+/* token_edit_fn for PUT: owner check, then the given fields. */
+static int
+ed_update(struct token *t, void *arg)
+{
+	const struct update_arg *a = arg;
+	const struct token_input *in = a->in;
+
+	if (strcmp(t->owner_id, a->caller_id) != 0)
+		return EDIT_FOREIGN;
+	if (in->is_active == 1 && t->is_revoked)
+		return EDIT_REVIVE;
+	if ((in->name != NULL && set_str(&t->name, in->name) == -1) ||
+	    (in->has_description && set_str(&t->description, in->description) == -1))
+		return STORE_NOMEM;
+	if (in->scope != NULL)
+		set_json(&t->scope, in->scope);
+	if (in->tags != NULL)
+		set_json(&t->tags, in->tags);
+	if (in->is_active != -1)
+		t->is_active = in->is_active;
+	return 0;
+}
+
+int
+h_token_update(struct req *r)
+{
+	struct token_input in;
+	struct update_arg a = { r->caller.user.id, &in };
+	struct token t;
+	int rc;
+
+	if (!util_is_uuid(r->params[0]))
+		return not_found(r);
+	if ((rc = token_input_parse(r, &in, 0)) != 0)
+		return rc;
+	if (in.scope != NULL) {         /* containment needs the token's team */
+		if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0 ||
+		    strcmp(t.owner_id, r->caller.user.id) != 0) {
+			rc = write_error(r, rc != 0 ? rc : EDIT_FOREIGN);
+			token_free(&t);
+			goto out;
+		}
+		rc = check_containment(r, in.scope, t.team_id);
+		token_free(&t);
+		if (rc != 0)
+			goto out;
+	}
+	rc = store_token_edit(r->app->st, r->params[0], ed_update, &a, &t);
+	if (rc == EDIT_REVIVE)
+		rc = http_error(r, 400, "is_active: a revoked token cannot be reactivated");
+	else if (rc != 0)
+		rc = write_error(r, rc);
+	else {
+		r->out = h_token_json(&t);
+		token_free(&t);
+		rc = 200;
+	}
+out:
+	token_input_free(&in);
+	return rc;
+}
+
+/* --- revoke --- */
+
+struct revoke_arg {
+	const char	*caller_id;
+	const char	*by;
+	const char	*reason;
+};
+
+/* token_edit_fn for DELETE: owner check; the first revocation is kept. */
+static int
+ed_revoke(struct token *t, void *arg)
+{
+	const struct revoke_arg *a = arg;
+
+	if (strcmp(t->owner_id, a->caller_id) != 0)
+		return EDIT_FOREIGN;
+	if (t->is_revoked)
+		return EDIT_NOOP;
+	if (set_str(&t->revoked_by, a->by) == -1 ||
+	    set_str(&t->revocation_reason, a->reason) == -1)
+		return STORE_NOMEM;
+	t->is_revoked = 1;
+	t->is_active = 0;
+	t->revoked_at = util_now_ms();
+	return 0;
+}
+
+int
+h_token_revoke(struct req *r)
+{
+	struct revoke_arg a = { r->caller.user.id, r->caller.user.email, "Revoked by user" };
+	char detail[DETAIL_MAX];
+	int rc;
+
+	if (!util_is_uuid(r->params[0]))
+		return not_found(r);
+	if (r->json != NULL &&
+	    js_get_str(r->json, "reason", 0, 255, &a.reason, detail) == JS_BAD)
+		return http_error(r, 422, "%s", detail);
+	if (a.reason == NULL)
+		a.reason = "Revoked by user";
+	rc = store_token_edit(r->app->st, r->params[0], ed_revoke, &a, NULL);
+	if (rc != 0 && rc != EDIT_NOOP)
+		return write_error(r, rc);
+	if (rc == 0)
+		log_info("req=%s: token %s revoked", r->id, r->params[0]);
+	return 204;
+}

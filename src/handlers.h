@@ -15,12 +15,16 @@ int	h_login(struct req *);          /* POST /auth/login, /auth/email/login */
 int	h_logout(struct req *);         /* POST /auth/logout */
 int	h_me(struct req *);             /* GET /auth/me */
 
-/* h_tokens.c */
+/* h_tokens.c (bodies and TokenResponse in h_token_io.c) */
 int	h_token_create(struct req *);   /* POST /tokens */
 int	h_token_list(struct req *);     /* GET /tokens */
 int	h_token_get(struct req *);      /* GET /tokens/{id} */
 int	h_token_update(struct req *);   /* PUT /tokens/{id} */
 int	h_token_revoke(struct req *);   /* DELETE /tokens/{id} */
+
+/* The User object of API.md 3.3 (h_auth.c): a new object, caller owns. */
+struct user;
+struct json_object *h_user_json(const struct user *);
 
 /* Map a STORE_* error to a status and {"detail"} (logs the cause). */
 int	h_store_error(struct req *, int err);

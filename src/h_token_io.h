@@ -1,0 +1,48 @@
+/*
+ * h_token_io.h - reading token request bodies and list queries, and
+ * writing TokenResponse objects (API.md 4, 5.1, 5.2). Used by the token
+ * handlers only.
+ */
+#ifndef TC_H_TOKEN_IO_H
+#define TC_H_TOKEN_IO_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "store.h"
+
+struct req;
+
+struct token_input {
+	const char	*name;          /* NULL = absent (update: unchanged) */
+	const char	*description;   /* valid when has_description */
+	int		 has_description;
+	uint64_t	 expires_in_days;       /* 0 = absent */
+	struct json_object *scope;      /* owned, normalized; NULL = absent */
+	struct json_object *tags;       /* owned; NULL = absent */
+	const char	*team_id;       /* NULL = absent */
+	int		 is_active;     /* -1 absent, 0, 1 */
+	const char	*user_email;    /* NULL = absent */
+};
+
+/*
+ * Read r->json into in (strings borrow from r->json). create = 1 applies
+ * the create rules (name required, defaults for scope, tags, is_active).
+ * Returns 0, or 422 with r->out naming the field.
+ */
+int	token_input_parse(struct req *r, struct token_input *in, int create);
+void	token_input_free(struct token_input *in);
+
+struct list_query {
+	int		include_inactive;
+	uint32_t	limit;
+	uint64_t	offset;
+};
+
+/* include_inactive, limit (1..1000, default def_limit), offset. 0 or 422. */
+int	list_query_parse(struct req *r, struct list_query *q, uint32_t def_limit);
+
+/* TokenResponse of t with every field present: a new object, caller owns. */
+struct json_object *h_token_json(const struct token *t);
+
+#endif
