@@ -1,1 +1,656 @@
-/* main_cli.c: being written */
+/*
+ * main_cli.c - tokencat, the operator's command line (OPERATIONS.md).
+ * A table of commands; each parses its own words and options and calls the
+ * same store, password and JWT code the worker uses.
+ * Exit 0 on success, 1 on an error (one line saying what to do), 2 on wrong usage.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "app.h"
+#include "auth.h"
+#include "log.h"
+#include "pw.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+static const char synopsis[] =
+"usage: tokencat [-c FILE] init\n"
+"       tokencat [-c FILE] user add EMAIL [--admin] [--full-name NAME]\n"
+"       tokencat [-c FILE] user set EMAIL [--admin|--no-admin] [--enable|--disable] [--password]\n"
+"       tokencat [-c FILE] user list\n"
+"       tokencat [-c FILE] team add NAME [--owner EMAIL]\n"
+"       tokencat [-c FILE] team member add TEAM_ID EMAIL [--role owner|member]\n"
+"       tokencat [-c FILE] team member remove TEAM_ID EMAIL\n"
+"       tokencat [-c FILE] session EMAIL [--teams ID[,ID...]] [--minutes N]\n"
+"       tokencat [-c FILE] backup DEST_DIR\n"
+"       tokencat --version | --help\n";
+
+struct cli {
+	const char	*cfg_arg;
+	struct app	 app;
+	int		 open;
+};
+
+struct cmd {
+	const char	*words[3];
+	int		 nwords;
+	int		 nargs;         /* positional arguments after the words */
+	int		 need_key;
+	int		 (*fn)(struct cli *, char **args, int nopt, char **opts);
+	const char	*usage;
+	const char	*help;
+};
+
+static void
+fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "tokencat: <message>" on stderr. */
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tokencat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage_error(const struct cmd *c, const char *what)
+{
+	fail("%s", what);
+	fprintf(stderr, "usage: %s\n", c != NULL ? c->usage : "see 'tokencat --help'");
+	return EXIT_USAGE;
+}
+
+/* Open config, store (and key) for a command. 0 or 1. */
+static int
+cli_open(struct cli *cl, int flags, int need_key)
+{
+	char err[512];
+
+	if (app_open(&cl->app, cl->cfg_arg, flags, need_key, err, sizeof(err)) == -1) {
+		fail("%s", err);
+		return 1;
+	}
+	cl->open = 1;
+	return 0;
+}
+
+/* Read one password line from stdin into buf; 0 or 1 (message printed). */
+static int
+read_password(char *buf, size_t bufsz)
+{
+	size_t len;
+
+	if (fgets(buf, (int)bufsz, stdin) == NULL) {
+		fail("no password on standard input; pipe it in, e.g. "
+		    "'printf %%s \"$PW\" | tokencat user add ...'");
+		return 1;
+	}
+	len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len == bufsz - 1) {
+		fail("password too long; use at most %d characters", PW_MAX_LEN);
+		return 1;
+	}
+	buf[len] = '\0';
+	if (!util_utf8_valid(buf, len) || util_utf8_len(buf) < PW_MIN_LEN) {
+		fail("password must be at least %d characters; choose a longer one",
+		    PW_MIN_LEN);
+		return 1;
+	}
+	return 0;
+}
+
+/* Look up a user by e-mail; 0 or 1 (message printed). */
+static int
+find_user(struct cli *cl, const char *email, struct user *u)
+{
+	int rc = store_user_by_email(cl->app.st, email, u);
+
+	if (rc == STORE_NOTFOUND)
+		fail("no user %s; add it with 'tokencat user add'", email);
+	else if (rc != 0)
+		fail("cannot read users: %s", store_strerror(rc));
+	return rc != 0;
+}
+
+/* The value of option name in opts ("--name VALUE" pairs, flags alone). */
+static const char *
+opt_value(int nopt, char **opts, const char *name)
+{
+	int i;
+
+	for (i = 0; i < nopt; i++)
+		if (strcmp(opts[i], name) == 0)
+			return i + 1 < nopt ? opts[i + 1] : NULL;
+	return NULL;
+}
+
+static int
+opt_flag(int nopt, char **opts, const char *name)
+{
+	int i;
+
+	for (i = 0; i < nopt; i++)
+		if (strcmp(opts[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* --- commands --- */
+
+static int
+cmd_init(struct cli *cl, char **args, int nopt, char **opts)
+{
+	char err[512];
+	int rc;
+
+	config_init(&cl->app.cfg);
+	if (config_load(&cl->app.cfg, config_path(cl->cfg_arg), err) == -1) {
+		fail("%s", err);
+		return 1;
+	}
+	if ((rc = store_open(&cl->app.st, cl->app.cfg.database,
+	    cl->app.cfg.map_size_mb, STORE_CREATE)) != 0) {
+		fail("cannot create database %s: %s; check that the parent directory "
+		    "exists and is writable", cl->app.cfg.database, store_strerror(rc));
+		return 1;
+	}
+	cl->open = 1;
+	printf("database ready in %s\n", cl->app.cfg.database);
+	rc = jws_key_create(cl->app.cfg.signing_key_file, err, sizeof(err));
+	if (rc == -1) {
+		fail("%s", err);
+		return 1;
+	}
+	printf("%s %s\n", rc == 1 ? "signing key exists, kept:" : "signing key created:",
+	    cl->app.cfg.signing_key_file);
+	return 0;
+}
+
+static int
+cmd_user_add(struct cli *cl, char **args, int nopt, char **opts)
+{
+	const char *name = opt_value(nopt, opts, "--full-name");
+	char pw[PW_MAX_LEN + 2];
+	struct user u;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if (!util_email_valid(args[0])) {
+		fail("invalid e-mail address %s", args[0]);
+		return 1;
+	}
+	if (name != NULL && (!util_utf8_valid(name, strlen(name)) ||
+	    util_utf8_len(name) > 255)) {
+		fail("full name must be at most 255 characters of UTF-8");
+		return 1;
+	}
+	if (read_password(pw, sizeof(pw)) != 0)
+		return 1;
+	util_lower(args[0], u.email, sizeof(u.email));
+	snprintf(u.full_name, sizeof(u.full_name), "%s", name ? name : "");
+	rc = pw_hash(pw, u.pwhash);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc == -1 || util_uuid4(u.id) == -1) {
+		fail("cannot hash the password; is OpenSSL working?");
+		return 1;
+	}
+	u.is_admin = opt_flag(nopt, opts, "--admin");
+	u.is_active = 1;
+	u.created_at = util_now_ms();
+	if ((rc = store_user_add(cl->app.st, &u)) == STORE_EXISTS) {
+		fail("user %s exists; use 'tokencat user set'", u.email);
+		return 1;
+	}
+	if (rc != 0) {
+		fail("cannot add user: %s", store_strerror(rc));
+		return 1;
+	}
+	printf("%s\n", u.id);
+	return 0;
+}
+
+static int
+cmd_user_set(struct cli *cl, char **args, int nopt, char **opts)
+{
+	char pw[PW_MAX_LEN + 2];
+	struct user u;
+	int rc;
+
+	if (find_user(cl, args[0], &u) != 0)
+		return 1;
+	if (opt_flag(nopt, opts, "--admin"))
+		u.is_admin = 1;
+	if (opt_flag(nopt, opts, "--no-admin"))
+		u.is_admin = 0;
+	if (opt_flag(nopt, opts, "--enable"))
+		u.is_active = 1;
+	if (opt_flag(nopt, opts, "--disable"))
+		u.is_active = 0;
+	if (opt_flag(nopt, opts, "--password")) {
+		if (read_password(pw, sizeof(pw)) != 0)
+			return 1;
+		rc = pw_hash(pw, u.pwhash);
+		OPENSSL_cleanse(pw, sizeof(pw));
+		if (rc == -1) {
+			fail("cannot hash the password; is OpenSSL working?");
+			return 1;
+		}
+	}
+	if ((rc = store_user_put(cl->app.st, &u)) != 0) {
+		fail("cannot update user %s: %s", u.email, store_strerror(rc));
+		return 1;
+	}
+	printf("updated %s\n", u.email);
+	return 0;
+}
+
+static int
+cmd_user_list(struct cli *cl, char **args, int nopt, char **opts)
+{
+	struct user *v = NULL;
+	uint64_t off = 0, total = 0;
+	size_t i, n;
+	int rc;
+
+	do {
+		if ((rc = store_user_list(cl->app.st, off, 1000, &v, &n, &total)) != 0) {
+			fail("cannot list users: %s", store_strerror(rc));
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			printf("%s\t%s\t%s\t%s\t%s\n", v[i].email, v[i].id,
+			    v[i].is_admin ? "admin" : "-",
+			    v[i].is_active ? "active" : "disabled", v[i].full_name);
+		free(v);
+		off += n;
+	} while (n > 0 && off < total);
+	return 0;
+}
+
+static int
+cmd_team_add(struct cli *cl, char **args, int nopt, char **opts)
+{
+	const char *owner = opt_value(nopt, opts, "--owner");
+	struct user u;
+	struct team t;
+	size_t len = strlen(args[0]);
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	if (len == 0 || len >= sizeof(t.name) || !util_utf8_valid(args[0], len) ||
+	    util_utf8_len(args[0]) > 255) {
+		fail("team name must be 1 to 255 characters of UTF-8");
+		return 1;
+	}
+	if (owner != NULL && find_user(cl, owner, &u) != 0)
+		return 1;
+	memcpy(t.name, args[0], len + 1);
+	t.created_at = util_now_ms();
+	if (util_team_id(t.id) == -1)
+		return 1;
+	rc = store_team_add(cl->app.st, &t, owner != NULL ? u.id : NULL);
+	if (rc == STORE_EXISTS)
+		fail("team name %s is taken; choose another", t.name);
+	else if (rc != 0)
+		fail("cannot add team: %s", store_strerror(rc));
+	else
+		printf("%s\n", t.id);
+	return rc != 0;
+}
+
+/* The team and user of a member command; 0 or 1. */
+static int
+member_target(struct cli *cl, char **args, struct team *t, struct user *u)
+{
+	int rc = store_team_get(cl->app.st, args[0], t);
+
+	if (rc == STORE_NOTFOUND) {
+		fail("no team %s; 'tokencat team add' prints the id of a new team", args[0]);
+		return 1;
+	}
+	if (rc != 0) {
+		fail("cannot read team: %s", store_strerror(rc));
+		return 1;
+	}
+	return find_user(cl, args[1], u);
+}
+
+static int
+cmd_member_add(struct cli *cl, char **args, int nopt, char **opts)
+{
+	const char *role = opt_value(nopt, opts, "--role");
+	struct team t;
+	struct user u;
+	int rc, r, created = 0;
+
+	if (role == NULL)
+		role = "member";
+	if (strcmp(role, "owner") != 0 && strcmp(role, "member") != 0) {
+		fail("--role must be owner or member");
+		return EXIT_USAGE;
+	}
+	if (member_target(cl, args, &t, &u) != 0)
+		return 1;
+	r = strcmp(role, "owner") == 0 ? ROLE_OWNER : ROLE_MEMBER;
+	rc = store_member_set(cl->app.st, t.id, u.id, r, &created);
+	if (rc == STORE_LASTOWNER)
+		fail("cannot demote the last owner of team %s; add another owner first", t.id);
+	else if (rc != 0)
+		fail("cannot change membership: %s", store_strerror(rc));
+	else
+		printf("%s %s as %s of %s\n", created ? "added" : "updated", u.email,
+		    role, t.id);
+	return rc != 0;
+}
+
+static int
+cmd_member_remove(struct cli *cl, char **args, int nopt, char **opts)
+{
+	struct team t;
+	struct user u;
+	int rc;
+
+	if (member_target(cl, args, &t, &u) != 0)
+		return 1;
+	rc = store_member_del(cl->app.st, t.id, u.id);
+	if (rc == STORE_LASTOWNER)
+		fail("cannot remove the last owner of team %s; add another owner first", t.id);
+	else if (rc == STORE_NOTFOUND)
+		fail("%s is not a member of team %s", u.email, t.id);
+	else if (rc != 0)
+		fail("cannot change membership: %s", store_strerror(rc));
+	else
+		printf("removed %s from %s\n", u.email, t.id);
+	return rc != 0;
+}
+
+/* Split "a,b" into teams, each a team u may narrow to. 0, 1 or EXIT_USAGE. */
+static int
+session_teams(struct cli *cl, const struct user *u, const char *spec,
+    struct strlist *teams)
+{
+	char *copy = strdup(spec), *p, *save = NULL;
+	struct team t;
+	int rc = 0, role;
+
+	for (p = strtok_r(copy, ",", &save); p != NULL && rc == 0;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (store_team_get(cl->app.st, p, &t) != 0 || (!u->is_admin &&
+		    store_member_get(cl->app.st, t.id, u->id, &role) != 0)) {
+			fail("no team %s that %s belongs to; check 'tokencat team' ids",
+			    p, u->email);
+			rc = 1;
+		} else if (strlist_add(teams, t.id) == -1)
+			rc = 1;
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+cmd_session(struct cli *cl, char **args, int nopt, char **opts)
+{
+	const char *spec = opt_value(nopt, opts, "--teams");
+	const char *mins = opt_value(nopt, opts, "--minutes");
+	struct strlist teams = { NULL, 0 };
+	struct user u;
+	uint64_t minutes = cl->app.cfg.session_minutes;
+	unsigned expires_in;
+	char *jwt;
+	int rc = 1;
+
+	if (mins != NULL && util_parse_uint(mins, 1, 525600, &minutes) == -1)
+		return usage_error(NULL, "--minutes must be a number from 1 to 525600");
+	if (find_user(cl, args[0], &u) != 0)
+		return 1;
+	if (!u.is_active) {
+		fail("user %s is disabled; enable it with 'tokencat user set --enable'", u.email);
+		return 1;
+	}
+	if (spec != NULL && session_teams(cl, &u, spec, &teams) != 0)
+		goto out;
+	jwt = auth_session_token(&cl->app, &u, spec != NULL ? &teams : NULL,
+	    (unsigned)minutes, &expires_in);
+	if (jwt == NULL) {
+		fail("cannot sign the session; check the signing key");
+		goto out;
+	}
+	printf("%s\n", jwt);
+	OPENSSL_cleanse(jwt, strlen(jwt));
+	free(jwt);
+	rc = 0;
+out:
+	strlist_free(&teams);
+	return rc;
+}
+
+static int
+cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
+{
+	int rc = store_backup(cl->app.st, args[0]);
+
+	if (rc != 0) {
+		fail("cannot back up to %s: %s; use a new or empty directory on a "
+		    "disk with room", args[0], store_strerror(rc));
+		return 1;
+	}
+	printf("backup written to %s\n", args[0]);
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ { "init" }, 1, 0, 0, cmd_init, "tokencat [-c FILE] init",
+	  "create the database and signing key (idempotent: never overwrites a key)" },
+	{ { "user", "add" }, 2, 1, 0, cmd_user_add,
+	  "tokencat [-c FILE] user add EMAIL [--admin] [--full-name NAME]",
+	  "add a user; the password is one line on standard input" },
+	{ { "user", "set" }, 2, 1, 0, cmd_user_set,
+	  "tokencat [-c FILE] user set EMAIL [--admin|--no-admin] [--enable|--disable] [--password]",
+	  "change a user; --password reads the new one from standard input" },
+	{ { "user", "list" }, 2, 0, 0, cmd_user_list, "tokencat [-c FILE] user list",
+	  "list users: e-mail, id, admin, state, full name" },
+	{ { "team", "add" }, 2, 1, 0, cmd_team_add,
+	  "tokencat [-c FILE] team add NAME [--owner EMAIL]",
+	  "create a team and print its id" },
+	{ { "team", "member", "add" }, 3, 2, 0, cmd_member_add,
+	  "tokencat [-c FILE] team member add TEAM_ID EMAIL [--role owner|member]",
+	  "add a member (default role member) or change a member's role" },
+	{ { "team", "member", "remove" }, 3, 2, 0, cmd_member_remove,
+	  "tokencat [-c FILE] team member remove TEAM_ID EMAIL",
+	  "remove a member (never the last owner)" },
+	{ { "session" }, 1, 1, 1, cmd_session,
+	  "tokencat [-c FILE] session EMAIL [--teams ID[,ID...]] [--minutes N]",
+	  "print a session JWT; --teams \"\" makes a public-only session" },
+	{ { "backup" }, 1, 1, 0, cmd_backup, "tokencat [-c FILE] backup DEST_DIR",
+	  "write a consistent, compacted copy of the database while it is in use" },
+};
+
+/* Options each command accepts, and whether they take a value. */
+static int
+opt_known(const struct cmd *c, const char *o, int *takes_value)
+{
+	static const struct { const char *cmd, *opt; int value; } known[] = {
+		{ "user add", "--admin", 0 }, { "user add", "--full-name", 1 },
+		{ "user set", "--admin", 0 }, { "user set", "--no-admin", 0 },
+		{ "user set", "--enable", 0 }, { "user set", "--disable", 0 },
+		{ "user set", "--password", 0 }, { "team add", "--owner", 1 },
+		{ "team member add", "--role", 1 }, { "session", "--teams", 1 },
+		{ "session", "--minutes", 1 },
+	};
+	char name[32];
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s%s%s%s%s", c->words[0],
+	    c->nwords > 1 ? " " : "", c->nwords > 1 ? c->words[1] : "",
+	    c->nwords > 2 ? " " : "", c->nwords > 2 ? c->words[2] : "");
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i].cmd, name) == 0 && strcmp(known[i].opt, o) == 0) {
+			*takes_value = known[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+/* Mutually exclusive flags of user set, and at least one of them. */
+static int
+check_user_set(const struct cmd *c, int nopt, char **opts)
+{
+	if (c->fn != cmd_user_set)
+		return 0;
+	if (nopt == 0)
+		return usage_error(c, "user set needs at least one option");
+	if ((opt_flag(nopt, opts, "--admin") && opt_flag(nopt, opts, "--no-admin")) ||
+	    (opt_flag(nopt, opts, "--enable") && opt_flag(nopt, opts, "--disable")))
+		return usage_error(c, "contradictory options");
+	return 0;
+}
+
+/* Split argv after the command words into positional args and options. */
+static int
+split_args(const struct cmd *c, int argc, char **argv, char **args, char **opts,
+    int *nopt)
+{
+	int i, nargs = 0, val;
+
+	*nopt = 0;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: %s\n  %s\n", c->usage, c->help);
+			return -1;
+		}
+		if (strncmp(argv[i], "--", 2) == 0) {
+			if (!opt_known(c, argv[i], &val))
+				return usage_error(c, "unknown option");
+			opts[(*nopt)++] = argv[i];
+			if (val && ++i >= argc)
+				return usage_error(c, "option needs a value");
+			if (val)
+				opts[(*nopt)++] = argv[i];
+		} else if (nargs < c->nargs)
+			args[nargs++] = argv[i];
+		else
+			return usage_error(c, "too many arguments");
+	}
+	if (nargs < c->nargs)
+		return usage_error(c, "missing argument");
+	return check_user_set(c, *nopt, opts);
+}
+
+/* The command whose words start argv, or NULL. */
+static const struct cmd *
+find_cmd(int argc, char **argv)
+{
+	size_t i;
+	int w;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (w = 0; w < cmds[i].nwords; w++)
+			if (w >= argc || strcmp(argv[w], cmds[i].words[w]) != 0)
+				break;
+		if (w == cmds[i].nwords)
+			return &cmds[i];
+	}
+	return NULL;
+}
+
+static void
+print_help(void)
+{
+	size_t i;
+
+	fputs(synopsis, stdout);
+	puts("\ncommands:");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		printf("  %-22s %s\n", cmds[i].usage + strlen("tokencat [-c FILE] "),
+		    cmds[i].help);
+	puts("\nThe config file is -c FILE, else $TOKENCAT_CONFIG, else "
+	    SYSCONFDIR "/tokencat.conf.");
+}
+
+/* "tokencat user --help", "tokencat team member --help": the usage of every
+ * command of the group. 1 if shown. */
+static int
+group_help(int argc, char **argv)
+{
+	size_t i;
+	int w, nw = argc - 1, shown = 0;
+
+	if (nw < 1 || nw > 2 || (strcmp(argv[nw], "--help") != 0 &&
+	    strcmp(argv[nw], "-h") != 0))
+		return 0;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (w = 0; w < nw && w < cmds[i].nwords; w++)
+			if (strcmp(cmds[i].words[w], argv[w]) != 0)
+				break;
+		if (w == nw && nw < cmds[i].nwords) {
+			printf("%s %s\n  %s\n", shown ? "      " : "usage:",
+			    cmds[i].usage, cmds[i].help);
+			shown = 1;
+		}
+	}
+	return shown;
+}
+
+/* Run one command. Returns the exit status. */
+static int
+run(struct cli *cl, const struct cmd *c, int argc, char **argv)
+{
+	char *args[4], *opts[16];
+	int nopt, rc;
+
+	if (argc > 16)
+		return usage_error(c, "too many arguments");
+	if ((rc = split_args(c, argc, argv, args, opts, &nopt)) != 0)
+		return rc == -1 ? 0 : rc;
+	if (c->fn != cmd_init && cli_open(cl, 0, c->need_key) != 0)
+		return 1;
+	return c->fn(cl, args, nopt, opts);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cl = { NULL };
+	const struct cmd *c;
+	int i = 1, rc;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		print_help();
+		return 0;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("tokencat %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		cl.cfg_arg = argv[2];
+		i = 3;
+	}
+	if (i >= argc)
+		return usage_error(NULL, "missing command");
+	if ((c = find_cmd(argc - i, argv + i)) == NULL)
+		return group_help(argc - i, argv + i) ? 0 :
+		    usage_error(NULL, "unknown command");
+	rc = run(&cl, c, argc - i - c->nwords, argv + i + c->nwords);
+	if (cl.open)
+		app_close(&cl.app);
+	else
+		config_free(&cl.app.cfg);
+	return rc;
+}
