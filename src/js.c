@@ -59,20 +59,23 @@ only_ws(const char *buf, size_t len)
 }
 
 /*
- * 1 if a string literal in buf[0..len) holds a raw control character
- * (RFC 8259 requires them escaped; json-c lets them through).
+ * What json-c would let through although it is not JSON: a raw control
+ * character inside a string (RFC 8259 requires them escaped) or a single
+ * quote outside one. Returns the reason, or NULL.
  */
-static int
-raw_control_in_string(const char *buf, size_t len)
+static const char *
+lexical_error(const char *buf, size_t len)
 {
 	size_t	i;
 	int	in = 0, esc = 0;
 
 	for (i = 0; i < len; i++) {
+		if (!in && buf[i] == '\'')     /* json-c takes 'single' quoted keys */
+			return "single quotes are not JSON";
 		if (!in)
 			in = buf[i] == '"';
 		else if ((unsigned char)buf[i] < 0x20)
-			return 1;
+			return "control character in string";
 		else if (esc)
 			esc = 0;
 		else if (buf[i] == '\\')
@@ -80,7 +83,7 @@ raw_control_in_string(const char *buf, size_t len)
 		else if (buf[i] == '"')
 			in = 0;
 	}
-	return 0;
+	return NULL;
 }
 
 /* Describe a json-c tokener error (not its text) into detail. */
@@ -103,7 +106,7 @@ tokener_fail(enum json_tokener_error e, size_t at, char *detail)
 
 /*
  * Parse buf[0..len) as exactly one JSON value (see js.h). The input is
- * checked first for NUL, UTF-8 and raw control characters in strings
+ * checked first for NUL, UTF-8, single quotes and raw control characters in strings
  * (json-c lets surrogates, overlongs and controls through); NaN/Infinity
  * are refused after parsing. A top-level null has no json-c object and is
  * refused too. Depth follows json-c's count of every value on the deepest
@@ -116,6 +119,7 @@ js_parse(const char *buf, size_t len, char *detail)
 	struct json_tokener	*tok = NULL;
 	struct json_object	*o = NULL;
 	enum json_tokener_error	 e;
+	const char		*lex;
 	size_t			 end;
 
 	if (memchr(buf, '\0', len) != NULL) {
@@ -126,8 +130,8 @@ js_parse(const char *buf, size_t len, char *detail)
 		parse_fail(detail, len > INT32_MAX ? "too long" : "invalid UTF-8");
 		goto out;
 	}
-	if (raw_control_in_string(buf, len)) {
-		parse_fail(detail, "control character in string");
+	if ((lex = lexical_error(buf, len)) != NULL) {
+		parse_fail(detail, lex);
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(JS_MAX_DEPTH)) == NULL) {

@@ -28,8 +28,8 @@ static const struct route routes[] = {
 	{ "POST",   "/auth/email/login", h_login,        RF_BODY },
 	{ "POST",   "/auth/logout",      h_logout,       RF_SESSION },
 	{ "GET",    "/auth/me",          h_me,           RF_AUTH },
-	{ "POST",   "/tokens",           h_token_create, RF_SESSION | RF_BODY },
 	{ "GET",    "/tokens",           h_token_list,   RF_SESSION },
+	{ "POST",   "/tokens",           h_token_create, RF_SESSION | RF_BODY },
 	{ "GET",    "/tokens/{id}",      h_token_get,    RF_SESSION },
 	{ "PUT",    "/tokens/{id}",      h_token_update, RF_SESSION | RF_BODY },
 	{ "DELETE", "/tokens/{id}",      h_token_revoke, RF_SESSION | RF_OPTBODY },
@@ -275,6 +275,20 @@ media_is(const char *ct, const char *type)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* 1 if body is the JSON document null: valid JSON but not an object (422). */
+static int
+is_null_doc(const char *body)
+{
+	while (*body == ' ' || *body == '\t' || *body == '\r' || *body == '\n')
+		body++;
+	if (strncmp(body, "null", 4) != 0)
+		return 0;
+	for (body += 4; *body == ' ' || *body == '\t' || *body == '\r' ||
+	    *body == '\n'; body++)
+		;
+	return *body == '\0';
+}
+
 /*
  * Read and check the body of a route that takes one: 413, 415, 400
  * (empty where required, unreadable, invalid JSON), 422 (not an object).
@@ -306,7 +320,8 @@ check_body(struct req *r, unsigned flags)
 	if (!is_json)
 		return 0;
 	if ((o = js_parse(r->body, r->bodylen, detail)) == NULL)
-		return http_error(r, 400, "%s", detail);
+		return http_error(r, is_null_doc(r->body) ? 422 : 400, "%s",
+		    is_null_doc(r->body) ? "body: must be a JSON object" : detail);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return http_error(r, 422, "body: must be a JSON object");

@@ -175,8 +175,8 @@ static const struct match_row match_rows[] = {
 	/* wrong method: 405 with the methods of the winning pattern */
 	{ "DELETE", "/health", 405, NULL, NULL, "GET" },
 	{ "HEAD", "/health", 405, NULL, NULL, "GET" },
-	{ "PATCH", "/tokens", 405, NULL, NULL, "POST, GET" },
-	{ "get", "/tokens", 405, NULL, NULL, "POST, GET" },
+	{ "PATCH", "/tokens", 405, NULL, NULL, "GET, POST" },
+	{ "get", "/tokens", 405, NULL, NULL, "GET, POST" },
 	{ "POST", "/tokens/abc", 405, NULL, NULL, "GET, PUT, DELETE" },
 	{ "POST", "/tokens/a%2fb", 405, NULL, NULL, "GET, PUT, DELETE" },
 	{ "GET", "/auth/login", 405, NULL, NULL, "POST" },
