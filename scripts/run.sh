@@ -1,0 +1,203 @@
+#!/bin/sh
+# run.sh - build tokencat and run it locally behind lighttpd on
+# http://127.0.0.1:8080 (API under /api, www/ as the page), with a first
+# admin account. For a bare Debian 12 box, as root or with sudo.
+#
+#   sh scripts/run.sh          install what is missing, build, (re)start
+#   sh scripts/run.sh stop     stop the running instance
+#
+# Everything it makes lives in ./run/ (git-ignored): tokencat.conf, the
+# database, lighttpd.conf, the pid file and lighttpd's error log (which also
+# receives the workers' log lines).
+set -eu
+
+PORT=8080
+ADMIN_EMAIL=admin@example.com
+PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
+libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
+curl python3 tzdata"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN=$ROOT/run
+cd "$ROOT"
+
+# newer A B: true if file A was modified after file B (POSIX find).
+newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+say() { printf '%s\n' "run.sh: $*"; }
+die() { printf '%s\n' "run.sh: error: $*" >&2; exit 1; }
+
+# Install the Debian packages of PACKAGES that are not installed yet
+# (apt-get update once first), with sudo when not root.
+install_missing() {
+	missing=
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	command -v apt-get >/dev/null 2>&1 ||
+	    die "missing packages:$missing (this script knows apt-get only)"
+	SUDO=
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 ||
+		    die "missing packages:$missing; run as root or install sudo"
+		SUDO=sudo
+	fi
+	say "installing:$missing"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+	# shellcheck disable=SC2086
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    --no-install-recommends $missing
+}
+
+# Build in the source tree: autoreconf when configure is missing or older
+# than configure.ac/Makefile.am, configure when not configured yet, make.
+build() {
+	if [ ! -x configure ] || newer configure.ac configure ||
+	    newer Makefile.am configure; then
+		say "autoreconf -fi"
+		autoreconf -fi
+	fi
+	if [ ! -f config.status ] || [ ! -f Makefile ] ||
+	    newer configure config.status; then
+		say "./configure"
+		./configure -q
+	fi
+	say "make"
+	make -j"$(nproc 2>/dev/null || echo 2)"
+}
+
+# Stop the lighttpd of run/lighttpd.pid (and so its workers), if running.
+stop_server() {
+	pidfile=$RUN/lighttpd.pid
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile" 2>/dev/null || true)
+	case $pid in
+	''|*[!0-9]*) rm -f "$pidfile"; return 0 ;;
+	esac
+	if kill -0 "$pid" 2>/dev/null; then
+		say "stopping lighttpd (pid $pid)"
+		kill "$pid" 2>/dev/null || true
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -9 "$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$pidfile"
+}
+
+# run/tokencat.conf, the database and key, and the admin account with a
+# fresh password (printed at the end).
+setup_instance() {
+	mkdir -p "$RUN"
+	chmod 755 "$RUN"
+	cat >"$RUN/tokencat.conf" <<EOF
+# written by scripts/run.sh
+database = $RUN/db
+log_level = info
+EOF
+	TC="$ROOT/src/tokencat -c $RUN/tokencat.conf"
+	$TC init
+	ADMIN_PW=$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
+	if $TC user list 2>/dev/null | grep -qi "$ADMIN_EMAIL"; then
+		printf '%s\n' "$ADMIN_PW" |
+		    $TC user set "$ADMIN_EMAIL" --password --enable --admin
+	else
+		printf '%s\n' "$ADMIN_PW" |
+		    $TC user add "$ADMIN_EMAIL" --admin --full-name Administrator
+	fi
+}
+
+# run/lighttpd.conf: loopback only, the API under /api through
+# mod_fastcgi (lighttpd spawns the workers), www/ for everything else.
+write_lighttpd_conf() {
+	cat >"$RUN/lighttpd.conf" <<EOF
+# written by scripts/run.sh
+server.modules = ( "mod_setenv", "mod_fastcgi" )
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.document-root = "$ROOT/www"
+server.errorlog = "$RUN/lighttpd-error.log"
+server.pid-file = "$RUN/lighttpd.pid"
+server.tag = "tokencat"
+index-file.names = ( "index.html" )
+mimetype.assign = (
+  ".html" => "text/html; charset=utf-8",
+  ".css" => "text/css; charset=utf-8",
+  ".js" => "text/javascript; charset=utf-8",
+  ".svg" => "image/svg+xml",
+  ".png" => "image/png",
+)
+\$HTTP["url"] !~ "^/api(/|\$)" {
+  setenv.add-response-header = (
+    "Content-Security-Policy" => "default-src 'self'",
+    "X-Content-Type-Options" => "nosniff",
+  )
+}
+fastcgi.server = ( "/api" => ((
+  "bin-path" => "$ROOT/src/tokencat.fcgi",
+  "socket" => "$RUN/tokencat.sock",
+  "check-local" => "disable",
+  "max-procs" => 4,
+  "bin-environment" => ( "TOKENCAT_CONFIG" => "$RUN/tokencat.conf" ),
+)))
+EOF
+}
+
+# Start lighttpd (it daemonizes) and wait up to 10 s for /api/health.
+start_server() {
+	LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+	"$LIGHTTPD" -tt -f "$RUN/lighttpd.conf" >/dev/null ||
+	    die "lighttpd rejects $RUN/lighttpd.conf"
+	"$LIGHTTPD" -f "$RUN/lighttpd.conf" || {
+		tail -n 20 "$RUN/lighttpd-error.log" >&2 2>/dev/null || true
+		die "lighttpd did not start (is port $PORT in use?)"
+	}
+	i=0
+	until curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge 100 ]; then
+			tail -n 20 "$RUN/lighttpd-error.log" >&2 2>/dev/null ||
+			    true
+			die "no answer from http://127.0.0.1:$PORT/api/health" \
+			    "after 10 s (log: $RUN/lighttpd-error.log)"
+		fi
+		sleep 0.1
+	done
+}
+
+case ${1:-start} in
+stop)
+	stop_server
+	say "stopped"
+	exit 0
+	;;
+start) ;;
+*)
+	echo "usage: sh scripts/run.sh [stop]" >&2
+	exit 2
+	;;
+esac
+
+install_missing
+build
+stop_server
+setup_instance
+write_lighttpd_conf
+start_server
+
+cat <<EOF
+
+tokencat is running: http://127.0.0.1:$PORT/  (API: http://127.0.0.1:$PORT/api/)
+  admin e-mail:    $ADMIN_EMAIL
+  admin password:  $ADMIN_PW
+  log:             $RUN/lighttpd-error.log
+  stop:            sh scripts/run.sh stop
+
+Log in (prints a session JWT in "access_token"):
+  curl -sS -X POST -H 'Content-Type: application/json' -d '{"email": "$ADMIN_EMAIL", "password": "$ADMIN_PW"}' http://127.0.0.1:$PORT/api/auth/login
+EOF

@@ -1,0 +1,142 @@
+#!/bin/sh
+# test.sh - install what is missing, build with -Werror and run every test
+# (`make -k check`: the Criterion unit tests and the black-box suite against
+# real lighttpd + tokencat.fcgi instances). Prints each suite's result, the
+# logs of failures, and as the LAST line "N passed, N failed" summed over
+# every test case. Exit status 0 only if nothing failed and tests ran.
+#
+#   sh scripts/test.sh
+#
+# Builds in the source tree (so it works before or after scripts/run.sh);
+# a tree configured without --enable-werror is reconfigured and cleaned.
+set -u
+
+PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
+libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
+curl python3 tzdata"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+
+# newer A B: true if file A was modified after file B (POSIX find).
+newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
+say() { printf '%s\n' "test.sh: $*"; }
+die() { printf '%s\n' "test.sh: error: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# Same as run.sh: apt-get install the missing packages (update once first).
+install_missing() {
+	missing=
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	command -v apt-get >/dev/null 2>&1 ||
+	    die "missing packages:$missing (this script knows apt-get only)"
+	SUDO=
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 ||
+		    die "missing packages:$missing; run as root or install sudo"
+		SUDO=sudo
+	fi
+	say "installing:$missing"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update ||
+	    die "apt-get update failed"
+	# shellcheck disable=SC2086
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    --no-install-recommends $missing || die "apt-get install failed"
+}
+
+# Configure in the tree with --enable-werror (autoreconf first when needed).
+# A previous configuration without it is replaced and its objects removed,
+# so every file is compiled again with -Werror.
+configure_werror() {
+	if [ ! -x configure ] || newer configure.ac configure ||
+	    newer Makefile.am configure; then
+		say "autoreconf -fi"
+		autoreconf -fi || die "autoreconf failed"
+	fi
+	if [ -f config.status ] && [ -f Makefile ] &&
+	    ! newer configure config.status &&
+	    ./config.status --config | grep -q -- '--enable-werror'; then
+		return 0
+	fi
+	[ -f Makefile ] && make clean >/dev/null 2>&1
+	say "./configure --enable-werror"
+	./configure -q --enable-werror || die "configure failed"
+}
+
+# Print one line per test log and add its counts to PASSED/FAILED:
+# Criterion's Synthesis line, or the last "N passed, N failed" line
+# (black-box and other suites), or else the automake result in the .trs.
+summarize() {
+	PASSED=0
+	FAILED=0
+	for log in tests/*.log tests/blackbox/*.log; do
+		[ -f "$log" ] || continue
+		case $log in
+		*/test-suite.log) continue ;;
+		esac
+		name=${log%.log}
+		clean=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+		syn=$(printf '%s\n' "$clean" | grep 'Synthesis:' | tail -n 1)
+		pf=$(printf '%s\n' "$clean" |
+		    grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+		res=$(sed -n 's/^:test-result: //p' "$name.trs" 2>/dev/null |
+		    head -n 1)
+		if [ -n "$syn" ]; then
+			p=$(printf '%s' "$syn" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
+			f=$(printf '%s' "$syn" | sed -n 's/.*Failing: *\([0-9]*\).*/\1/p')
+			c=$(printf '%s' "$syn" | sed -n 's/.*Crashing: *\([0-9]*\).*/\1/p')
+			: "${p:=0}" "${f:=0}" "${c:=0}"
+			PASSED=$((PASSED + p))
+			FAILED=$((FAILED + f + c))
+			printf '  %-34s %s  [%s]\n' "$name" \
+			    "$(printf '%s' "$syn" | sed 's/^.*Synthesis: *//')" \
+			    "${res:-?}"
+			# the binary failed without a failing case (e.g. exit code)
+			[ "$res" = FAIL ] || [ "$res" = ERROR ] &&
+			    [ $((f + c)) -eq 0 ] && FAILED=$((FAILED + 1))
+		elif [ -n "$pf" ]; then
+			p=${pf%% passed*}
+			f=${pf#*passed, }
+			f=${f%% failed}
+			PASSED=$((PASSED + p))
+			FAILED=$((FAILED + f))
+			printf '  %-34s %s  [%s]\n' "$name" "$pf" "${res:-?}"
+			[ "$res" = FAIL ] || [ "$res" = ERROR ] &&
+			    [ "$f" -eq 0 ] && FAILED=$((FAILED + 1))
+		else
+			case $res in
+			PASS|XFAIL) PASSED=$((PASSED + 1)) ;;
+			SKIP) ;;
+			*) FAILED=$((FAILED + 1)) ;;
+			esac
+			printf '  %-34s %s\n' "$name" "no counts: ${res:-no result}"
+		fi
+	done
+	return 0
+}
+
+install_missing
+configure_werror
+say "make -k check"
+make -k -j"$(nproc 2>/dev/null || echo 2)" check
+status=$?
+
+echo
+echo "=== results per test program"
+summarize
+if [ $status -ne 0 ] && [ -f test-suite.log ]; then
+	echo
+	echo "=== test-suite.log (failures)"
+	cat test-suite.log
+fi
+if [ $status -ne 0 ] && [ "$FAILED" -eq 0 ]; then
+	say "make -k check failed (status $status) outside the counted tests" \
+	    "(build error?)"
+	FAILED=1
+fi
+[ "$PASSED" -eq 0 ] && [ "$FAILED" -eq 0 ] && say "no tests ran"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
