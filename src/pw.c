@@ -78,11 +78,7 @@ out:
 static int
 hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : util_hexval(c);
 }
 
 /* Decode s, exactly 2n lowercase hex digits, into out[n]. 0 or -1. */

@@ -79,19 +79,6 @@ pattern_rank(const char *pattern, const char *path)
 	return -1;                      /* segment counts differ */
 }
 
-/* Value of one hex digit, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode one captured path segment (only %XX; '+' stays '+').
  * Returns a malloc'd string (caller frees), or NULL when an escape is bad
@@ -109,8 +96,8 @@ seg_decode(const char *s, size_t n)
 	for (i = 0, q = out; i < n; i++) {
 		if (s[i] != '%')
 			*q++ = s[i];
-		else if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-		    (lo = hexval(s[i + 2])) < 0)
+		else if (n - i < 3 || (hi = util_hexval(s[i + 1])) < 0 ||
+		    (lo = util_hexval(s[i + 2])) < 0)
 			goto bad;
 		else {
 			*q++ = (char)(hi << 4 | lo);

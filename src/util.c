@@ -470,9 +470,9 @@ util_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-/* Value 0..15 of hex digit c, or -1. */
-static int
-hexval(char c)
+/* Value 0..15 of hex digit c (either case), or -1. */
+int
+util_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -500,8 +500,8 @@ util_urldecode(const char *s, size_t n)
 		if (s[i] == '+')
 			*q++ = ' ';
 		else if (s[i] == '%') {
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
+			if (n - i < 3 || (hi = util_hexval(s[i + 1])) < 0 ||
+			    (lo = util_hexval(s[i + 2])) < 0 || (hi | lo) == 0)
 				goto bad;
 			*q++ = (char)(hi << 4 | lo);
 			i += 2;

@@ -32,6 +32,8 @@ int	 util_uuid4(char out[UUID_LEN + 1]);
 int	 util_team_id(char out[TEAMID_LEN + 1]);
 int	 util_is_uuid(const char *);     /* 1 if lowercase UUID v4 with dashes */
 int	 util_is_team_id(const char *);  /* 1 if exactly 32 lowercase hex digits */
+/* Value 0..15 of the hex digit c (either case), or -1. */
+int	 util_hexval(char c);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void	 util_hex(const void *in, size_t n, char *out);
 /* SHA-256 of data as 64 lowercase hex (65 bytes). */
