@@ -7,8 +7,8 @@
 #   sh scripts/run.sh stop     stop the running instance
 #
 # Everything it makes lives in ./run/ (git-ignored): tokencat.conf, the
-# database, lighttpd.conf, the pid file and lighttpd's error log (which also
-# receives the workers' log lines).
+# database, lighttpd.conf, the pid file, lighttpd's error log and
+# tokencat.log (the workers' log lines: lighttpd's server.breakagelog).
 set -eu
 
 PORT=8080
@@ -122,6 +122,7 @@ server.bind = "127.0.0.1"
 server.port = $PORT
 server.document-root = "$ROOT/www"
 server.errorlog = "$RUN/lighttpd-error.log"
+server.breakagelog = "$RUN/tokencat.log"
 server.pid-file = "$RUN/lighttpd.pid"
 server.tag = "tokencat"
 index-file.names = ( "index.html" )
@@ -195,7 +196,7 @@ cat <<EOF
 tokencat is running: http://127.0.0.1:$PORT/  (API: http://127.0.0.1:$PORT/api/)
   admin e-mail:    $ADMIN_EMAIL
   admin password:  $ADMIN_PW
-  log:             $RUN/lighttpd-error.log
+  logs:            $RUN/tokencat.log (workers), $RUN/lighttpd-error.log
   stop:            sh scripts/run.sh stop
 
 Log in (prints a session JWT in "access_token"):

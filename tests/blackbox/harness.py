@@ -208,6 +208,7 @@ class Instance:
         self.conf_path = os.path.join(self.dir, "tokencat.conf")
         self.lconf_path = os.path.join(self.dir, "lighttpd.conf")
         self.errlog = os.path.join(self.dir, "lighttpd-error.log")
+        self.worklog = os.path.join(self.dir, "worker.log")
         self.sock = os.path.join(self.dir, "tokencat.sock")
         self.port = None
         self.proc = None
@@ -289,6 +290,7 @@ server.bind = "127.0.0.1"
 server.port = %(port)d
 server.document-root = "%(www)s"
 server.errorlog = "%(errlog)s"
+server.breakagelog = "%(worklog)s"
 server.tag = "tokencat-blackbox"
 index-file.names = ( "index.html" )
 mimetype.assign = (
@@ -306,7 +308,8 @@ fastcgi.server = ( "/api" => ((
   "max-procs" => 2,
   "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s" ),
 )))
-""" % {"port": self.port, "www": www, "errlog": self.errlog, "fcgi": FCGI,
+""" % {"port": self.port, "www": www, "errlog": self.errlog,
+       "worklog": self.worklog, "fcgi": FCGI,
        "sock": self.sock, "conf": self.conf_path}
         with open(self.lconf_path, "w") as f:
             f.write(conf)
@@ -385,11 +388,24 @@ fastcgi.server = ( "/api" => ((
         self.start()
 
     def close(self):
-        """Stop, keep the logs in LOGDIR, remove the temporary directory."""
+        """Stop, keep the logs in LOGDIR (lighttpd's error log followed
+        by the workers' stderr and lighttpd's own), remove the temporary
+        directory."""
         self.stop()
         try:
-            shutil.copyfile(self.errlog, os.path.join(
-                LOGDIR, self.name + ".lighttpd-error.log"))
+            with open(os.path.join(LOGDIR, self.name +
+                                   ".lighttpd-error.log"), "wb") as out:
+                for title, path in (
+                        ("lighttpd error log", self.errlog),
+                        ("tokencat.fcgi stderr", self.worklog),
+                        ("lighttpd stdout/stderr", os.path.join(
+                            self.dir, "lighttpd-stdout.log"))):
+                    out.write(("=== %s\n" % title).encode())
+                    try:
+                        with open(path, "rb") as f:
+                            shutil.copyfileobj(f, out)
+                    except OSError:
+                        out.write(b"(none)\n")
         except OSError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -397,18 +413,18 @@ fastcgi.server = ( "/api" => ((
             _live.remove(self)
 
     def log_tail(self, n=40):
-        try:
-            with open(self.errlog, errors="replace") as f:
-                lines = f.readlines()
-        except OSError:
-            lines = ["(no error log)\n"]
-        try:
-            with open(os.path.join(self.dir, "lighttpd-stdout.log"),
-                      errors="replace") as f:
-                lines += f.readlines()
-        except OSError:
-            pass
-        return "".join(lines[-n:])
+        """The last n lines of each log of the instance, for a message."""
+        out = []
+        for path in (self.errlog, self.worklog,
+                     os.path.join(self.dir, "lighttpd-stdout.log")):
+            try:
+                with open(path, errors="replace") as f:
+                    lines = f.readlines()
+            except OSError:
+                continue
+            out.append("--- %s\n%s" % (os.path.basename(path),
+                                        "".join(lines[-n:])))
+        return "".join(out) or "(no logs)\n"
 
     # -- HTTP
 

@@ -122,8 +122,9 @@ class LoginAnswersAlike(InstanceTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.inst.add_user("carol@example.com", "carol-password-01")
-        cls.inst.cli("user", "set", "carol@example.com", "--disable")
+        for who in ("carol", "carol1", "carol2"):
+            cls.inst.add_user(who + "@example.com", "carol-password-01")
+            cls.inst.cli("user", "set", who + "@example.com", "--disable")
 
     def _fail(self, email, pw):
         t = time.monotonic()
@@ -153,8 +154,9 @@ class LoginAnswersAlike(InstanceTestCase):
                 self._fail("ghost%d@example.com" % i, "pw-pw-pw-pw-pw")[3])
             samples["wrong"].append(self._fail(
                 [ADMIN, ALICE, BOB][i], "pw-pw-pw-pw-pw")[3])
-        samples["disabled"].append(
-            self._fail("carol@example.com", "carol-password-01")[3])
+            samples["disabled"].append(self._fail(
+                ["carol", "carol1", "carol2"][i] + "@example.com",
+                "carol-password-01")[3])
         wrong = statistics.median(samples["wrong"])
         for kind in ("unknown", "disabled"):
             t = statistics.median(samples[kind])
@@ -416,6 +418,28 @@ class ForgedJwt(InstanceTestCase):
         self.assert401(self.me(sign_jwt(self.key, c)))
         self.assert401(self.req("GET", "/tokens",
                                 token=sign_jwt(self.key, c)))
+
+    def test_resigned_api_token(self):
+        st, out = self.inst.create_token(self.real, "forge-me")
+        self.assertEqual(st, 201, out)
+        api = out["access_token"]
+        c = jwt_claims(api)
+        # control: the same claims signed again are the same token
+        st, _, me = self.me(sign_jwt(self.key, c))
+        self.assertEqual((st, me["auth_method"]), (200, "api_token"))
+        now = int(time.time())
+        for ch in ({"exp": now - 10}, {"iss": "evil"}, {"aud": "x"},
+                   {"jti": str(uuid.uuid4())}, {"sub": self.bob_id},
+                   {"token_use": "refresh"}, {"jti": None}):
+            bad = dict(c)
+            for k, v in ch.items():
+                if v is None:
+                    bad.pop(k)
+                else:
+                    bad[k] = v
+            self.assert401(self.me(sign_jwt(self.key, bad)))
+        self.assert401(self.me(sign_jwt(self.key, c, alg="HS512")))
+        self.assert401(self.me(sign_jwt(b"", c, alg="none")))
 
     def test_unknown_sub(self):
         self.assert401(self.me(sign_jwt(self.key, self.base(
