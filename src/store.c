@@ -67,41 +67,41 @@ map_err(int rc)
 	}
 }
 
-/* Double the map size (up to MAP_MAX_BYTES). Returns 0 or an LMDB code. */
+/* Double the map size of env (up to MAP_MAX_BYTES). Returns 0 or an LMDB code. */
 static int
-grow_map(struct store *s)
+grow_map(MDB_env *env)
 {
 	MDB_envinfo info;
 	size_t size;
 
-	mdb_env_info(s->env, &info);
+	mdb_env_info(env, &info);
 	if (info.me_mapsize >= MAP_MAX_BYTES)
 		return MDB_MAP_FULL;
 	size = info.me_mapsize * 2;
 	log_info("store: growing the map to %zu MiB", size >> 20);
-	return mdb_env_set_mapsize(s->env, size);
+	return mdb_env_set_mapsize(env, size);
 }
 
 /* Begin a transaction, adopting a map another process grew. */
 static int
-txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
 {
-	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	int rc = mdb_txn_begin(env, NULL, flags, txn);
 
 	if (rc == MDB_MAP_RESIZED) {
-		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
-			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		if ((rc = mdb_env_set_mapsize(env, 0)) == 0)
+			rc = mdb_txn_begin(env, NULL, flags, txn);
 	}
 	return rc;
 }
 
 int
-store_read(struct store *s, txn_fn fn, void *arg)
+store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 {
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+	if ((rc = txn_begin(env, MDB_RDONLY, &txn)) != 0)
 		return map_err(rc);
 	rc = fn(s, txn, arg);
 	mdb_txn_abort(txn);
@@ -109,25 +109,37 @@ store_read(struct store *s, txn_fn fn, void *arg)
 }
 
 int
-store_write(struct store *s, txn_fn fn, void *arg)
+store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 {
 	MDB_txn *txn;
 	int rc, tries;
 
 	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
-		if ((rc = txn_begin(s, 0, &txn)) != 0)
+		if ((rc = txn_begin(env, 0, &txn)) != 0)
 			return map_err(rc);
 		if ((rc = fn(s, txn, arg)) != 0) {
 			mdb_txn_abort(txn);
-			if (rc == MDB_MAP_FULL && grow_map(s) == 0)
+			if (rc == MDB_MAP_FULL && grow_map(env) == 0)
 				continue;
 			return map_err(rc);
 		}
-		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL && grow_map(s) == 0)
+		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL && grow_map(env) == 0)
 			continue;
 		return map_err(rc);
 	}
 	return STORE_FULL;
+}
+
+int
+store_read(struct store *s, txn_fn fn, void *arg)
+{
+	return store_read_env(s, s->env, fn, arg);
+}
+
+int
+store_write(struct store *s, txn_fn fn, void *arg)
+{
+	return store_write_env(s, s->env, fn, arg);
 }
 
 /* Open every named database, creating the missing ones. */
@@ -193,7 +205,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	mdb_reader_check(s->env, &dead);
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
-	if ((rc = store_write(s, open_dbis, NULL)) != 0) {
+	if ((rc = store_write(s, open_dbis, NULL)) != 0 || (rc = usage_open(s)) != 0) {
 		store_close(s);
 		return rc;
 	}
@@ -209,6 +221,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	usage_close(s);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	free(s->dir);

@@ -184,4 +184,57 @@ int	store_login_fail(struct store *, const char *email, int64_t now,
 	    int64_t window_ms, unsigned *count);
 int	store_login_reset(struct store *, const char *email);
 
+/* --- usage: every decision on a catalog token (API.md 7) ---
+ * Kept in a second environment, <database>/usage, committed without a disk
+ * flush (MDB_NOSYNC): a crash may lose the last uses, never the catalog.
+ */
+struct use {
+	int64_t		 at;            /* ms */
+	const char	*method, *path, *addr, *agent;
+	int		 status;
+	int		 blocked;
+	uint32_t	 us;            /* response time in microseconds */
+};
+
+/* Record one use of token_id; an allowed use also sets last_used. */
+int	store_use_record(struct store *, const char *token_id, const struct use *u);
+/* Time of the last allowed use (0 = never). */
+int	store_use_last(struct store *, const char *token_id, int64_t *last_ms);
+
+#define WIN_MINUTE 0
+#define WIN_HOUR   1
+#define WIN_DAY    2
+/*
+ * Allowed uses of token_id in the sliding last 60 s, 3600 s, 86400 s before
+ * now, each counted up to cap[i] (0 = not counted). When count[i] reaches
+ * cap[i], frees_at[i] is when the oldest of them leaves the window.
+ * Costs O(cap) per window, not O(uses).
+ */
+int	store_use_window(struct store *, const char *token_id, int64_t now,
+	    const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3]);
+
+#define TOP_PATHS 5
+#define PATH_KEY_MAX 400
+struct usage_stats {
+	uint64_t	 total, allowed, blocked;
+	uint64_t	 sum_us;
+	struct {
+		char		path[PATH_KEY_MAX + 1];
+		uint64_t	n;
+	}		 top[TOP_PATHS];
+	size_t		 ntop;
+	struct {                        /* one row per day, oldest first */
+		int64_t		day;    /* ms of 00:00 UTC */
+		uint64_t	allowed, blocked;
+	}		*days;
+	size_t		 ndays;
+};
+/*
+ * Statistics of the uses of the last `days` UTC days up to now (today
+ * included), from per-day aggregates kept as uses are recorded: O(days x
+ * distinct paths per day), not O(uses). out->days is malloc'd (free it).
+ */
+int	store_use_stats(struct store *, const char *token_id, int64_t now,
+	    unsigned days, struct usage_stats *out);
+
 #endif

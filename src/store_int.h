@@ -14,15 +14,26 @@ enum dbi_id {
 	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB__MAX
 };
 
+enum udbi_id { UDB_USES, UDB_ALLOWED, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
+
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 dbi[DB__MAX];
 	char		*dir;
+	MDB_env		*uenv;          /* usage: <dir>/usage, no sync per commit */
+	MDB_dbi		 udbi[UDB__MAX];
 };
+
+/* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */
+int	usage_open(struct store *s);
+void	usage_close(struct store *s);
 
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);
 
+/* The same on another environment of s (the usage one). */
+int	store_read_env(struct store *, MDB_env *, txn_fn fn, void *arg);
+int	store_write_env(struct store *, MDB_env *, txn_fn fn, void *arg);
 /* Run fn in a read-only transaction. Returns a STORE_* code. */
 int	store_read(struct store *, txn_fn fn, void *arg);
 /* Run fn in a write transaction and commit durably; grows the map and

@@ -434,3 +434,82 @@ Test(store, backup_and_reopen_keep_everything)
 	cr_assert_eq(store_token_get(st, id, &t), STORE_OK);
 	token_free(&t);
 }
+
+static void
+use(const char *id, int64_t at, const char *path, int blocked, uint32_t us)
+{
+	struct use u = { at, "GET", path, "127.0.0.1", "test/1", blocked ? 403 : 200,
+	    blocked, us };
+
+	cr_assert_eq(store_use_record(st, id, &u), STORE_OK);
+}
+
+Test(store, usage_statistics_from_daily_aggregates)
+{
+	const char *id = "11111111-1111-4111-8111-111111111111";
+	int64_t now = util_now_ms(), day = 86400000, last;
+	struct usage_stats s;
+
+	use(id, now - 40 * day, "/old", 0, 1000);       /* outside 30 days */
+	use(id, now - 2 * day, "/a", 0, 1000);
+	use(id, now - 1000, "/a", 0, 3000);
+	use(id, now - 900, "/b", 1, 2000);
+	use(id, now - 800, "/c", 0, 2000);
+	use(id, now - 700, "/a", 0, 2000);
+	cr_assert_eq(store_use_last(st, id, &last), STORE_OK);
+	cr_expect_eq(last, now - 700, "last_used is the last allowed use");
+	cr_assert_eq(store_use_stats(st, id, now, 30, &s), STORE_OK);
+	cr_expect_eq(s.total, 5);
+	cr_expect_eq(s.allowed, 4);
+	cr_expect_eq(s.blocked, 1);
+	cr_expect_eq(s.sum_us, 10000);
+	cr_assert_eq(s.ntop, 3);
+	cr_expect_str_eq(s.top[0].path, "/a");
+	cr_expect_eq(s.top[0].n, 3);
+	cr_assert_eq(s.ndays, 30);
+	cr_expect_eq(s.days[29].allowed, 3);
+	cr_expect_eq(s.days[29].blocked, 1);
+	cr_expect_eq(s.days[27].allowed, 1);
+	free(s.days);
+	cr_assert_eq(store_use_stats(st, id, now, 1, &s), STORE_OK);
+	cr_expect_eq(s.total, 4);
+	free(s.days);
+}
+
+Test(store, usage_sliding_windows)
+{
+	const char *id = "22222222-2222-4222-8222-222222222222";
+	int64_t now = util_now_ms(), frees[3];
+	uint32_t cap[3] = { 3, 10, 0 }, n[3];
+	int i;
+
+	use(id, now - 120000, "/p", 0, 1);              /* in the hour only */
+	use(id, now - 30000, "/p", 1, 1);               /* blocked: not counted */
+	for (i = 0; i < 4; i++)
+		use(id, now - 20000 + i * 1000, "/p", 0, 1);
+	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 3, "counted up to the cap");
+	cr_expect_eq(frees[WIN_MINUTE], now - 20000 + 60000);
+	cr_expect_eq(n[WIN_HOUR], 5);
+	cr_expect_eq(frees[WIN_HOUR], 0, "under the cap: nothing to wait for");
+	cr_expect_eq(n[WIN_DAY], 0, "cap 0: not counted");
+}
+
+Test(store, usage_paths_per_day_are_capped)
+{
+	const char *id = "33333333-3333-4333-8333-333333333333";
+	int64_t now = util_now_ms();
+	struct usage_stats s;
+	char path[32];
+	int i;
+
+	for (i = 0; i < 150; i++) {
+		snprintf(path, sizeof(path), "/p%d", i);
+		use(id, now - 10000 + i, path, 0, 1);
+	}
+	cr_assert_eq(store_use_stats(st, id, now, 1, &s), STORE_OK);
+	cr_expect_eq(s.total, 150);
+	cr_expect_str_eq(s.top[0].path, "(other)");
+	cr_expect_eq(s.top[0].n, 50);
+	free(s.days);
+}

@@ -1,0 +1,485 @@
+/*
+ * store_usage.c - uses of tokens, in a second LMDB environment
+ * (<database>/usage) opened with MDB_NOSYNC | MDB_WRITEMAP: recording a use
+ * never waits for the disk. The catalog keeps its durable commits.
+ *
+ * uses:     token id + at_us (be64) + pid (be32) -> JSON of the use
+ * allowed:  token id + at_us (be64) + pid (be32) -> "" (allowed uses of the
+ *           last day, for the sliding-window limits; older ones are pruned)
+ * daily:    token id + day (be32, days since the epoch) -> struct day_agg
+ * daypath:  token id + day (be32) + path -> uint64 count (at most
+ *           DAY_PATHS_MAX paths a day; the rest count as "(other)")
+ * last:     token id -> int64 ms of the last allowed use
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+#define DAY_MS		86400000LL
+#define DAY_PATHS_MAX	100
+#define PRUNE_MAX	8               /* old allowed entries removed per use */
+#define UKEY_LEN	(UUID_LEN + 8 + 4)
+#define DKEY_LEN	(UUID_LEN + 4)
+#define OTHER_PATH	"(other)"
+
+static const char *const udbi_names[UDB__MAX] = {
+	"uses", "allowed", "daily", "daypath", "last"
+};
+
+struct day_agg {
+	uint64_t	total, allowed, blocked, sum_us;
+	uint32_t	npaths, pad;
+};
+
+static int
+tx_open_udbis(struct store *s, MDB_txn *txn, void *arg)
+{
+	int i, rc;
+
+	(void)arg;
+	for (i = 0; i < UDB__MAX; i++)
+		if ((rc = mdb_dbi_open(txn, udbi_names[i], MDB_CREATE, &s->udbi[i])) != 0)
+			return rc;
+	return 0;
+}
+
+int
+usage_open(struct store *s)
+{
+	char path[4096];
+	int rc, dead = 0;
+
+	if (snprintf(path, sizeof(path), "%s/usage", s->dir) >= (int)sizeof(path))
+		return STORE_IO;
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return errno == EACCES || errno == EROFS ? STORE_RDONLY : STORE_IO;
+	if ((rc = mdb_env_create(&s->uenv)) != 0)
+		return STORE_IO;
+	mdb_env_set_maxdbs(s->uenv, UDB__MAX + 1);
+	mdb_env_set_maxreaders(s->uenv, 512);
+	mdb_env_set_mapsize(s->uenv, (size_t)64 << 20);
+	if ((rc = mdb_env_open(s->uenv, path, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC |
+	    MDB_WRITEMAP, 0600)) != 0) {
+		mdb_env_close(s->uenv);
+		s->uenv = NULL;
+		return rc == EACCES || rc == EROFS ? STORE_RDONLY : STORE_IO;
+	}
+	mdb_reader_check(s->uenv, &dead);
+	return store_write_env(s, s->uenv, tx_open_udbis, NULL);
+}
+
+void
+usage_close(struct store *s)
+{
+	if (s->uenv != NULL) {
+		mdb_env_sync(s->uenv, 1);
+		mdb_env_close(s->uenv);
+	}
+	s->uenv = NULL;
+}
+
+/* key = token id + be64(at_us) + be32(pid) */
+static void
+use_key(char key[UKEY_LEN], const char *id, int64_t at_us)
+{
+	uint64_t t = htobe64((uint64_t)at_us);
+	uint32_t p = htobe32((uint32_t)getpid());
+
+	memcpy(key, id, UUID_LEN);
+	memcpy(key + UUID_LEN, &t, 8);
+	memcpy(key + UUID_LEN + 8, &p, 4);
+}
+
+static void
+day_key(char key[DKEY_LEN], const char *id, int64_t ms)
+{
+	uint32_t d = htobe32((uint32_t)(ms / DAY_MS));
+
+	memcpy(key, id, UUID_LEN);
+	memcpy(key + UUID_LEN, &d, 4);
+}
+
+struct rec_arg {
+	const char	*id;
+	const struct use *u;
+	int64_t		 at_us;
+};
+
+static int
+put_json(MDB_txn *txn, MDB_dbi dbi, const char *key, size_t kl, struct json_object *o)
+{
+	size_t len;
+	const char *str = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	MDB_val k = { kl, (void *)(uintptr_t)key }, v = { len, (void *)(uintptr_t)str };
+
+	return str == NULL ? ENOMEM : mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* The use as a small JSON document. */
+static int
+put_use(struct store *s, MDB_txn *txn, struct rec_arg *a, const char *key)
+{
+	struct json_object *o = json_object_new_object();
+	int rc;
+
+	json_object_object_add(o, "method", json_object_new_string(a->u->method));
+	json_object_object_add(o, "path", json_object_new_string(a->u->path));
+	json_object_object_add(o, "addr", json_object_new_string(a->u->addr));
+	json_object_object_add(o, "agent", json_object_new_string(a->u->agent));
+	json_object_object_add(o, "status", json_object_new_int(a->u->status));
+	json_object_object_add(o, "blocked", json_object_new_boolean(a->u->blocked));
+	json_object_object_add(o, "us", json_object_new_int64(a->u->us));
+	rc = put_json(txn, s->udbi[UDB_USES], key, UKEY_LEN, o);
+	json_object_put(o);
+	return rc;
+}
+
+/* Add the use to its day and to its path's count of that day. */
+static int
+put_daily(struct store *s, MDB_txn *txn, struct rec_arg *a)
+{
+	char dk[DKEY_LEN + PATH_KEY_MAX];
+	MDB_val k = { DKEY_LEN, dk }, v;
+	struct day_agg agg;
+	const char *path = a->u->path;
+	size_t plen;
+	uint64_t n = 0;
+	int rc;
+
+	day_key(dk, a->id, a->u->at);
+	memset(&agg, 0, sizeof(agg));
+	if ((rc = mdb_get(txn, s->udbi[UDB_DAILY], &k, &v)) == 0 && v.mv_size == sizeof(agg))
+		memcpy(&agg, v.mv_data, sizeof(agg));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	agg.total++;
+	*(a->u->blocked ? &agg.blocked : &agg.allowed) += 1;
+	agg.sum_us += a->u->us;
+	plen = strnlen(path, PATH_KEY_MAX);
+	memcpy(dk + DKEY_LEN, path, plen);
+	k.mv_size = DKEY_LEN + plen;
+	rc = mdb_get(txn, s->udbi[UDB_DAYPATH], &k, &v);
+	if (rc == MDB_NOTFOUND && agg.npaths >= DAY_PATHS_MAX) {
+		plen = strlen(OTHER_PATH);
+		memcpy(dk + DKEY_LEN, OTHER_PATH, plen);
+		k.mv_size = DKEY_LEN + plen;
+		rc = mdb_get(txn, s->udbi[UDB_DAYPATH], &k, &v);
+	}
+	if (rc == 0 && v.mv_size == sizeof(n))
+		memcpy(&n, v.mv_data, sizeof(n));
+	else if (rc == MDB_NOTFOUND)
+		agg.npaths++;
+	else
+		return rc;
+	n++;
+	v.mv_size = sizeof(n);
+	v.mv_data = &n;
+	if ((rc = mdb_put(txn, s->udbi[UDB_DAYPATH], &k, &v, 0)) != 0)
+		return rc;
+	k.mv_size = DKEY_LEN;
+	v.mv_size = sizeof(agg);
+	v.mv_data = &agg;
+	return mdb_put(txn, s->udbi[UDB_DAILY], &k, &v, 0);
+}
+
+/* Remember an allowed use; drop a few of this token's older than a day. */
+static int
+put_allowed(struct store *s, MDB_txn *txn, struct rec_arg *a, const char *key)
+{
+	MDB_cursor *c;
+	MDB_val k = { UUID_LEN, (void *)(uintptr_t)a->id }, v = { 0, (void *)(uintptr_t)"" };
+	uint64_t be;
+	int rc, i;
+
+	if ((rc = mdb_put(txn, s->udbi[UDB_ALLOWED], &(MDB_val){ UKEY_LEN,
+	    (void *)(uintptr_t)key }, &v, 0)) != 0 ||
+	    (rc = mdb_put(txn, s->udbi[UDB_LAST], &(MDB_val){ UUID_LEN,
+	    (void *)(uintptr_t)a->id }, &(MDB_val){ 8, (void *)(uintptr_t)&a->u->at }, 0)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_ALLOWED], &c)) != 0)
+		return rc;
+	for (i = 0, rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
+	    i < PRUNE_MAX; i++, rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != UKEY_LEN || memcmp(k.mv_data, a->id, UUID_LEN) != 0)
+			break;
+		memcpy(&be, (char *)k.mv_data + UUID_LEN, 8);
+		if ((int64_t)be64toh(be) > a->at_us - DAY_MS * 1000)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+tx_record(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct rec_arg *a = arg;
+	char key[UKEY_LEN];
+	int rc;
+
+	use_key(key, a->id, a->at_us);
+	if ((rc = put_use(s, txn, a, key)) != 0 || (rc = put_daily(s, txn, a)) != 0)
+		return rc;
+	return a->u->blocked ? 0 : put_allowed(s, txn, a, key);
+}
+
+int
+store_use_record(struct store *s, const char *token_id, const struct use *u)
+{
+	struct timespec ts;
+	struct rec_arg a = { token_id, u, 0 };
+
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_NOTFOUND;
+	/* the key is u->at in µs; the clock's µs keep two uses of one ms apart */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	a.at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
+	return store_write_env(s, s->uenv, tx_record, &a);
+}
+
+struct last_arg {
+	const char	*id;
+	int64_t		 last;
+};
+
+static int
+tx_last(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct last_arg *a = arg;
+	MDB_val k = { UUID_LEN, (void *)(uintptr_t)a->id }, v;
+	int rc = mdb_get(txn, s->udbi[UDB_LAST], &k, &v);
+
+	if (rc == 0 && v.mv_size == 8)
+		memcpy(&a->last, v.mv_data, 8);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
+{
+	struct last_arg a = { token_id, 0 };
+	int rc;
+
+	*last_ms = 0;
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_OK;
+	if ((rc = store_read_env(s, s->uenv, tx_last, &a)) == 0)
+		*last_ms = a.last;
+	return rc;
+}
+
+struct win_arg {
+	const char	*id;
+	int64_t		 now;
+	const uint32_t	*cap;
+	uint32_t	*count;
+	int64_t		*frees_at;
+};
+
+/* Count allowed uses after now - span (ms), up to cap; note when the oldest frees. */
+static int
+count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int64_t span, int i)
+{
+	MDB_cursor *c;
+	char key[UKEY_LEN];
+	MDB_val k = { UKEY_LEN, key }, v;
+	uint64_t be;
+	int64_t first = 0;
+	int rc;
+
+	use_key(key, a->id, (a->now - span) * 1000 + 1);
+	memset(key + UUID_LEN + 8, 0, 4);
+	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_ALLOWED], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
+	    a->count[i] < a->cap[i]; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != UKEY_LEN || memcmp(k.mv_data, a->id, UUID_LEN) != 0)
+			break;
+		if (a->count[i]++ == 0) {
+			memcpy(&be, (char *)k.mv_data + UUID_LEN, 8);
+			first = (int64_t)be64toh(be) / 1000;
+		}
+	}
+	mdb_cursor_close(c);
+	if (a->count[i] >= a->cap[i])
+		a->frees_at[i] = first + span;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+tx_window(struct store *s, MDB_txn *txn, void *arg)
+{
+	static const int64_t spans[3] = { 60000, 3600000, DAY_MS };
+	struct win_arg *a = arg;
+	int i, rc;
+
+	for (i = 0; i < 3; i++)
+		if (a->cap[i] > 0 && (rc = count_window(s, txn, a, spans[i], i)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+store_use_window(struct store *s, const char *token_id, int64_t now,
+    const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3])
+{
+	struct win_arg a = { token_id, now, cap, count, frees_at };
+
+	memset(count, 0, 3 * sizeof(*count));
+	memset(frees_at, 0, 3 * sizeof(*frees_at));
+	if (strlen(token_id) != UUID_LEN || (cap[0] | cap[1] | cap[2]) == 0)
+		return STORE_OK;
+	return store_read_env(s, s->uenv, tx_window, &a);
+}
+
+struct stats_arg {
+	const char		*id;
+	int64_t			 first_day;
+	struct usage_stats	*st;
+};
+
+/* Merge one path count into the top list (kept sorted, most used first). */
+static void
+top_add(struct usage_stats *st, const char *path, size_t plen, uint64_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < st->ntop; i++)
+		if (strlen(st->top[i].path) == plen && memcmp(st->top[i].path, path, plen) == 0)
+			break;
+	if (i == st->ntop) {
+		if (st->ntop < TOP_PATHS)
+			st->ntop++;
+		else if (st->top[TOP_PATHS - 1].n >= n)
+			return;
+		i = st->ntop - 1;
+		memcpy(st->top[i].path, path, plen);
+		st->top[i].path[plen] = '\0';
+		st->top[i].n = 0;
+	}
+	st->top[i].n += n;
+	for (j = i; j > 0 && st->top[j].n > st->top[j - 1].n; j--) {
+		typeof(st->top[0]) tmp = st->top[j];
+
+		st->top[j] = st->top[j - 1];
+		st->top[j - 1] = tmp;
+	}
+}
+
+/* Fold the paths of one day into the candidates (all of them, then cut). */
+struct pathsum {
+	char		 path[PATH_KEY_MAX + 1];
+	uint64_t	 n;
+};
+
+static int
+day_paths(struct store *s, MDB_txn *txn, const char *dk, struct pathsum **v,
+    size_t *n, size_t *cap)
+{
+	MDB_cursor *c;
+	MDB_val k = { DKEY_LEN, (void *)(uintptr_t)dk }, val;
+	size_t i, plen;
+	uint64_t cnt;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_DAYPATH], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &val, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+		if (k.mv_size < DKEY_LEN || memcmp(k.mv_data, dk, DKEY_LEN) != 0)
+			break;
+		plen = k.mv_size - DKEY_LEN;
+		memcpy(&cnt, val.mv_data, sizeof(cnt));
+		for (i = 0; i < *n; i++)
+			if (strlen((*v)[i].path) == plen &&
+			    memcmp((*v)[i].path, (char *)k.mv_data + DKEY_LEN, plen) == 0)
+				break;
+		if (i == *n) {
+			if (*n == *cap) {
+				struct pathsum *nv = reallocarray(*v, *cap ? *cap * 2 : 16,
+				    sizeof(**v));
+
+				if (nv == NULL) {
+					rc = ENOMEM;
+					break;
+				}
+				*v = nv;
+				*cap = *cap ? *cap * 2 : 16;
+			}
+			memcpy((*v)[i].path, (char *)k.mv_data + DKEY_LEN, plen);
+			(*v)[i].path[plen] = '\0';
+			(*v)[i].n = 0;
+			(*n)++;
+		}
+		(*v)[i].n += cnt;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+tx_stats(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct stats_arg *a = arg;
+	struct usage_stats *st = a->st;
+	struct pathsum *paths = NULL;
+	struct day_agg agg;
+	char dk[DKEY_LEN];
+	MDB_val k = { DKEY_LEN, dk }, v;
+	size_t d, i, npaths = 0, cap = 0;
+	int rc = 0;
+
+	for (d = 0; d < st->ndays && rc == 0; d++) {
+		day_key(dk, a->id, st->days[d].day);
+		if ((rc = mdb_get(txn, s->udbi[UDB_DAILY], &k, &v)) == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0 || v.mv_size != sizeof(agg))
+			break;
+		memcpy(&agg, v.mv_data, sizeof(agg));
+		st->total += agg.total;
+		st->allowed += agg.allowed;
+		st->blocked += agg.blocked;
+		st->sum_us += agg.sum_us;
+		st->days[d].allowed = agg.allowed;
+		st->days[d].blocked = agg.blocked;
+		rc = day_paths(s, txn, dk, &paths, &npaths, &cap);
+	}
+	for (i = 0; i < npaths; i++)
+		top_add(st, paths[i].path, strlen(paths[i].path), paths[i].n);
+	free(paths);
+	return rc;
+}
+
+int
+store_use_stats(struct store *s, const char *token_id, int64_t now, unsigned days,
+    struct usage_stats *out)
+{
+	struct stats_arg a = { token_id, 0, out };
+	unsigned i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (days == 0 || (out->days = calloc(days, sizeof(*out->days))) == NULL)
+		return days == 0 ? STORE_OK : STORE_NOMEM;
+	out->ndays = days;
+	for (i = 0; i < days; i++)
+		out->days[i].day = (now / DAY_MS - (days - 1 - i)) * DAY_MS;
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_OK;
+	if ((rc = store_read_env(s, s->uenv, tx_stats, &a)) != 0) {
+		free(out->days);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
