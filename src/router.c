@@ -28,11 +28,16 @@ static const struct route routes[] = {
 	{ "POST",   "/auth/email/login", h_login,        RF_BODY },
 	{ "POST",   "/auth/logout",      h_logout,       RF_SESSION },
 	{ "GET",    "/auth/me",          h_me,           RF_AUTH },
+	{ "GET",    "/auth/check",       h_auth_check,   0 },
+	{ "POST",   "/auth/introspect",  h_introspect,   RF_AUTH | RF_BODY | RF_FORM },
+	{ "POST",   "/auth/revoke",      h_auth_revoke,  RF_BODY | RF_FORM },
 	{ "GET",    "/tokens",           h_token_list,   RF_SESSION },
 	{ "POST",   "/tokens",           h_token_create, RF_SESSION | RF_BODY },
 	{ "GET",    "/tokens/{id}",      h_token_get,    RF_SESSION },
 	{ "PUT",    "/tokens/{id}",      h_token_update, RF_SESSION | RF_BODY },
 	{ "DELETE", "/tokens/{id}",      h_token_revoke, RF_SESSION | RF_OPTBODY },
+	{ "GET",    "/tokens/{id}/usage", h_token_usage, RF_SESSION },
+	{ "POST",   "/tokens/{id}/rotate", h_token_rotate, RF_SESSION | RF_OPTBODY },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -338,7 +343,8 @@ run_handler(struct req *r)
 
 /*
  * Route r and run its handler after the checks of router.h, in order:
- * 404/405, caller, body. The Authorizer role never reaches the API routes.
+ * 404/405, caller, body. The Authorizer role never reaches the API routes:
+ * every request it sees is a decision (h_authorizer).
  * Every 401 carries WWW-Authenticate. Returns the status, also in r->status.
  */
 int
@@ -349,8 +355,7 @@ router_dispatch(struct req *r)
 	int		st;
 
 	if (r->io != NULL && r->io->role == ROLE_AUTHORIZER) {
-		/* no enforcement handler in this build: deny, fail closed */
-		st = http_error(r, 403, "Access denied");
+		st = h_authorizer(r);   /* routes on REQUEST_URI itself */
 		goto out;
 	}
 	r->route = router_match(r->method, r->path, r->params, &r->nparams,

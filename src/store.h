@@ -158,6 +158,14 @@ typedef int (*token_edit_fn)(struct token *t, void *arg);
 int	store_token_edit(struct store *, const char *id, token_edit_fn fn,
 	    void *arg, struct token *out);
 
+/*
+ * Rotation in one write transaction: fn may refuse or revoke the token old_id
+ * (as in store_token_edit), then newt is added (same rules as
+ * store_token_add). Either both happen or neither.
+ */
+int	store_token_rotate(struct store *, const char *old_id, token_edit_fn fn,
+	    void *arg, const struct token *newt);
+
 enum tokset { TOKSET_ALL, TOKSET_OWNER, TOKSET_TEAM };
 /*
  * One page of a set of tokens, newest first (created_at desc, then id).

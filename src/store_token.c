@@ -319,13 +319,24 @@ tx_token_get(struct store *s, MDB_txn *txn, void *arg)
 	return load_token(s, txn, id, g->out);
 }
 
+/* Fill last_used from the usage environment (best effort: 0 on failure). */
+static void
+fill_last_used(struct store *s, struct token *t)
+{
+	if (store_use_last(s, t->id, &t->last_used) != 0)
+		t->last_used = 0;
+}
+
 int
 store_token_get(struct store *s, const char *id, struct token *out)
 {
 	struct tok_get g = { id, NULL, out };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	return store_read(s, tx_token_get, &g);
+	if ((rc = store_read(s, tx_token_get, &g)) == 0)
+		fill_last_used(s, out);
+	return rc;
 }
 
 int
@@ -390,7 +401,39 @@ store_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
 	rc = store_write(s, tx_token_edit, &e);
 	if (rc != 0 && out != NULL)
 		token_free(out);
+	else if (out != NULL)
+		fill_last_used(s, out);
 	return e.fn_rc != 0 ? e.fn_rc : rc;
+}
+
+struct tok_rotate {
+	struct tok_edit		 edit;
+	const struct token	*newt;
+};
+
+static int
+tx_token_rotate(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct tok_rotate *r = arg;
+	int rc;
+
+	if ((rc = tx_token_edit(s, txn, &r->edit)) != 0)
+		return rc;
+	return tx_token_add(s, txn, (void *)(uintptr_t)r->newt);
+}
+
+int
+store_token_rotate(struct store *s, const char *old_id, token_edit_fn fn, void *arg,
+    const struct token *newt)
+{
+	struct tok_rotate r = { { old_id, fn, arg, NULL, 0 }, newt };
+	int rc;
+
+	if (strlen(newt->id) != UUID_LEN || newt->name == NULL || newt->scope == NULL ||
+	    newt->tags == NULL)
+		return STORE_NOTFOUND;
+	rc = store_write(s, tx_token_rotate, &r);
+	return r.edit.fn_rc != 0 ? r.edit.fn_rc : rc;
 }
 
 /* --- listing --- */
@@ -527,6 +570,8 @@ store_token_list(struct store *s, enum tokset set, const char *key,
 		tokens_free(p.v, p.n);
 		return rc;
 	}
+	for (size_t i = 0; i < p.n; i++)
+		fill_last_used(s, &p.v[i]);
 	*out = p.v;
 	*n = p.n;
 	*total = p.total;

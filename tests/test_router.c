@@ -885,9 +885,13 @@ static const struct dispatch_row dispatch_rows[] = {
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
 	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=4", NULL }, "\"x\"\n",
 	    ROLE_RESPONDER, 422, "body: must be a JSON object", NULL },
-	/* the Authorizer role never reaches the API routes */
+	/* the Authorizer role never reaches the API routes: /health is not
+	 * answered, the request is a decision, and without a token it is 401 */
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/health", NULL }, NULL,
-	    ROLE_AUTHORIZER, 403, "Access denied", NULL },
+	    ROLE_AUTHORIZER, 401, "Authorization token required", WA },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/health",
+	    "HTTP_AUTHORIZATION=Bearer x.y.z", NULL }, NULL,
+	    ROLE_AUTHORIZER, 401, "Invalid or expired token", WA_BAD },
 };
 
 Test(http, dispatch_table)
