@@ -308,9 +308,25 @@ fastcgi.server = ( "/api" => ((
   "max-procs" => 2,
   "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s" ),
 )))
+# /protected/ is a static directory guarded by the FastCGI Authorizer role
+$HTTP["url"] =~ "^/protected/" {
+  fastcgi.server = ( "/protected/" => ((
+    "mode" => "authorizer",
+    "docroot" => "%(dir)s",
+    "bin-path" => "%(fcgi)s",
+    "socket" => "%(sock)s-authz",
+    "check-local" => "disable",
+    "max-procs" => 1,
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s" ),
+  )))
+}
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
-       "worklog": self.worklog, "fcgi": FCGI,
+       "worklog": self.worklog, "fcgi": FCGI, "dir": self.dir,
        "sock": self.sock, "conf": self.conf_path}
+        protected = os.path.join(self.dir, "protected")
+        os.makedirs(protected, exist_ok=True)
+        with open(os.path.join(protected, "hello.txt"), "w") as f:
+            f.write("hello from behind the authorizer\n")
         with open(self.lconf_path, "w") as f:
             f.write(conf)
 
