@@ -21,6 +21,7 @@
 
 #include <jwt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "jws.h"
 #include "util.h"
@@ -516,10 +517,99 @@ check_claims(struct json_object *c, const char *iss, const char *aud,
  * (check_claims()). On JWS_OK *claims is a new object with every claim
  * (caller puts it); on any failure *claims is NULL and nothing is held.
  */
+static int jws_verify_libjwt(const struct jws_key *, const char *, const char *,
+    const char *, const char *, int64_t, struct json_object **,
+    const unsigned char *);
+
+/*
+ * A per-process cache of signatures already verified: SHA-256 of key and
+ * token -> the decoded claims. A signature's validity depends on nothing
+ * else, so a hit skips libjwt (decode, HMAC, JSON) but never the claim
+ * checks, which depend on the time and the caller. Direct-mapped, small.
+ */
+#define SIG_CACHE 256
+
+static struct sig_entry {
+	unsigned char		 digest[32];
+	struct json_object	*claims;
+} sig_cache[SIG_CACHE];
+
+/* SHA-256 of the key and the token (the cache key). */
+static void
+sig_digest(const struct jws_key *k, const char *token, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, k->key, k->len) != 1 ||
+	    EVP_DigestUpdate(md, token, strlen(token)) != 1 ||
+	    EVP_DigestFinal_ex(md, out, &n) != 1)
+		memset(out, 0, 32);
+	EVP_MD_CTX_free(md);
+}
+
+/* A copy of the cached claims of digest, or NULL. */
+static struct json_object *
+sig_lookup(const unsigned char digest[32])
+{
+	struct sig_entry *e = &sig_cache[digest[0]];
+	struct json_object *copy = NULL;
+
+	if (e->claims == NULL || CRYPTO_memcmp(e->digest, digest, 32) != 0)
+		return NULL;
+	if (json_object_deep_copy(e->claims, &copy, NULL) != 0)
+		return NULL;
+	return copy;
+}
+
+static void
+sig_store(const unsigned char digest[32], struct json_object *claims)
+{
+	struct sig_entry *e = &sig_cache[digest[0]];
+	struct json_object *copy = NULL;
+
+	if (json_object_deep_copy(claims, &copy, NULL) != 0)
+		return;
+	json_object_put(e->claims);
+	memcpy(e->digest, digest, 32);
+	e->claims = copy;
+}
+
 int
 jws_verify(const struct jws_key *k, const char *token, const char *iss,
     const char *aud, const char *want_use, int64_t now,
     struct json_object **claims)
+{
+	unsigned char digest[32];
+	struct json_object *hit;
+	int rc;
+
+	if (claims == NULL)
+		return JWS_INTERNAL;
+	*claims = NULL;
+	if (k == NULL || k->len < JWS_KEY_MIN || k->len > JWS_KEY_MAX ||
+	    iss == NULL || aud == NULL || token == NULL || strlen(token) > JWS_TOKEN_MAX)
+		return jws_verify_libjwt(k, token, iss, aud, want_use, now, claims, NULL);
+	sig_digest(k, token, digest);
+	if ((hit = sig_lookup(digest)) == NULL)
+		return jws_verify_libjwt(k, token, iss, aud, want_use, now, claims, digest);
+	if ((rc = check_claims(hit, iss, aud, want_use, now)) != JWS_OK) {
+		json_object_put(hit);
+		return rc;
+	}
+	*claims = hit;
+	return JWS_OK;
+}
+
+/*
+ * The full verification through libjwt (see jws_verify). When digest is
+ * not NULL, a token whose signature verifies is remembered in the cache.
+ */
+static int
+jws_verify_libjwt(const struct jws_key *k, const char *token, const char *iss,
+    const char *aud, const char *want_use, int64_t now,
+    struct json_object **claims, const unsigned char *digest)
 {
 	struct json_object	*c = NULL;
 	jwt_t			*jwt = NULL;
@@ -548,7 +638,12 @@ jws_verify(const struct jws_key *k, const char *token, const char *iss,
 	if ((js = jwt_get_grants_json(jwt, NULL)) == NULL ||
 	    (c = parse_object(js, strlen(js))) == NULL)
 		goto out;
-	if ((rc = check_claims(c, iss, aud, want_use, now)) != JWS_OK)
+	if ((rc = check_claims(c, iss, aud, want_use, now)) != JWS_OK &&
+	    rc != JWS_EXPIRED && rc != JWS_BADUSE)
+		goto out;
+	if (digest != NULL)             /* the signature holds: remember it */
+		sig_store(digest, c);
+	if (rc != JWS_OK)
 		goto out;
 	*claims = c;
 	c = NULL;

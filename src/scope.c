@@ -389,7 +389,12 @@ window_allows(const struct timewin *tw, time_t now)
 	struct tm tm;
 	int t, day, in;
 
-	local_time(tw->tz, now, &tm);
+	if (!tw->has_window && tw->days == 0)
+		return 1;               /* nothing local to check: no zone lookup */
+	if (strcmp(tw->tz, "UTC") == 0)
+		gmtime_r(&now, &tm);
+	else
+		local_time(tw->tz, now, &tm);
 	t = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	day = weekday(&tm);
 	if (!tw->has_window)

@@ -214,9 +214,12 @@ int	store_use_last(struct store *, const char *token_id, int64_t *last_ms);
 #define WIN_DAY    2
 /*
  * Allowed uses of token_id in the sliding last 60 s, 3600 s, 86400 s before
- * now, each counted up to cap[i] (0 = not counted). When count[i] reaches
- * cap[i], frees_at[i] is when the oldest of them leaves the window.
- * Costs O(cap) per window, not O(uses).
+ * now, each counted up to cap[i] (0 = not counted). Uses are counted in
+ * buckets 1 s, 60 s and 900 s wide; a bucket counts whole, so a window may
+ * reach one bucket further back (never fewer uses than the exact count).
+ * When count[i] reaches cap[i], frees_at[i] is when the oldest counted
+ * bucket has left the window. Costs at most 60, 60 and 96 bucket reads,
+ * whatever the traffic.
  */
 int	store_use_window(struct store *, const char *token_id, int64_t now,
 	    const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3]);

@@ -14,7 +14,7 @@ enum dbi_id {
 	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB__MAX
 };
 
-enum udbi_id { UDB_USES, UDB_ALLOWED, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
+enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
 struct store {
 	MDB_env		*env;

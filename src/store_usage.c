@@ -4,8 +4,11 @@
  * never waits for the disk. The catalog keeps its durable commits.
  *
  * uses:     token id + at_us (be64) + pid (be32) -> JSON of the use
- * allowed:  token id + at_us (be64) + pid (be32) -> "" (allowed uses of the
- *           last day, for the sliding-window limits; older ones are pruned)
+ * buckets:  token id + level (1 byte) + bucket start in s (be64) -> uint32
+ *           allowed uses in that bucket: level 0 buckets are 1 s wide (the
+ *           minute window), level 1 60 s (the hour), level 2 900 s (the
+ *           day). A window sums at most 60, 60 and 96 buckets, whatever the
+ *           traffic; buckets older than their window are pruned.
  * daily:    token id + day (be32, days since the epoch) -> struct day_agg
  * daypath:  token id + day (be32) + path -> uint64 count (at most
  *           DAY_PATHS_MAX paths a day; the rest count as "(other)")
@@ -24,13 +27,17 @@
 
 #define DAY_MS		86400000LL
 #define DAY_PATHS_MAX	100
-#define PRUNE_MAX	8               /* old allowed entries removed per use */
+#define PRUNE_MAX	4               /* old buckets removed per use and level */
+#define BKEY_LEN	(UUID_LEN + 1 + 8)
+
+static const int64_t bucket_width[3] = { 1000, 60000, 900000 };        /* ms */
+static const int64_t window_span[3] = { 60000, 3600000, 86400000 };    /* ms */
 #define UKEY_LEN	(UUID_LEN + 8 + 4)
 #define DKEY_LEN	(UUID_LEN + 4)
 #define OTHER_PATH	"(other)"
 
 static const char *const udbi_names[UDB__MAX] = {
-	"uses", "allowed", "daily", "daypath", "last"
+	"uses", "buckets", "daily", "daypath", "last"
 };
 
 struct day_agg {
@@ -189,34 +196,73 @@ put_daily(struct store *s, MDB_txn *txn, struct rec_arg *a)
 	return mdb_put(txn, s->udbi[UDB_DAILY], &k, &v, 0);
 }
 
-/* Remember an allowed use; drop a few of this token's older than a day. */
-static int
-put_allowed(struct store *s, MDB_txn *txn, struct rec_arg *a, const char *key)
+/* key = token id + level + be64(bucket start in seconds) */
+static void
+bucket_key(char key[BKEY_LEN], const char *id, int level, int64_t ms)
 {
-	MDB_cursor *c;
-	MDB_val k = { UUID_LEN, (void *)(uintptr_t)a->id }, v = { 0, (void *)(uintptr_t)"" };
+	uint64_t be = htobe64((uint64_t)(ms / bucket_width[level] * bucket_width[level] /
+	    1000));
+
+	memcpy(key, id, UUID_LEN);
+	key[UUID_LEN] = (char)level;
+	memcpy(key + UUID_LEN + 1, &be, 8);
+}
+
+/* Start in ms of the bucket of key. */
+static int64_t
+bucket_start(const MDB_val *k)
+{
 	uint64_t be;
+
+	memcpy(&be, (char *)k->mv_data + UUID_LEN + 1, 8);
+	return (int64_t)be64toh(be) * 1000;
+}
+
+/* Count one allowed use in its bucket of level; prune a few expired buckets. */
+static int
+bump_bucket(struct store *s, MDB_txn *txn, const char *id, int level, int64_t at)
+{
+	MDB_dbi dbi = s->udbi[UDB_BUCKETS];
+	MDB_cursor *c;
+	char key[BKEY_LEN];
+	MDB_val k = { BKEY_LEN, key }, v;
+	uint32_t n = 0;
 	int rc, i;
 
-	if ((rc = mdb_put(txn, s->udbi[UDB_ALLOWED], &(MDB_val){ UKEY_LEN,
-	    (void *)(uintptr_t)key }, &v, 0)) != 0 ||
-	    (rc = mdb_put(txn, s->udbi[UDB_LAST], &(MDB_val){ UUID_LEN,
-	    (void *)(uintptr_t)a->id }, &(MDB_val){ 8, (void *)(uintptr_t)&a->u->at }, 0)) != 0)
+	bucket_key(key, id, level, at);
+	if ((rc = mdb_get(txn, dbi, &k, &v)) == 0 && v.mv_size == sizeof(n))
+		memcpy(&n, v.mv_data, sizeof(n));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_ALLOWED], &c)) != 0)
+	n++;
+	if ((rc = mdb_put(txn, dbi, &k, &(MDB_val){ sizeof(n), &n }, 0)) != 0)
+		return rc;
+	bucket_key(key, id, level, 0);
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		return rc;
 	for (i = 0, rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
 	    i < PRUNE_MAX; i++, rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != UKEY_LEN || memcmp(k.mv_data, a->id, UUID_LEN) != 0)
-			break;
-		memcpy(&be, (char *)k.mv_data + UUID_LEN, 8);
-		if ((int64_t)be64toh(be) > a->at_us - DAY_MS * 1000)
+		if (k.mv_size != BKEY_LEN || memcmp(k.mv_data, key, UUID_LEN + 1) != 0 ||
+		    bucket_start(&k) + bucket_width[level] + window_span[level] >= at)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* An allowed use: its three buckets and last_used. */
+static int
+put_allowed(struct store *s, MDB_txn *txn, struct rec_arg *a)
+{
+	int level, rc;
+
+	for (level = 0; level < 3; level++)
+		if ((rc = bump_bucket(s, txn, a->id, level, a->u->at)) != 0)
+			return rc;
+	return mdb_put(txn, s->udbi[UDB_LAST], &(MDB_val){ UUID_LEN,
+	    (void *)(uintptr_t)a->id }, &(MDB_val){ 8, (void *)(uintptr_t)&a->u->at }, 0);
 }
 
 static int
@@ -229,7 +275,7 @@ tx_record(struct store *s, MDB_txn *txn, void *arg)
 	use_key(key, a->id, a->at_us);
 	if ((rc = put_use(s, txn, a, key)) != 0 || (rc = put_daily(s, txn, a)) != 0)
 		return rc;
-	return a->u->blocked ? 0 : put_allowed(s, txn, a, key);
+	return a->u->blocked ? 0 : put_allowed(s, txn, a);
 }
 
 int
@@ -285,45 +331,50 @@ struct win_arg {
 	int64_t		*frees_at;
 };
 
-/* Count allowed uses after now - span (ms), up to cap; note when the oldest frees. */
+/*
+ * Sum the buckets of level from the one holding now - span up to now, up
+ * to cap. A bucket counts whole, so a window is counted conservatively by
+ * at most one bucket width; when the cap is reached, frees_at is when the
+ * oldest counted bucket has left the window.
+ */
 static int
-count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int64_t span, int i)
+count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
 {
 	MDB_cursor *c;
-	char key[UKEY_LEN];
-	MDB_val k = { UKEY_LEN, key }, v;
-	uint64_t be;
+	char key[BKEY_LEN];
+	MDB_val k = { BKEY_LEN, key }, v;
+	uint32_t n;
 	int64_t first = 0;
 	int rc;
 
-	use_key(key, a->id, (a->now - span) * 1000 + 1);
-	memset(key + UUID_LEN + 8, 0, 4);
-	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_ALLOWED], &c)) != 0)
+	bucket_key(key, a->id, level, a->now - window_span[level]);
+	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_BUCKETS], &c)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    a->count[i] < a->cap[i]; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != UKEY_LEN || memcmp(k.mv_data, a->id, UUID_LEN) != 0)
+	    a->count[level] < a->cap[level]; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != BKEY_LEN || memcmp(k.mv_data, key, UUID_LEN + 1) != 0 ||
+		    v.mv_size != sizeof(n))
 			break;
-		if (a->count[i]++ == 0) {
-			memcpy(&be, (char *)k.mv_data + UUID_LEN, 8);
-			first = (int64_t)be64toh(be) / 1000;
-		}
+		memcpy(&n, v.mv_data, sizeof(n));
+		if (a->count[level] == 0)
+			first = bucket_start(&k);
+		a->count[level] = n >= a->cap[level] - a->count[level] ? a->cap[level] :
+		    a->count[level] + n;
 	}
 	mdb_cursor_close(c);
-	if (a->count[i] >= a->cap[i])
-		a->frees_at[i] = first + span;
+	if (a->count[level] >= a->cap[level])
+		a->frees_at[level] = first + bucket_width[level] + window_span[level];
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
 tx_window(struct store *s, MDB_txn *txn, void *arg)
 {
-	static const int64_t spans[3] = { 60000, 3600000, DAY_MS };
 	struct win_arg *a = arg;
 	int i, rc;
 
 	for (i = 0; i < 3; i++)
-		if (a->cap[i] > 0 && (rc = count_window(s, txn, a, spans[i], i)) != 0)
+		if (a->cap[i] > 0 && (rc = count_window(s, txn, a, i)) != 0)
 			return rc;
 	return 0;
 }

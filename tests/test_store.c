@@ -489,10 +489,31 @@ Test(store, usage_sliding_windows)
 		use(id, now - 20000 + i * 1000, "/p", 0, 1);
 	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
 	cr_expect_eq(n[WIN_MINUTE], 3, "counted up to the cap");
-	cr_expect_eq(frees[WIN_MINUTE], now - 20000 + 60000);
+	/* the oldest counted use sits in the 1 s bucket of now - 20 s */
+	cr_expect_eq(frees[WIN_MINUTE], (now - 20000) / 1000 * 1000 + 1000 + 60000);
 	cr_expect_eq(n[WIN_HOUR], 5);
 	cr_expect_eq(frees[WIN_HOUR], 0, "under the cap: nothing to wait for");
 	cr_expect_eq(n[WIN_DAY], 0, "cap 0: not counted");
+}
+
+Test(store, usage_windows_cost_buckets_not_uses)
+{
+	const char *id = "44444444-4444-4444-8444-444444444444";
+	int64_t now = util_now_ms(), frees[3];
+	uint32_t cap[3] = { 1000000, 1000000, 1000000 }, n[3];
+	int i;
+
+	/* 3000 uses in the same second: one bucket per level */
+	for (i = 0; i < 3000; i++)
+		use(id, now - 500, "/p", 0, 1);
+	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 3000);
+	cr_expect_eq(n[WIN_HOUR], 3000);
+	cr_expect_eq(n[WIN_DAY], 3000);
+	cap[WIN_DAY] = 2000;
+	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_DAY], 2000, "a bucket fills the cap");
+	cr_expect_gt(frees[WIN_DAY], now + 86400000 - 900000);
 }
 
 Test(store, usage_paths_per_day_are_capped)

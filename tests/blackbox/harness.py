@@ -317,7 +317,8 @@ $HTTP["url"] =~ "^/protected/" {
     "socket" => "%(sock)s-authz",
     "check-local" => "disable",
     "max-procs" => 1,
-    "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s" ),
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s",
+                           "TOKENCAT_DOOR" => "authorizer" ),
   )))
 }
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
@@ -364,12 +365,15 @@ $HTTP["url"] =~ "^/protected/" {
         raise AssertionError("/api/health did not answer 200 within %d s "
                              "(%s):\n%s" % (timeout, last, self.log_tail()))
 
-    def worker_pids(self):
-        """Pids of this instance's tokencat.fcgi workers."""
+    def worker_pids(self, door="api"):
+        """Pids of this instance's tokencat.fcgi workers serving /api
+        (door="api", 2 of them) or guarding /protected/ (door="authorizer")."""
         entry = ("TOKENCAT_CONFIG=" + self.conf_path).encode()
+        authz = set(pids_with_env(b"TOKENCAT_DOOR=authorizer"))
         mine = os.getpid()
         lpid = self.proc.pid if self.proc is not None else -1
-        return [p for p in pids_with_env(entry) if p not in (mine, lpid)]
+        return [p for p in pids_with_env(entry) if p not in (mine, lpid) and
+                (p in authz) == (door == "authorizer")]
 
     def stop(self, timeout=10):
         """Stop lighttpd (SIGTERM, then SIGKILL) and make sure no worker of
@@ -385,10 +389,10 @@ $HTTP["url"] =~ "^/protected/" {
                 self.proc.wait()
             self.proc = None
         deadline = time.time() + 5
-        pids = self.worker_pids()
+        pids = self.worker_pids() + self.worker_pids("authorizer")
         while pids and time.time() < deadline:
             time.sleep(0.05)
-            pids = self.worker_pids()
+            pids = self.worker_pids() + self.worker_pids("authorizer")
         for p in pids:
             self.leftover_workers.append(p)
             try:
