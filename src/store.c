@@ -95,16 +95,69 @@ txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
 	return rc;
 }
 
+/*
+ * A read transaction on env: the cached one renewed (its reader slot kept,
+ * see LMDB's mdb_txn_reset), or a fresh one when the cached one is in use
+ * or cannot be renewed. *cached says which; end it with read_end().
+ */
+static int
+read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
+{
+	int i = env == s->env ? 0 : 1, rc;
+
+	*cached = 0;
+	if (!s->rbusy[i] && s->rtxn[i] != NULL) {
+		if ((rc = mdb_txn_renew(s->rtxn[i])) == 0) {
+			s->rbusy[i] = *cached = 1;
+			*txn = s->rtxn[i];
+			return 0;
+		}
+		mdb_txn_abort(s->rtxn[i]);      /* e.g. the map was resized */
+		s->rtxn[i] = NULL;
+	}
+	if ((rc = txn_begin(env, MDB_RDONLY, txn)) == 0 && !s->rbusy[i] &&
+	    s->rtxn[i] == NULL) {
+		s->rtxn[i] = *txn;
+		s->rbusy[i] = *cached = 1;
+	}
+	return rc;
+}
+
+static void
+read_end(struct store *s, MDB_env *env, MDB_txn *txn, int cached)
+{
+	if (!cached) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	mdb_txn_reset(txn);
+	s->rbusy[env == s->env ? 0 : 1] = 0;
+}
+
+/* Drop the cached read transactions (before the map grows or at close). */
+void
+store_read_cache_drop(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (s->rtxn[i] != NULL && !s->rbusy[i])
+			mdb_txn_abort(s->rtxn[i]);
+		if (!s->rbusy[i])
+			s->rtxn[i] = NULL;
+	}
+}
+
 int
 store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 {
 	MDB_txn *txn;
-	int rc;
+	int rc, cached;
 
-	if ((rc = txn_begin(env, MDB_RDONLY, &txn)) != 0)
+	if ((rc = read_begin(s, env, &txn, &cached)) != 0)
 		return map_err(rc);
 	rc = fn(s, txn, arg);
-	mdb_txn_abort(txn);
+	read_end(s, env, txn, cached);
 	return map_err(rc);
 }
 
@@ -119,11 +172,13 @@ store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 			return map_err(rc);
 		if ((rc = fn(s, txn, arg)) != 0) {
 			mdb_txn_abort(txn);
-			if (rc == MDB_MAP_FULL && grow_map(env) == 0)
+			if (rc == MDB_MAP_FULL && (store_read_cache_drop(s),
+			    grow_map(env)) == 0)
 				continue;
 			return map_err(rc);
 		}
-		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL && grow_map(env) == 0)
+		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL &&
+		    (store_read_cache_drop(s), grow_map(env)) == 0)
 			continue;
 		return map_err(rc);
 	}
@@ -221,6 +276,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	s->rbusy[0] = s->rbusy[1] = 0;
+	store_read_cache_drop(s);
 	usage_close(s);
 	if (s->env != NULL)
 		mdb_env_close(s->env);

@@ -22,6 +22,10 @@ struct store {
 	char		*dir;
 	MDB_env		*uenv;          /* usage: <dir>/usage, no sync per commit */
 	MDB_dbi		 udbi[UDB__MAX];
+	/* one read transaction per environment, reset between uses and
+	 * renewed: keeps its reader slot, so no lock is taken per read */
+	MDB_txn		*rtxn[2];
+	int		 rbusy[2];
 };
 
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */
@@ -31,6 +35,8 @@ void	usage_close(struct store *s);
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);
 
+/* Abort the cached read transactions (none may be in use). */
+void	store_read_cache_drop(struct store *);
 /* The same on another environment of s (the usage one). */
 int	store_read_env(struct store *, MDB_env *, txn_fn fn, void *arg);
 int	store_write_env(struct store *, MDB_env *, txn_fn fn, void *arg);
