@@ -13,12 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <fcgiapp.h>
+#include <fastcgi.h>
 
 #include "app.h"
 #include "http.h"
 #include "log.h"
 #include "router.h"
+#include "util.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -96,6 +101,34 @@ cgi_write(void *ctx, const char *buf, int n)
 	return fwrite(buf, 1, (size_t)n, stdout) == (size_t)n ? n : -1;
 }
 
+/*
+ * Recorded uses are written in batches (store_use_record). While some are
+ * pending, accept() on the listening socket times out after USE_FLUSH_MS
+ * (SO_RCVTIMEO), so an idle worker writes them within that time instead
+ * of holding them until its next request. Returns whether the timeout is
+ * now set.
+ */
+static int
+accept_timeout(const struct app *a, int armed)
+{
+	int want = store_use_pending(a->st) > 0;
+	struct timeval tv = { 0, want ? USE_FLUSH_MS * 1000 : 0 };
+
+	if (want != armed && setsockopt(FCGI_LISTENSOCK_FILENO, SOL_SOCKET,
+	    SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		return armed;
+	return want;
+}
+
+/* An accepted connection may inherit the listener's timeout: clear it. */
+static void
+no_timeout(int fd)
+{
+	struct timeval tv = { 0, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 /* The role named by FCGI_ROLE in envp ("AUTHORIZER"), else the Responder. */
 static int
 role_of(char **envp)
@@ -156,13 +189,22 @@ serve_fcgi(const struct app *a)
 {
 	FCGX_Request	q;
 	struct http_io	io;
-	int		rc = 0;
+	int		rc = 0, armed = 0;
 
 	if (FCGX_InitRequest(&q, 0, 0) != 0) {
 		log_error("cannot initialize the FastCGI request");
 		return 1;
 	}
-	while (!stop && (rc = FCGX_Accept_r(&q)) >= 0) {
+	while (!stop) {
+		armed = accept_timeout(a, armed);
+		if ((rc = FCGX_Accept_r(&q)) == -EAGAIN || rc == -EWOULDBLOCK) {
+			store_use_flush(a->st);         /* idle: write pending uses */
+			continue;
+		}
+		if (rc < 0)
+			break;
+		if (armed)
+			no_timeout(q.ipcFd);
 		memset(&io, 0, sizeof(io));
 		io.envp = q.envp;
 		io.read = fcgi_read;
@@ -171,6 +213,8 @@ serve_fcgi(const struct app *a)
 		io.role = role_of(q.envp);
 		serve(a, &io);
 		FCGX_Finish_r(&q);
+		if (store_use_due(a->st, util_now_ms()))
+			store_use_flush(a->st);
 	}
 	FCGX_Free(&q, 1);
 	if (stop)

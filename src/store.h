@@ -204,8 +204,23 @@ struct use {
 	uint32_t	 us;            /* response time in microseconds */
 };
 
-/* Record one use of token_id; an allowed use also sets last_used. */
+/*
+ * Record one use of token_id; an allowed use also sets last_used. Uses are
+ * kept in the process and written in one transaction per batch (at most
+ * USE_BATCH uses or USE_FLUSH_MS old; see store_use_due), so that workers
+ * do not queue for the write lock at every check. This process's pending
+ * uses count in its window counts at once; other workers' within
+ * USE_FLUSH_MS.
+ */
+#define USE_BATCH	64
+#define USE_FLUSH_MS	100
 int	store_use_record(struct store *, const char *token_id, const struct use *u);
+/* Write the pending uses now. */
+int	store_use_flush(struct store *);
+/* Number of uses waiting to be written. */
+size_t	store_use_pending(const struct store *);
+/* 1 if pending uses should be written now: a full batch, or older than USE_FLUSH_MS. */
+int	store_use_due(const struct store *, int64_t now);
 /* Time of the last allowed use (0 = never). */
 int	store_use_last(struct store *, const char *token_id, int64_t *last_ms);
 

@@ -14,6 +14,8 @@ enum dbi_id {
 	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB__MAX
 };
 
+struct pending;
+
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
 struct store {
@@ -26,6 +28,7 @@ struct store {
 	 * renewed: keeps its reader slot, so no lock is taken per read */
 	MDB_txn		*rtxn[2];
 	int		 rbusy[2];
+	struct pending	*pend;          /* uses not yet written (store_usage.c) */
 };
 
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */

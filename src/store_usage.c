@@ -85,6 +85,10 @@ usage_open(struct store *s)
 void
 usage_close(struct store *s)
 {
+	if (s->uenv != NULL && s->pend != NULL)
+		store_use_flush(s);
+	free(s->pend);
+	s->pend = NULL;
 	if (s->uenv != NULL) {
 		mdb_env_sync(s->uenv, 1);
 		mdb_env_close(s->uenv);
@@ -278,18 +282,121 @@ tx_record(struct store *s, MDB_txn *txn, void *arg)
 	return a->u->blocked ? 0 : put_allowed(s, txn, a);
 }
 
+/* One use waiting to be written: copies of everything it points to. */
+struct pending_use {
+	char		 id[UUID_LEN + 1];
+	struct use	 u;
+	int64_t		 at_us;
+	char		 method[16], addr[64];
+	char		 path[PATH_KEY_MAX + 1];
+	char		 agent[256];
+};
+
+struct pending {
+	struct pending_use	 v[USE_BATCH];
+	size_t			 n;
+	int64_t			 first;         /* ms of the oldest pending use */
+};
+
+static int
+tx_flush(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct pending *p = arg;
+	struct rec_arg a;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < p->n; i++) {
+		a = (struct rec_arg){ p->v[i].id, &p->v[i].u, p->v[i].at_us };
+		if ((rc = tx_record(s, txn, &a)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+store_use_flush(struct store *s)
+{
+	int rc;
+
+	if (s->pend == NULL || s->pend->n == 0)
+		return STORE_OK;
+	rc = store_write_env(s, s->uenv, tx_flush, s->pend);
+	s->pend->n = 0;                 /* written, or lost with a logged error */
+	return rc;
+}
+
+size_t
+store_use_pending(const struct store *s)
+{
+	return s->pend != NULL ? s->pend->n : 0;
+}
+
+int
+store_use_due(const struct store *s, int64_t now)
+{
+	return s->pend != NULL && s->pend->n > 0 &&
+	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
+}
+
 int
 store_use_record(struct store *s, const char *token_id, const struct use *u)
 {
 	struct timespec ts;
-	struct rec_arg a = { token_id, u, 0 };
+	struct pending_use *e;
 
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_NOTFOUND;
+	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
+		return STORE_NOMEM;
+	if (s->pend->n == USE_BATCH && store_use_flush(s) != 0)
+		s->pend->n = 0;
+	e = &s->pend->v[s->pend->n];
+	memcpy(e->id, token_id, UUID_LEN + 1);
+	snprintf(e->method, sizeof(e->method), "%s", u->method ? u->method : "");
+	snprintf(e->path, sizeof(e->path), "%s", u->path ? u->path : "");
+	snprintf(e->addr, sizeof(e->addr), "%s", u->addr ? u->addr : "");
+	snprintf(e->agent, sizeof(e->agent), "%s", u->agent ? u->agent : "");
+	e->u = *u;
+	e->u.method = e->method;
+	e->u.path = e->path;
+	e->u.addr = e->addr;
+	e->u.agent = e->agent;
 	/* the key is u->at in µs; the clock's µs keep two uses of one ms apart */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	a.at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
-	return store_write_env(s, s->uenv, tx_record, &a);
+	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
+	if (s->pend->n++ == 0)
+		s->pend->first = u->at;
+	return s->pend->n >= USE_BATCH ? store_use_flush(s) : STORE_OK;
+}
+
+/*
+ * Add this process's pending allowed uses of id to the window counts;
+ * oldest[] holds the start of the oldest bucket counted so far (0 = none).
+ */
+static void
+pending_window(const struct store *s, const char *id, int64_t now,
+    const uint32_t cap[3], uint32_t count[3], int64_t oldest[3])
+{
+	size_t i;
+	int level;
+
+	for (i = 0; s->pend != NULL && i < s->pend->n; i++) {
+		const struct pending_use *e = &s->pend->v[i];
+
+		if (e->u.blocked || strcmp(e->id, id) != 0)
+			continue;
+		for (level = 0; level < 3; level++) {
+			int64_t w = bucket_width[level], b = e->u.at / w * w;
+
+			if (cap[level] == 0 || count[level] >= cap[level] ||
+			    b < (now - window_span[level]) / w * w)
+				continue;
+			count[level]++;
+			if (oldest[level] == 0 || b < oldest[level])
+				oldest[level] = b;
+		}
+	}
 }
 
 struct last_arg {
@@ -318,6 +425,7 @@ store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 	*last_ms = 0;
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_OK;
+	store_use_flush(s);             /* this process's uses first */
 	if ((rc = store_read_env(s, s->uenv, tx_last, &a)) == 0)
 		*last_ms = a.last;
 	return rc;
@@ -362,8 +470,8 @@ count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
 		    a->count[level] + n;
 	}
 	mdb_cursor_close(c);
-	if (a->count[level] >= a->cap[level])
-		a->frees_at[level] = first + bucket_width[level] + window_span[level];
+	if (a->count[level] > 0)
+		a->frees_at[level] = first;     /* the oldest bucket, for now */
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -384,12 +492,19 @@ store_use_window(struct store *s, const char *token_id, int64_t now,
     const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3])
 {
 	struct win_arg a = { token_id, now, cap, count, frees_at };
+	int rc, i;
 
 	memset(count, 0, 3 * sizeof(*count));
 	memset(frees_at, 0, 3 * sizeof(*frees_at));
 	if (strlen(token_id) != UUID_LEN || (cap[0] | cap[1] | cap[2]) == 0)
 		return STORE_OK;
-	return store_read_env(s, s->uenv, tx_window, &a);
+	if ((rc = store_read_env(s, s->uenv, tx_window, &a)) != 0)
+		return rc;
+	pending_window(s, token_id, now, cap, count, frees_at);
+	for (i = 0; i < 3; i++)         /* oldest counted bucket -> when it leaves */
+		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
+		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
+	return STORE_OK;
 }
 
 struct stats_arg {
@@ -528,6 +643,7 @@ store_use_stats(struct store *s, const char *token_id, int64_t now, unsigned day
 		out->days[i].day = (now / DAY_MS - (days - 1 - i)) * DAY_MS;
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_OK;
+	store_use_flush(s);             /* this process's uses first */
 	if ((rc = store_read_env(s, s->uenv, tx_stats, &a)) != 0) {
 		free(out->days);
 		memset(out, 0, sizeof(*out));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -514,6 +515,53 @@ Test(store, usage_windows_cost_buckets_not_uses)
 	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
 	cr_expect_eq(n[WIN_DAY], 2000, "a bucket fills the cap");
 	cr_expect_gt(frees[WIN_DAY], now + 86400000 - 900000);
+}
+
+/* last_used of id as read by a child process with its own environment. */
+static int64_t
+last_in_child(const char *id)
+{
+	int fd[2], status;
+	int64_t last = -1;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		struct store *other;
+
+		if (store_open(&other, dir, 1, 0) != STORE_OK ||
+		    store_use_last(other, id, &last) != STORE_OK)
+			last = -2;
+		if (write(fd[1], &last, sizeof(last)) != sizeof(last))
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	cr_assert_eq(read(fd[0], &last, sizeof(last)), sizeof(last));
+	close(fd[0]);
+	waitpid(pid, &status, 0);
+	return last;
+}
+
+Test(store, uses_are_written_in_batches)
+{
+	const char *id = "55555555-5555-4555-8555-555555555555";
+	int64_t now = util_now_ms(), frees[3];
+	uint32_t cap[3] = { 2, 0, 0 }, n[3];
+
+	use(id, now - 10, "/p", 0, 1);
+	cr_expect_eq(store_use_pending(st), 1);
+	cr_expect_not(store_use_due(st, now), "young and not a full batch");
+	cr_expect(store_use_due(st, now - 10 + USE_FLUSH_MS));
+	/* this process counts its pending use at once */
+	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 1);
+	/* another process (LMDB: one environment handle per process) sees it
+	 * once written */
+	cr_expect_eq(last_in_child(id), 0);
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_expect_eq(store_use_pending(st), 0);
+	cr_expect_eq(last_in_child(id), now - 10);
 }
 
 Test(store, usage_paths_per_day_are_capped)
