@@ -13,42 +13,14 @@ set -eu
 
 PORT=8080
 ADMIN_EMAIL=admin@example.com
-PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
-libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
-curl python3 tzdata"
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=$ROOT/run
 cd "$ROOT"
 
-# newer A B: true if file A was modified after file B (POSIX find).
-newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
 say() { printf '%s\n' "run.sh: $*"; }
 die() { printf '%s\n' "run.sh: error: $*" >&2; exit 1; }
 
-# Install the Debian packages of PACKAGES that are not installed yet
-# (apt-get update once first), with sudo when not root.
-install_missing() {
-	missing=
-	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed' || missing="$missing $p"
-	done
-	[ -n "$missing" ] || return 0
-	command -v apt-get >/dev/null 2>&1 ||
-	    die "missing packages:$missing (this script knows apt-get only)"
-	SUDO=
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null 2>&1 ||
-		    die "missing packages:$missing; run as root or install sudo"
-		SUDO=sudo
-	fi
-	say "installing:$missing"
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
-	# shellcheck disable=SC2086
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-	    --no-install-recommends $missing
-}
+. "$ROOT/scripts/common.sh"
 
 # Build in the source tree: autoreconf when configure is missing or older
 # than configure.ac/Makefile.am, configure when not configured yet, make.

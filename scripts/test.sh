@@ -11,41 +11,13 @@
 # a tree configured without --enable-werror is reconfigured and cleaned.
 set -u
 
-PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
-libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
-curl python3 tzdata"
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 
-# newer A B: true if file A was modified after file B (POSIX find).
-newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }
 say() { printf '%s\n' "test.sh: $*"; }
 die() { printf '%s\n' "test.sh: error: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
-# Same as run.sh: apt-get install the missing packages (update once first).
-install_missing() {
-	missing=
-	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed' || missing="$missing $p"
-	done
-	[ -n "$missing" ] || return 0
-	command -v apt-get >/dev/null 2>&1 ||
-	    die "missing packages:$missing (this script knows apt-get only)"
-	SUDO=
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null 2>&1 ||
-		    die "missing packages:$missing; run as root or install sudo"
-		SUDO=sudo
-	fi
-	say "installing:$missing"
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update ||
-	    die "apt-get update failed"
-	# shellcheck disable=SC2086
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-	    --no-install-recommends $missing || die "apt-get install failed"
-}
+. "$ROOT/scripts/common.sh"
 
 # Configure in the tree with --enable-werror (autoreconf first when needed).
 # A previous configuration without it is replaced and its objects removed,
