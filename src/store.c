@@ -288,12 +288,18 @@ store_close(struct store *s)
 int
 store_backup(struct store *s, const char *dest)
 {
+	char path[4096];
 	int rc;
 
 	if (mkdir(dest, 0700) == -1 && errno != EEXIST)
 		return map_err(errno);
-	rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
-	return map_err(rc);
+	if ((rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT)) != 0)
+		return map_err(rc);
+	/* the copy holds password hashes: readable by the owner only */
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dest) < (int)sizeof(path) &&
+	    chmod(path, 0600) == -1)
+		return map_err(errno);
+	return STORE_OK;
 }
 
 /* --- small typed helpers over MDB_val --- */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,12 +419,16 @@ Test(store, backup_and_reopen_keep_everything)
 	struct user a, got;
 	struct store *b;
 	struct token t;
-	char bdir[96], id[UUID_LEN + 1];
+	char bdir[96], path[128], id[UUID_LEN + 1];
+	struct stat sb;
 
 	mkuser(&a, "a@example.com", 0);
 	cr_assert_eq(add_token(&a, NULL, "kept", 1, 0, id), STORE_OK);
 	snprintf(bdir, sizeof(bdir), "%s/backup", dir);
 	cr_assert_eq(store_backup(st, bdir), STORE_OK);
+	snprintf(path, sizeof(path), "%s/data.mdb", bdir);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_expect_eq(sb.st_mode & 0777, 0600, "the copy is private");
 	cr_assert_eq(store_open(&b, bdir, 1, 0), STORE_OK);
 	cr_assert_eq(store_token_get(b, id, &t), STORE_OK);
 	cr_expect_str_eq(t.name, "kept");
