@@ -36,6 +36,14 @@ int	h_authorizer(struct req *);     /* the FastCGI Authorizer role */
 int	h_token_usage(struct req *);    /* GET /tokens/{id}/usage */
 int	h_token_rotate(struct req *);   /* POST /tokens/{id}/rotate */
 
+/* h_teams.c (API.md 8) */
+int	h_team_list(struct req *);      /* GET /teams */
+int	h_team_create(struct req *);    /* POST /teams */
+int	h_team_get(struct req *);       /* GET /teams/{id} */
+int	h_team_members(struct req *);   /* GET /teams/{id}/members */
+int	h_team_member_add(struct req *);        /* POST /teams/{id}/members */
+int	h_team_member_remove(struct req *);     /* DELETE /teams/{id}/members/{email} */
+
 /* Map a STORE_* error to a status and {"detail"} (logs the cause). */
 int	h_store_error(struct req *, int err);
 

@@ -38,6 +38,12 @@ static const struct route routes[] = {
 	{ "DELETE", "/tokens/{id}",      h_token_revoke, RF_SESSION | RF_OPTBODY },
 	{ "GET",    "/tokens/{id}/usage", h_token_usage, RF_SESSION },
 	{ "POST",   "/tokens/{id}/rotate", h_token_rotate, RF_SESSION | RF_OPTBODY },
+	{ "GET",    "/teams",            h_team_list,    RF_SESSION },
+	{ "POST",   "/teams",            h_team_create,  RF_SESSION | RF_BODY },
+	{ "GET",    "/teams/{id}",       h_team_get,     RF_SESSION },
+	{ "GET",    "/teams/{id}/members", h_team_members, RF_SESSION },
+	{ "POST",   "/teams/{id}/members", h_team_member_add, RF_SESSION | RF_BODY },
+	{ "DELETE", "/teams/{id}/members/{email}", h_team_member_remove, RF_SESSION },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

@@ -1,0 +1,253 @@
+/*
+ * h_teams.c - the team routes of API.md 8: list and create teams, read one,
+ * list, add and remove members.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "http.h"
+#include "js.h"
+#include "util.h"
+
+#define NO_TEAM "Team not found"
+
+/* Team object: {"id", "name", "created_at", "member_count", "role"}. */
+static struct json_object *
+team_json(const struct team *t, int role)
+{
+	struct json_object *o = json_object_new_object();
+
+	js_add_str(o, "id", t->id);
+	js_add_str(o, "name", t->name);
+	js_add_time(o, "created_at", t->created_at);
+	js_add_int(o, "member_count", t->member_count);
+	js_add_str(o, "role", role_name(role));
+	return o;
+}
+
+/* The caller's role in team id (ROLE_NONE if none); a store error as a status. */
+static int
+my_role(struct req *r, const char *id, int *role)
+{
+	int rc = store_member_get(r->app->st, id, r->caller.user.id, role);
+
+	if (rc == STORE_NOTFOUND) {
+		*role = ROLE_NONE;
+		return 0;
+	}
+	return rc != 0 ? h_store_error(r, rc) : 0;
+}
+
+/*
+ * Load team params[0] into t and the caller's role. need: 1 = member or
+ * admin may read, 2 = owner or un-narrowed admin may change. Returns 0 or
+ * the status answered (404, 403).
+ */
+static int
+load_team(struct req *r, struct team *t, int *role, int need)
+{
+	int rc;
+
+	if ((rc = store_team_get(r->app->st, r->params[0], t)) == STORE_NOTFOUND)
+		return http_error(r, 404, NO_TEAM);
+	if (rc != 0)
+		return h_store_error(r, rc);
+	if ((rc = my_role(r, t->id, role)) != 0)
+		return rc;
+	if (need == 1 && *role == ROLE_NONE && !r->caller.user.is_admin)
+		return http_error(r, 403, "Team membership required");
+	if (need == 2 && *role != ROLE_OWNER && !caller_unnarrowed_admin(&r->caller))
+		return http_error(r, 403, "Team owner or admin access required");
+	return 0;
+}
+
+/* Append team id with the caller's role to arr, unless narrowed away. */
+static int
+add_team(struct req *r, struct json_object *arr, const char *id, int role)
+{
+	struct team t;
+	int rc;
+
+	if (r->caller.narrowed && !strlist_has(&r->caller.teams, id))
+		return 0;
+	if ((rc = store_team_get(r->app->st, id, &t)) == STORE_NOTFOUND)
+		return 0;
+	if (rc == 0)
+		json_object_array_add(arr, team_json(&t, role));
+	return rc;
+}
+
+/* Every team, for an admin with ?all=true. */
+static int
+all_teams(struct req *r, struct json_object *arr)
+{
+	struct team *v = NULL;
+	size_t i, n = 0;
+	int rc, role;
+
+	if ((rc = store_team_list(r->app->st, &v, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		if ((rc = store_member_get(r->app->st, v[i].id, r->caller.user.id,
+		    &role)) == STORE_NOTFOUND || rc == 0) {
+			json_object_array_add(arr, team_json(&v[i], rc == 0 ? role :
+			    ROLE_NONE));
+			rc = 0;
+		}
+	free(v);
+	return rc;
+}
+
+int
+h_team_list(struct req *r)
+{
+	struct membership *m = NULL;
+	struct json_object *arr;
+	size_t i, n = 0;
+	int bad = 0, all, rc = 0;
+	char *v = util_form_get(r->query, "all", &bad);
+
+	all = v != NULL && strcmp(v, "true") == 0;
+	rc = bad || (v != NULL && !all && strcmp(v, "false") != 0);
+	free(v);
+	if (rc)
+		return http_error(r, 422, "all: must be true or false");
+	arr = json_object_new_array();
+	if (all && caller_unnarrowed_admin(&r->caller))
+		rc = all_teams(r, arr);
+	else if ((rc = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) == 0)
+		for (i = 0; i < n && rc == 0; i++)
+			rc = add_team(r, arr, m[i].team_id, m[i].role);
+	free(m);
+	if (rc != 0) {
+		json_object_put(arr);
+		return h_store_error(r, rc);
+	}
+	r->out = arr;
+	return 200;
+}
+
+int
+h_team_create(struct req *r)
+{
+	const char *name;
+	char detail[DETAIL_MAX];
+	struct team t;
+	int rc;
+
+	if (!r->app->cfg.allow_team_creation && !caller_unnarrowed_admin(&r->caller))
+		return http_error(r, 403, "Team creation is restricted to admins");
+	if ((rc = js_get_str(r->json, "name", 1, 255, &name, detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail : "name: field required");
+	memset(&t, 0, sizeof(t));
+	if (util_team_id(t.id) == -1)
+		return http_error(r, 503, "Service temporarily unavailable");
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	t.created_at = util_now_ms();
+	t.member_count = 1;
+	if ((rc = store_team_add(r->app->st, &t, r->caller.user.id)) == STORE_EXISTS)
+		return http_error(r, 409, "A team with this name already exists");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	r->out = team_json(&t, ROLE_OWNER);
+	return 201;
+}
+
+int
+h_team_get(struct req *r)
+{
+	struct team t;
+	int rc, role;
+
+	if ((rc = load_team(r, &t, &role, 1)) != 0)
+		return rc;
+	r->out = team_json(&t, role);
+	return 200;
+}
+
+int
+h_team_members(struct req *r)
+{
+	struct membership *m = NULL;
+	struct json_object *arr, *o;
+	struct team t;
+	struct user u;
+	size_t i, n = 0;
+	int rc, role;
+
+	if ((rc = load_team(r, &t, &role, 1)) != 0)
+		return rc;
+	if ((rc = store_team_members(r->app->st, t.id, &m, &n)) != 0)
+		return h_store_error(r, rc);
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		if (store_user_get(r->app->st, m[i].user_id, &u) != 0)
+			continue;
+		o = json_object_new_object();
+		js_add_str(o, "email", u.email);
+		js_add_str(o, "role", role_name(m[i].role));
+		js_add_time(o, "joined_at", m[i].joined_at);
+		json_object_array_add(arr, o);
+	}
+	free(m);
+	r->out = arr;
+	return 200;
+}
+
+int
+h_team_member_add(struct req *r)
+{
+	const char *email, *rname = "member";
+	char detail[DETAIL_MAX];
+	struct team t;
+	struct user u;
+	int rc, role, created = 0;
+
+	if ((rc = load_team(r, &t, &role, 2)) != 0)
+		return rc;
+	if ((rc = js_get_str(r->json, "email", 1, EMAIL_MAX, &email, detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail : "email: field required");
+	if (js_get_str(r->json, "role", 1, 16, &rname, detail) == JS_BAD)
+		return http_error(r, 422, "%s", detail);
+	if (rname == NULL)
+		rname = "member";
+	if (strcmp(rname, "owner") != 0 && strcmp(rname, "member") != 0)
+		return http_error(r, 422, "role: must be \"owner\" or \"member\"");
+	if ((rc = store_user_by_email(r->app->st, email, &u)) == STORE_NOTFOUND)
+		return http_error(r, 400, "email: user not found");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	rc = store_member_set(r->app->st, t.id, u.id, strcmp(rname, "owner") == 0 ?
+	    ROLE_OWNER : ROLE_MEMBER, &created);
+	if (rc == STORE_LASTOWNER)
+		return http_error(r, 409, "The last owner of a team cannot be demoted");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	r->out = json_object_new_object();
+	js_add_str(r->out, "email", u.email);
+	js_add_str(r->out, "role", rname);
+	return created ? 201 : 200;
+}
+
+int
+h_team_member_remove(struct req *r)
+{
+	struct team t;
+	struct user u;
+	int rc, role;
+
+	if ((rc = load_team(r, &t, &role, 2)) != 0)
+		return rc;
+	if ((rc = store_user_by_email(r->app->st, r->params[1], &u)) == STORE_NOTFOUND)
+		return http_error(r, 404, "Member not found");
+	if (rc != 0)
+		return h_store_error(r, rc);
+	rc = store_member_del(r->app->st, t.id, u.id);
+	if (rc == STORE_LASTOWNER)
+		return http_error(r, 409, "The last owner of a team cannot be removed");
+	if (rc == STORE_NOTFOUND)
+		return http_error(r, 404, "Member not found");
+	return rc != 0 ? h_store_error(r, rc) : 204;
+}
