@@ -151,6 +151,7 @@ h_team_create(struct req *r)
 		return http_error(r, 409, "A team with this name already exists");
 	if (rc != 0)
 		return h_store_error(r, rc);
+	h_audit(r, "team.create", NULL, NULL, "%s %.200s", t.id, t.name);
 	r->out = team_json(&t, ROLE_OWNER);
 	return 201;
 }
@@ -225,6 +226,7 @@ h_team_member_add(struct req *r)
 		return http_error(r, 409, "The last owner of a team cannot be demoted");
 	if (rc != 0)
 		return h_store_error(r, rc);
+	h_audit(r, "team.member.add", NULL, u.email, "%s as %s", t.id, rname);
 	r->out = json_object_new_object();
 	js_add_str(r->out, "email", u.email);
 	js_add_str(r->out, "role", rname);
@@ -249,5 +251,8 @@ h_team_member_remove(struct req *r)
 		return http_error(r, 409, "The last owner of a team cannot be removed");
 	if (rc == STORE_NOTFOUND)
 		return http_error(r, 404, "Member not found");
-	return rc != 0 ? h_store_error(r, rc) : 204;
+	if (rc != 0)
+		return h_store_error(r, rc);
+	h_audit(r, "team.member.remove", NULL, u.email, "%s", t.id);
+	return 204;
 }

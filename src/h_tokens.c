@@ -273,8 +273,12 @@ issue_token(struct req *r, struct token *t, const struct user *owner,
 		rc = write_error(r, rc);
 	if (rc != 0)
 		goto out;
-	log_info("req=%s: token %s created for %s by %s", r->id, t->id,
-	    t->owner_email, t->created_by);
+	if (rot != NULL)
+		h_audit(r, "token.rotate", t->id, t->owner_email, "replaces %s", rot->old_id);
+	else
+		h_audit(r, strcmp(t->owner_email, t->created_by) != 0 ?
+		    "token.create.delegated" : "token.create", t->id, t->owner_email,
+		    "%.200s", t->name);
 	r->out = json_object_new_object();
 	json_object_object_add(r->out, "token", h_token_json(t));
 	js_add_str(r->out, "access_token", jwt);
@@ -443,6 +447,7 @@ h_token_update(struct req *r)
 	else if (rc != 0)
 		rc = write_error(r, rc);
 	else {
+		h_audit(r, "token.update", t.id, t.owner_email, "%.200s", t.name);
 		r->out = h_token_json(&t);
 		token_free(&t);
 		rc = 200;
@@ -497,7 +502,8 @@ h_token_revoke(struct req *r)
 	if (rc != 0 && rc != EDIT_NOOP)
 		return write_error(r, rc);
 	if (rc == 0)
-		log_info("req=%s: token %s revoked", r->id, r->params[0]);
+		h_audit(r, "token.revoke", r->params[0], r->caller.user.email, "%.200s",
+		    a.reason);
 	return 204;
 }
 

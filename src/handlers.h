@@ -44,6 +44,19 @@ int	h_team_members(struct req *);   /* GET /teams/{id}/members */
 int	h_team_member_add(struct req *);        /* POST /teams/{id}/members */
 int	h_team_member_remove(struct req *);     /* DELETE /teams/{id}/members/{email} */
 
+/* h_admin.c, h_users.c: un-narrowed admins only (RF_ADMIN) */
+int	h_admin_tokens(struct req *);   /* GET /tokens/admin/all */
+int	h_admin_revoke(struct req *);   /* DELETE /tokens/admin/{id} */
+int	h_admin_audit(struct req *);    /* GET /tokens/admin/audit */
+int	h_admin_users(struct req *);    /* GET /admin/users */
+int	h_admin_user_create(struct req *);      /* POST /admin/users */
+int	h_admin_user_update(struct req *);      /* PATCH /admin/users/{email} */
+
+/* Store an audit event by the caller (h_admin.c); a failure is logged. */
+void	h_audit(struct req *, const char *action, const char *token_id,
+	    const char *target_user, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+
 /* Map a STORE_* error to a status and {"detail"} (logs the cause). */
 int	h_store_error(struct req *, int err);
 

@@ -22,7 +22,7 @@
 static const char *const dbi_names[DB__MAX] = {
 	"meta", "users", "user_email", "teams", "team_name", "members",
 	"user_teams", "tokens", "tok_jti", "tok_name", "tok_idx",
-	"tok_cnt", "tok_exp", "jti_rev", "login"
+	"tok_cnt", "tok_exp", "jti_rev", "login", "audit"
 };
 
 const char *

@@ -192,6 +192,24 @@ int	store_login_fail(struct store *, const char *email, int64_t now,
 	    int64_t window_ms, unsigned *count);
 int	store_login_reset(struct store *, const char *email);
 
+/* --- the audit trail: durable, newest first --- */
+struct audit_event {
+	int64_t	at;                     /* ms; 0 = now when added */
+	char	actor[EMAIL_MAX + 1];   /* who did it (e-mail) */
+	char	action[48];             /* "token.create", "team.member.add", ... */
+	char	token_id[UUID_LEN + 1]; /* "" when none */
+	char	target_user[EMAIL_MAX + 1];     /* whose token or account; "" */
+	char	detail[256];
+};
+
+int	store_audit_add(struct store *, const struct audit_event *e);
+/*
+ * Events newest first; user_email (NULL = all) keeps those whose actor or
+ * target is that user. *out malloc'd (free it).
+ */
+int	store_audit_list(struct store *, const char *user_email, uint64_t offset,
+	    uint32_t limit, struct audit_event **out, size_t *n, uint64_t *total);
+
 /* --- usage: every decision on a catalog token (API.md 7) ---
  * Kept in a second environment, <database>/usage, committed without a disk
  * flush (MDB_NOSYNC): a crash may lose the last uses, never the catalog.

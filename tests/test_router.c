@@ -169,7 +169,10 @@ static const struct match_row match_rows[] = {
 	{ "GET", "//health", 404, NULL, NULL, NULL },
 	{ "GET", "/auth", 404, NULL, NULL, NULL },
 	{ "GET", "/tokens/x/y", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/admin/all", 404, NULL, NULL, NULL },
+	/* the literal admin routes win over /tokens/{id}/... */
+	{ "GET", "/tokens/admin/all", 200, h_admin_tokens, NULL, NULL },
+	{ "GET", "/tokens/admin/audit", 200, h_admin_audit, NULL, NULL },
+	{ "POST", "/tokens/admin/all", 405, NULL, NULL, "GET" },
 	{ "GET", "/v1/tokens", 404, NULL, NULL, NULL },
 	{ "GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s", 404, NULL, NULL, NULL },
 	/* wrong method: 405 with the methods of the winning pattern */

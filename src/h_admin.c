@@ -1,0 +1,181 @@
+/*
+ * h_admin.c - what only an un-narrowed admin may do (the router checks it):
+ * every user's tokens and their revocation, the audit trail, and users
+ * over HTTP. Also h_audit(), through which every handler records events.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h_token_io.h"
+#include "handlers.h"
+#include "http.h"
+#include "js.h"
+#include "log.h"
+#include "pw.h"
+#include "util.h"
+
+void
+h_audit(struct req *r, const char *action, const char *token_id, const char *target,
+    const char *fmt, ...)
+{
+	struct audit_event e;
+	va_list ap;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.actor, sizeof(e.actor), "%s", r->caller.user.email);
+	snprintf(e.action, sizeof(e.action), "%s", action);
+	snprintf(e.token_id, sizeof(e.token_id), "%s", token_id ? token_id : "");
+	snprintf(e.target_user, sizeof(e.target_user), "%s", target ? target : "");
+	va_start(ap, fmt);
+	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	va_end(ap);
+	if ((rc = store_audit_add(r->app->st, &e)) != 0)
+		log_error("req=%s: audit event %s not stored: %s", r->id, action,
+		    store_strerror(rc));
+	else
+		log_info("req=%s: audit %s by %s", r->id, action, e.actor);
+}
+
+/* GET /tokens/admin/all?user_email=&include_inactive=&limit=&offset= */
+int
+h_admin_tokens(struct req *r)
+{
+	struct list_query q;
+	struct token *v = NULL;
+	struct json_object *arr;
+	struct user u;
+	uint64_t total = 0;
+	size_t i, n = 0;
+	int bad = 0, rc;
+	char *email = util_form_get(r->query, "user_email", &bad);
+
+	if ((rc = list_query_parse(r, &q, 100)) != 0 ||
+	    (email != NULL && (bad || !util_email_valid(email)) &&
+	    (rc = http_error(r, 422, "user_email: invalid e-mail address")) != 0))
+		goto out;
+	if (email == NULL)
+		rc = store_token_list(r->app->st, TOKSET_ALL, NULL, q.include_inactive,
+		    util_now_ms(), q.offset, q.limit, &v, &n, &total);
+	else if ((rc = store_user_by_email(r->app->st, email, &u)) == 0)
+		rc = store_token_list(r->app->st, TOKSET_OWNER, u.id, q.include_inactive,
+		    util_now_ms(), q.offset, q.limit, &v, &n, &total);
+	if (rc != 0 && rc != STORE_NOTFOUND) {
+		rc = h_store_error(r, rc);
+		goto out;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, h_token_json(&v[i]));
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "tokens", arr);
+	js_add_int(r->out, "total", (int64_t)total);
+	js_add_int(r->out, "limit", q.limit);
+	js_add_int(r->out, "offset", (int64_t)q.offset);
+	rc = 200;
+out:
+	tokens_free(v, n);
+	free(email);
+	return rc;
+}
+
+struct admin_revoke {
+	const char	*by;
+	const char	*reason;
+	char		 owner[EMAIL_MAX + 1];
+};
+
+/* token_edit_fn: revoke any token; an already revoked one is left as it is. */
+static int
+ed_admin_revoke(struct token *t, void *arg)
+{
+	struct admin_revoke *a = arg;
+
+	snprintf(a->owner, sizeof(a->owner), "%s", t->owner_email);
+	if (t->is_revoked)
+		return 1;
+	free(t->revoked_by);
+	free(t->revocation_reason);
+	t->revoked_by = strdup(a->by);
+	t->revocation_reason = strdup(a->reason);
+	if (t->revoked_by == NULL || t->revocation_reason == NULL)
+		return STORE_NOMEM;
+	t->is_revoked = 1;
+	t->is_active = 0;
+	t->revoked_at = util_now_ms();
+	return 0;
+}
+
+/* DELETE /tokens/admin/{id} with an optional {"reason"}. */
+int
+h_admin_revoke(struct req *r)
+{
+	struct admin_revoke a = { r->caller.user.email, NULL, "" };
+	char reason[EMAIL_MAX + 32], detail[DETAIL_MAX];
+	int rc;
+
+	if (!util_is_uuid(r->params[0]))
+		return http_error(r, 404, "Token not found");
+	if (r->json != NULL &&
+	    js_get_str(r->json, "reason", 0, 255, &a.reason, detail) == JS_BAD)
+		return http_error(r, 422, "%s", detail);
+	snprintf(reason, sizeof(reason), "Revoked by admin %s", r->caller.user.email);
+	if (a.reason == NULL)
+		a.reason = reason;
+	rc = store_token_edit(r->app->st, r->params[0], ed_admin_revoke, &a, NULL);
+	if (rc == STORE_NOTFOUND)
+		return http_error(r, 404, "Token not found");
+	if (rc != 0 && rc != 1)
+		return h_store_error(r, rc);
+	if (rc == 0)
+		h_audit(r, "token.admin_revoke", r->params[0], a.owner, "%.200s", a.reason);
+	return 204;
+}
+
+/* GET /tokens/admin/audit?limit=&offset=&user_email= */
+int
+h_admin_audit(struct req *r)
+{
+	struct list_query q;
+	struct audit_event *v = NULL;
+	struct json_object *arr, *o;
+	uint64_t total = 0;
+	size_t i, n = 0;
+	int bad = 0, rc;
+	char *email = util_form_get(r->query, "user_email", &bad);
+
+	if ((rc = list_query_parse(r, &q, 100)) != 0)
+		goto out;
+	if (email != NULL && (bad || !util_email_valid(email))) {
+		rc = http_error(r, 422, "user_email: invalid e-mail address");
+		goto out;
+	}
+	if ((rc = store_audit_list(r->app->st, email, q.offset, q.limit, &v, &n,
+	    &total)) != 0) {
+		rc = h_store_error(r, rc);
+		goto out;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		js_add_time(o, "at", v[i].at);
+		js_add_str(o, "actor", v[i].actor);
+		js_add_str(o, "action", v[i].action);
+		js_add_str(o, "token_id", v[i].token_id[0] ? v[i].token_id : NULL);
+		js_add_str(o, "target_user", v[i].target_user[0] ? v[i].target_user : NULL);
+		js_add_str(o, "detail", v[i].detail);
+		json_object_array_add(arr, o);
+	}
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "events", arr);
+	js_add_int(r->out, "total", (int64_t)total);
+	js_add_int(r->out, "limit", q.limit);
+	js_add_int(r->out, "offset", (int64_t)q.offset);
+	rc = 200;
+out:
+	free(v);
+	free(email);
+	return rc;
+}
