@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h_token_io.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
@@ -255,4 +256,43 @@ h_team_member_remove(struct req *r)
 		return h_store_error(r, rc);
 	h_audit(r, "team.member.remove", NULL, u.email, "%s", t.id);
 	return 204;
+}
+
+/* GET /tokens/teams/{team_id}: every token of the team, for its members
+ * and un-narrowed admins. */
+int
+h_token_team_list(struct req *r)
+{
+	struct list_query q;
+	struct token *v = NULL;
+	struct json_object *arr;
+	struct team t;
+	uint64_t total = 0;
+	size_t i, n = 0;
+	int rc, role;
+
+	if ((rc = list_query_parse(r, &q, 50)) != 0)
+		return rc;
+	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
+		return http_error(r, 404, NO_TEAM);
+	if (rc != 0)
+		return h_store_error(r, rc);
+	if ((rc = my_role(r, t.id, &role)) != 0)
+		return rc;
+	if ((role == ROLE_NONE || (r->caller.narrowed && !strlist_has(&r->caller.teams,
+	    t.id))) && !caller_unnarrowed_admin(&r->caller))
+		return http_error(r, 403, "Team membership required");
+	if ((rc = store_token_list(r->app->st, TOKSET_TEAM, t.id, q.include_inactive,
+	    util_now_ms(), q.offset, q.limit, &v, &n, &total)) != 0)
+		return h_store_error(r, rc);
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, h_token_json(&v[i]));
+	tokens_free(v, n);
+	r->out = json_object_new_object();
+	json_object_object_add(r->out, "tokens", arr);
+	js_add_int(r->out, "total", (int64_t)total);
+	js_add_int(r->out, "limit", q.limit);
+	js_add_int(r->out, "offset", (int64_t)q.offset);
+	return 200;
 }

@@ -289,8 +289,31 @@ out:
 	return rc;
 }
 
+static int create(struct req *, const char *);
+
 int
 h_token_create(struct req *r)
+{
+	return create(r, NULL);
+}
+
+int
+h_token_create_team(struct req *r)
+{
+	struct team t;
+	int rc;
+
+	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
+		return http_error(r, 404, "Team not found");
+	return rc != 0 ? h_store_error(r, rc) : create(r, r->params[0]);
+}
+
+/*
+ * POST /tokens, and POST /tokens/teams/{team_id} with path_team, which wins
+ * over a team_id in the body.
+ */
+static int
+create(struct req *r, const char *path_team)
 {
 	struct token_input in;
 	struct user owner;
@@ -300,6 +323,8 @@ h_token_create(struct req *r)
 	memset(&t, 0, sizeof(t));
 	if ((rc = token_input_parse(r, &in, 1)) != 0)
 		return rc;
+	if (path_team != NULL)
+		in.team_id = path_team;
 	if ((rc = resolve_owner(r, in.user_email, &owner, &delegated)) != 0 ||
 	    (rc = check_expiry(r, &in)) != 0)
 		goto out;
@@ -319,9 +344,27 @@ out:
 
 /* --- list and read --- */
 
+/* The caller's teams whose tokens it sees: all, or the narrowed ones. */
+static int
+caller_teams(struct req *r, struct strlist *teams)
+{
+	struct membership *m = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		if (!r->caller.narrowed || strlist_has(&r->caller.teams, m[i].team_id))
+			rc = strlist_add(teams, m[i].team_id) == -1 ? STORE_NOMEM : 0;
+	free(m);
+	return rc;
+}
+
 int
 h_token_list(struct req *r)
 {
+	struct strlist teams = { NULL, 0 };
 	struct list_query q;
 	struct token *v = NULL;
 	struct json_object *arr;
@@ -331,8 +374,10 @@ h_token_list(struct req *r)
 
 	if ((rc = list_query_parse(r, &q, 50)) != 0)
 		return rc;
-	rc = store_token_list(r->app->st, TOKSET_OWNER, r->caller.user.id,
-	    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
+	if ((rc = caller_teams(r, &teams)) == 0)
+		rc = store_token_list_visible(r->app->st, r->caller.user.id, &teams,
+		    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
+	strlist_free(&teams);
 	if (rc != 0)
 		return h_store_error(r, rc);
 	arr = json_object_new_array();
@@ -484,6 +529,30 @@ ed_revoke(struct token *t, void *arg)
 	return 0;
 }
 
+/*
+ * An owner of a token's team may revoke it too: then *as becomes the
+ * token's owner id, so the owner check of ed_revoke passes. 0 or a status.
+ */
+static int
+team_owner_may_revoke(struct req *r, const char **as)
+{
+	static char owner[UUID_LEN + 1];
+	struct token t;
+	int rc, role;
+
+	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
+		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
+	if (strcmp(t.owner_id, r->caller.user.id) != 0 && t.team_id[0] != '\0' &&
+	    (!r->caller.narrowed || strlist_has(&r->caller.teams, t.team_id)) &&
+	    store_member_get(r->app->st, t.team_id, r->caller.user.id, &role) == 0 &&
+	    role == ROLE_OWNER) {
+		memcpy(owner, t.owner_id, sizeof(owner));
+		*as = owner;
+	}
+	token_free(&t);
+	return 0;
+}
+
 int
 h_token_revoke(struct req *r)
 {
@@ -498,6 +567,8 @@ h_token_revoke(struct req *r)
 		return http_error(r, 422, "%s", detail);
 	if (a.reason == NULL)
 		a.reason = "Revoked by user";
+	if ((rc = team_owner_may_revoke(r, &a.caller_id)) != 0)
+		return rc;
 	rc = store_token_edit(r->app->st, r->params[0], ed_revoke, &a, NULL);
 	if (rc != 0 && rc != EDIT_NOOP)
 		return write_error(r, rc);

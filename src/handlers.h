@@ -34,6 +34,8 @@ int	h_authorizer(struct req *);     /* the FastCGI Authorizer role */
 
 /* h_tokens.c, continued */
 int	h_token_usage(struct req *);    /* GET /tokens/{id}/usage */
+int	h_token_create_team(struct req *);      /* POST /tokens/teams/{team_id} */
+int	h_token_team_list(struct req *);        /* GET /tokens/teams/{team_id} (h_teams.c) */
 int	h_token_rotate(struct req *);   /* POST /tokens/{id}/rotate */
 
 /* h_teams.c (API.md 8) */

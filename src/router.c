@@ -33,6 +33,8 @@ static const struct route routes[] = {
 	{ "POST",   "/auth/revoke",      h_auth_revoke,  RF_BODY | RF_FORM },
 	{ "GET",    "/tokens",           h_token_list,   RF_SESSION },
 	{ "POST",   "/tokens",           h_token_create, RF_SESSION | RF_BODY },
+	{ "GET",    "/tokens/teams/{team}", h_token_team_list, RF_SESSION },
+	{ "POST",   "/tokens/teams/{team}", h_token_create_team, RF_SESSION | RF_BODY },
 	{ "GET",    "/tokens/admin/all", h_admin_tokens, RF_ADMIN },
 	{ "GET",    "/tokens/admin/audit", h_admin_audit, RF_ADMIN },
 	{ "DELETE", "/tokens/admin/{id}", h_admin_revoke, RF_ADMIN | RF_OPTBODY },

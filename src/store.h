@@ -179,6 +179,16 @@ int	store_token_list(struct store *, enum tokset set, const char *key,
 	    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
 	    struct token **out, size_t *n, uint64_t *total);
 
+/*
+ * GET /tokens: the tokens of owner_id and of the teams in teams together,
+ * newest first, each once. total is exact (counters of the owner's tokens
+ * per team remove the overlap); a page costs O(sets x (offset + limit)).
+ */
+int	store_token_list_visible(struct store *, const char *owner_id,
+	    const struct strlist *teams, int include_inactive, int64_t now,
+	    uint64_t offset, uint32_t limit, struct token **out, size_t *n,
+	    uint64_t *total);
+
 /* --- session revocations (logout) --- */
 int	store_jti_revoke(struct store *, const char *jti, int64_t exp_ms);
 /* 1 revoked, 0 not, or a STORE_* error. */

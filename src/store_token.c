@@ -13,8 +13,10 @@
  * tok_exp:  held set + expires_at (big-endian) + id -> "", to count the
  *           expired tokens of a held set without reading the set.
  *
- * A set is one of "A" (every token), "O<owner id>", "T<team id>"; the same
- * letter in lowercase is the held subset of that set.
+ * A set is one of "A" (every token), "O<owner id>", "T<team id>",
+ * "P<owner id><team id>" (an owner's tokens in a team, counted so that the
+ * union of own and team tokens has a total); the same letter in lowercase
+ * is the held subset of that set.
  */
 #include <endian.h>
 #include <errno.h>
@@ -23,7 +25,8 @@
 
 #include "store_int.h"
 
-#define SET_MAX		(1 + UUID_LEN + 1)
+#define SET_MAX		(1 + UUID_LEN + TEAMID_LEN)
+#define SUFFIX_LEN	(8 + UUID_LEN)  /* index key after the set: time, id */
 #define IDX_KEY_MAX	(SET_MAX + 8 + UUID_LEN)
 #define NAME_KEY_LEN	(UUID_LEN + TEAMID_LEN + SHA256_HEX)
 
@@ -140,20 +143,34 @@ token_from_json(struct json_object *o, struct token *t)
 
 /* --- sets, counters and index entries --- */
 
-/* Write set i (0 = all, 1 = owner, 2 = team) of t into out; 0 if t has none. */
+#define NSETS 4
+
+/*
+ * Write set i (0 = all, 1 = owner, 2 = team, 3 = owner in team) of t into
+ * out; returns its length, 0 if t has none.
+ */
 static size_t
 set_name(const struct token *t, int i, int held, char out[SET_MAX])
 {
-	static const char letters[] = "AOT";
+	static const char letters[] = "AOTP";
 
-	if (i == 2 && t->team_id[0] == '\0')
+	if (i >= 2 && t->team_id[0] == '\0')
 		return 0;
 	out[0] = held ? (char)(letters[i] - 'A' + 'a') : letters[i];
-	if (i == 0)
+	switch (i) {
+	case 0:
 		return 1;
-	memcpy(out + 1, i == 1 ? t->owner_id : t->team_id,
-	    i == 1 ? UUID_LEN : TEAMID_LEN);
-	return 1 + (i == 1 ? UUID_LEN : TEAMID_LEN);
+	case 1:
+		memcpy(out + 1, t->owner_id, UUID_LEN);
+		return 1 + UUID_LEN;
+	case 2:
+		memcpy(out + 1, t->team_id, TEAMID_LEN);
+		return 1 + TEAMID_LEN;
+	default:
+		memcpy(out + 1, t->owner_id, UUID_LEN);
+		memcpy(out + 1 + UUID_LEN, t->team_id, TEAMID_LEN);
+		return 1 + UUID_LEN + TEAMID_LEN;
+	}
 }
 
 /* key = set + be64(value) + id; returns the key length. */
@@ -226,7 +243,7 @@ index_token(struct store *s, MDB_txn *txn, const struct token *t, int add)
 	size_t sl;
 	int i, rc;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < NSETS; i++) {
 		if ((sl = set_name(t, i, 0, set)) == 0)
 			continue;
 		if ((rc = set_entry(s, txn, t, set, sl, 0, add)) != 0)
@@ -503,6 +520,20 @@ entry_expired(const MDB_val *v, int64_t now)
 	return exp != 0 && exp <= now;
 }
 
+/* Tokens of the set p->set counted for a listing (held and unexpired, or all). */
+static int
+set_total(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t *total)
+{
+	uint64_t expired = 0;
+	int rc;
+
+	*total = count_get(s, txn, p->set, p->sl);
+	if (p->held_only && (rc = count_expired(s, txn, p, &expired)) != 0)
+		return rc;
+	*total = *total > expired ? *total - expired : 0;
+	return 0;
+}
+
 static int
 tx_token_list(struct store *s, MDB_txn *txn, void *arg)
 {
@@ -510,13 +541,11 @@ tx_token_list(struct store *s, MDB_txn *txn, void *arg)
 	MDB_cursor *c;
 	MDB_val k = { p->sl, p->set }, v;
 	char id[UUID_LEN + 1];
-	uint64_t skip = 0, expired = 0;
+	uint64_t skip = 0;
 	int rc;
 
-	p->total = count_get(s, txn, p->set, p->sl);
-	if (p->held_only && (rc = count_expired(s, txn, p, &expired)) != 0)
+	if ((rc = set_total(s, txn, p, &p->total)) != 0)
 		return rc;
-	p->total = p->total > expired ? p->total - expired : 0;
 	if ((p->v = calloc(p->limit ? p->limit : 1, sizeof(*p->v))) == NULL)
 		return ENOMEM;
 	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_IDX], &c)) != 0)
@@ -575,5 +604,151 @@ store_token_list(struct store *s, enum tokset set, const char *key,
 	*out = p.v;
 	*n = p.n;
 	*total = p.total;
+	return STORE_OK;
+}
+
+/* --- own and team tokens together (GET /tokens) --- */
+
+struct keyvec {
+	char	(*v)[SUFFIX_LEN];
+	size_t	  n, cap;
+};
+
+/* Append the first `want` listed index suffixes of set p->set to kv. */
+static int
+collect(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t want,
+    struct keyvec *kv)
+{
+	MDB_cursor *c;
+	MDB_val k = { p->sl, p->set }, v;
+	uint64_t got = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_IDX], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && got < want;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != p->sl + SUFFIX_LEN || memcmp(k.mv_data, p->set, p->sl))
+			break;
+		if (p->held_only && entry_expired(&v, p->now))
+			continue;
+		if (kv->n == kv->cap) {
+			size_t ncap = kv->cap ? kv->cap * 2 : 64;
+			void *nv = reallocarray(kv->v, ncap, SUFFIX_LEN);
+
+			if (nv == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			kv->v = nv;
+			kv->cap = ncap;
+		}
+		memcpy(kv->v[kv->n++], (char *)k.mv_data + p->sl, SUFFIX_LEN);
+		got++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+suffix_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, SUFFIX_LEN);
+}
+
+struct tok_visible {
+	struct tok_page		 page;          /* held_only, now, offset, limit, out */
+	const char		*owner;
+	const struct strlist	*teams;
+	struct keyvec		 kv;
+};
+
+/* Add set i of the probe token (owner and/or team filled) to the union. */
+static int
+visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct token *probe,
+    int i, int sign)
+{
+	struct tok_page *p = &w->page;
+	uint64_t n;
+	int rc;
+
+	p->sl = set_name(probe, i, p->held_only, p->set);
+	if ((rc = set_total(s, txn, p, &n)) != 0)
+		return rc;
+	p->total = sign > 0 ? p->total + n : (p->total > n ? p->total - n : 0);
+	return sign > 0 ? collect(s, txn, p, p->offset + p->limit, &w->kv) : 0;
+}
+
+static int
+tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct tok_visible *w = arg;
+	struct tok_page *p = &w->page;
+	struct token probe;
+	char id[UUID_LEN + 1];
+	size_t i, j, n;
+	int rc;
+
+	memset(&probe, 0, sizeof(probe));
+	memcpy(probe.owner_id, w->owner, UUID_LEN);
+	if ((rc = visit_set(s, txn, w, &probe, 1, 1)) != 0)
+		return rc;
+	for (i = 0; i < w->teams->n; i++) {
+		if (!util_is_team_id(w->teams->v[i]))
+			continue;
+		memcpy(probe.team_id, w->teams->v[i], TEAMID_LEN);
+		if ((rc = visit_set(s, txn, w, &probe, 2, 1)) != 0 ||
+		    (rc = visit_set(s, txn, w, &probe, 3, -1)) != 0)
+			return rc;
+	}
+	if (w->kv.n > 1)
+		qsort(w->kv.v, w->kv.n, SUFFIX_LEN, suffix_cmp);
+	for (i = j = 0; i < w->kv.n; i++)       /* a token in two sets counts once */
+		if (j == 0 || memcmp(w->kv.v[j - 1], w->kv.v[i], SUFFIX_LEN) != 0)
+			memmove(w->kv.v[j++], w->kv.v[i], SUFFIX_LEN);
+	if ((p->v = calloc(p->limit ? p->limit : 1, sizeof(*p->v))) == NULL)
+		return ENOMEM;
+	for (n = p->offset; n < j && p->n < p->limit; n++) {
+		memcpy(id, w->kv.v[n] + 8, UUID_LEN);
+		id[UUID_LEN] = '\0';
+		if ((rc = load_token(s, txn, id, &p->v[p->n])) != 0)
+			return rc;
+		p->n++;
+	}
+	return 0;
+}
+
+int
+store_token_list_visible(struct store *s, const char *owner_id,
+    const struct strlist *teams, int include_inactive, int64_t now, uint64_t offset,
+    uint32_t limit, struct token **out, size_t *n, uint64_t *total)
+{
+	struct tok_visible w;
+	size_t i;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	*out = NULL;
+	*n = 0;
+	*total = 0;
+	if (strlen(owner_id) != UUID_LEN)
+		return STORE_OK;
+	w.owner = owner_id;
+	w.teams = teams;
+	w.page.held_only = !include_inactive;
+	w.page.now = now;
+	w.page.offset = offset;
+	w.page.limit = limit;
+	rc = store_read(s, tx_token_visible, &w);
+	free(w.kv.v);
+	if (rc != 0) {
+		tokens_free(w.page.v, w.page.n);
+		return rc;
+	}
+	for (i = 0; i < w.page.n; i++)
+		fill_last_used(s, &w.page.v[i]);
+	*out = w.page.v;
+	*n = w.page.n;
+	*total = w.page.total;
 	return STORE_OK;
 }

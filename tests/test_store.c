@@ -377,6 +377,49 @@ Test(store, team_set_lists_team_tokens)
 	tokens_free(v, n);
 }
 
+Test(store, own_and_team_tokens_together)
+{
+	struct user a, b;
+	struct team t1, t2, t3;
+	struct strlist teams = { NULL, 0 };
+	struct token *v;
+	size_t n;
+	uint64_t total;
+	char id[UUID_LEN + 1];
+
+	mkuser(&a, "a@example.com", 0);
+	mkuser(&b, "b@example.com", 0);
+	mkteam(&t1, "T1", a.id);
+	mkteam(&t2, "T2", b.id);
+	mkteam(&t3, "T3", b.id);
+	cr_assert_eq(add_token(&a, NULL, "own", 1, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, t1.id, "own-t1", 2, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&b, t1.id, "b-t1", 3, 0, id), STORE_OK);
+	cr_assert_eq(add_token(&b, t2.id, "b-t2", 4, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&b, t3.id, "b-t3", 5, 0, NULL), STORE_OK);
+	strlist_add(&teams, t1.id);
+	strlist_add(&teams, t2.id);
+	cr_assert_eq(store_token_list_visible(st, a.id, &teams, 0, 10, 0, 10, &v, &n,
+	    &total), STORE_OK);
+	cr_expect_eq(total, 4, "own-t1 is counted once");
+	cr_assert_eq(n, 4);
+	cr_expect_str_eq(v[0].name, "b-t2");
+	cr_expect_str_eq(v[3].name, "own");
+	tokens_free(v, n);
+	cr_assert_eq(store_token_list_visible(st, a.id, &teams, 0, 10, 1, 2, &v, &n,
+	    &total), STORE_OK);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(v[0].name, "b-t1");
+	cr_expect_str_eq(v[1].name, "own-t1");
+	tokens_free(v, n);
+	cr_assert_eq(store_token_edit(st, id, ed_revoke, NULL, NULL), STORE_OK);
+	cr_assert_eq(store_token_list_visible(st, a.id, &teams, 0, 10, 0, 10, &v, &n,
+	    &total), STORE_OK);
+	cr_expect_eq(total, 3, "a revoked team token is hidden");
+	tokens_free(v, n);
+	strlist_free(&teams);
+}
+
 Test(store, session_revocations_and_login_failures)
 {
 	unsigned count;
