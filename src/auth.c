@@ -14,6 +14,7 @@
 #include "js.h"
 #include "jws.h"
 #include "log.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -371,4 +372,13 @@ auth_session_token(const struct app *a, const struct user *u,
 	if (jwt != NULL && expires_in != NULL)
 		*expires_in = minutes * 60;
 	return jwt;
+}
+
+void
+caller_who(const struct caller *c, struct who *w)
+{
+	w->user_id = c->user.id;
+	w->is_admin = c->user.is_admin;
+	w->narrowed = c->narrowed;
+	w->teams = &c->teams;
 }

@@ -41,6 +41,9 @@ const char *caller_method(const struct caller *);   /* "jwt", "remote_user", "ap
 int	 caller_is_admin(const struct caller *);        /* is_admin */
 int	 caller_unnarrowed_admin(const struct caller *);/* is_admin and not narrowed */
 void	 caller_free(struct caller *);
+struct who;
+/* The caller as policy.h sees it (pointers into c). */
+void	 caller_who(const struct caller *c, struct who *w);
 
 /*
  * Make a session JWT for user u (claims of API.md 3.1). teams == NULL: not

@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
+#include "policy.h"
 #include "util.h"
 
 #define NO_TEAM "Team not found"
@@ -49,6 +50,7 @@ my_role(struct req *r, const char *id, int *role)
 static int
 load_team(struct req *r, struct team *t, int *role, int need)
 {
+	struct who w;
 	int rc;
 
 	if ((rc = store_team_get(r->app->st, r->params[0], t)) == STORE_NOTFOUND)
@@ -59,7 +61,8 @@ load_team(struct req *r, struct team *t, int *role, int need)
 		return rc;
 	if (need == 1 && *role == ROLE_NONE && !r->caller.user.is_admin)
 		return http_error(r, 403, "Team membership required");
-	if (need == 2 && *role != ROLE_OWNER && !caller_unnarrowed_admin(&r->caller))
+	caller_who(&r->caller, &w);
+	if (need == 2 && !policy_may_manage_team(&w, *role))
 		return http_error(r, 403, "Team owner or admin access required");
 	return 0;
 }
@@ -267,6 +270,7 @@ h_token_team_list(struct req *r)
 	struct token *v = NULL;
 	struct json_object *arr;
 	struct team t;
+	struct who w;
 	uint64_t total = 0;
 	size_t i, n = 0;
 	int rc, role;
@@ -279,8 +283,8 @@ h_token_team_list(struct req *r)
 		return h_store_error(r, rc);
 	if ((rc = my_role(r, t.id, &role)) != 0)
 		return rc;
-	if ((role == ROLE_NONE || (r->caller.narrowed && !strlist_has(&r->caller.teams,
-	    t.id))) && !caller_unnarrowed_admin(&r->caller))
+	caller_who(&r->caller, &w);
+	if (!policy_may_view_team(&w, t.id, role))
 		return http_error(r, 403, "Team membership required");
 	if ((rc = store_token_list(r->app->st, TOKSET_TEAM, t.id, q.include_inactive,
 	    util_now_ms(), q.offset, q.limit, &v, &n, &total)) != 0)

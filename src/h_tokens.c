@@ -14,6 +14,7 @@
 #include "http.h"
 #include "js.h"
 #include "log.h"
+#include "policy.h"
 #include "scope.h"
 #include "util.h"
 
@@ -107,6 +108,7 @@ resolve_team(struct req *r, const struct token_input *in, const struct user *own
     int delegated, char team[TEAMID_LEN + 1])
 {
 	struct team t;
+	struct who w;
 	int rc, role;
 
 	if (in->team_id == NULL)
@@ -117,7 +119,8 @@ resolve_team(struct req *r, const struct token_input *in, const struct user *own
 		return http_error(r, 400, "team_id: team not found");
 	if (rc != 0)
 		return h_store_error(r, rc);
-	if (delegated || !caller_unnarrowed_admin(&r->caller)) {
+	caller_who(&r->caller, &w);
+	if (!policy_team_bypass(&w, delegated)) {
 		rc = store_member_get(r->app->st, t.id, owner->id, &role);
 		if (rc == STORE_NOTFOUND)
 			return http_error(r, 400,
@@ -152,13 +155,14 @@ check_expiry(struct req *r, const struct token_input *in)
 static int
 check_containment(struct req *r, struct json_object *scope, const char *team)
 {
-	const struct config *c = &r->app->cfg;
 	struct json_object *perms;
+	struct who w;
 	size_t i;
 	int rc, role = ROLE_NONE;
 
+	caller_who(&r->caller, &w);
 	if (scope == NULL || !json_object_object_get_ex(scope, "permissions", &perms) ||
-	    caller_unnarrowed_admin(&r->caller))
+	    policy_unnarrowed_admin(&w))
 		return 0;
 	if (team[0] != '\0') {
 		rc = store_member_get(r->app->st, team, r->caller.user.id, &role);
@@ -168,12 +172,9 @@ check_containment(struct req *r, struct json_object *scope, const char *team)
 	for (i = 0; i < json_object_array_length(perms); i++) {
 		const char *want = json_object_get_string(json_object_array_get_idx(perms, i));
 
-		if (scope_perms_grant(&c->user_permissions, want) ||
-		    (role != ROLE_NONE && scope_perms_grant(&c->team_member_permissions, want)) ||
-		    (role == ROLE_OWNER && scope_perms_grant(&c->team_owner_permissions, want)))
-			continue;
-		return http_error(r, 400, "Cannot grant permission '%.255s' - not in your "
-		    "effective permissions.", want);
+		if (!policy_grants(&r->app->cfg, &w, role, want))
+			return http_error(r, 400, "Cannot grant permission '%.255s' - not "
+			    "in your effective permissions.", want);
 	}
 	return 0;
 }
@@ -396,13 +397,15 @@ int
 h_token_get(struct req *r)
 {
 	struct token t;
+	struct who w;
 	int rc;
 
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
 		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
-	if (strcmp(t.owner_id, r->caller.user.id) != 0)
+	caller_who(&r->caller, &w);
+	if (!policy_may_read_token(&w, &t))
 		rc = not_found(r);
 	else {
 		r->out = h_token_json(&t);
@@ -538,14 +541,16 @@ team_owner_may_revoke(struct req *r, const char **as)
 {
 	static char owner[UUID_LEN + 1];
 	struct token t;
+	struct who w;
 	int rc, role;
 
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
 		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
-	if (strcmp(t.owner_id, r->caller.user.id) != 0 && t.team_id[0] != '\0' &&
-	    (!r->caller.narrowed || strlist_has(&r->caller.teams, t.team_id)) &&
-	    store_member_get(r->app->st, t.team_id, r->caller.user.id, &role) == 0 &&
-	    role == ROLE_OWNER) {
+	caller_who(&r->caller, &w);
+	if (t.team_id[0] == '\0' || store_member_get(r->app->st, t.team_id,
+	    r->caller.user.id, &role) != 0)
+		role = ROLE_NONE;
+	if (!policy_may_read_token(&w, &t) && policy_may_revoke_token(&w, &t, role)) {
 		memcpy(owner, t.owner_id, sizeof(owner));
 		*as = owner;
 	}
