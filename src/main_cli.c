@@ -151,6 +151,29 @@ opt_flag(int nopt, char **opts, const char *name)
 	return 0;
 }
 
+/* Store an audit event of the command line (actor "tokencat(1)"); a failure is reported. */
+static void
+audit(struct cli *cl, const char *action, const char *target, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+audit(struct cli *cl, const char *action, const char *target, const char *fmt, ...)
+{
+	struct audit_event e;
+	va_list ap;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.actor, sizeof(e.actor), "tokencat(1)");
+	snprintf(e.action, sizeof(e.action), "%s", action);
+	snprintf(e.target_user, sizeof(e.target_user), "%s", target ? target : "");
+	va_start(ap, fmt);
+	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	va_end(ap);
+	if ((rc = store_audit_add(cl->app.st, &e)) != 0)
+		fail("warning: audit event %s not stored: %s", action, store_strerror(rc));
+}
+
 /* --- commands --- */
 
 static int
@@ -221,6 +244,7 @@ cmd_user_add(struct cli *cl, char **args, int nopt, char **opts)
 		fail("cannot add user: %s", store_strerror(rc));
 		return 1;
 	}
+	audit(cl, "user.create", u.email, "%s", u.is_admin ? "admin" : "user");
 	printf("%s\n", u.id);
 	return 0;
 }
@@ -256,6 +280,8 @@ cmd_user_set(struct cli *cl, char **args, int nopt, char **opts)
 		fail("cannot update user %s: %s", u.email, store_strerror(rc));
 		return 1;
 	}
+	audit(cl, "user.update", u.email, "admin=%d active=%d%s", u.is_admin,
+	    u.is_active, opt_flag(nopt, opts, "--password") ? " password" : "");
 	printf("updated %s\n", u.email);
 	return 0;
 }
@@ -309,8 +335,10 @@ cmd_team_add(struct cli *cl, char **args, int nopt, char **opts)
 		fail("team name %s is taken; choose another", t.name);
 	else if (rc != 0)
 		fail("cannot add team: %s", store_strerror(rc));
-	else
+	else {
+		audit(cl, "team.create", owner, "%s %.200s", t.id, t.name);
 		printf("%s\n", t.id);
+	}
 	return rc != 0;
 }
 
@@ -353,9 +381,11 @@ cmd_member_add(struct cli *cl, char **args, int nopt, char **opts)
 		fail("cannot demote the last owner of team %s; add another owner first", t.id);
 	else if (rc != 0)
 		fail("cannot change membership: %s", store_strerror(rc));
-	else
+	else {
+		audit(cl, "team.member.add", u.email, "%s as %s", t.id, role);
 		printf("%s %s as %s of %s\n", created ? "added" : "updated", u.email,
 		    role, t.id);
+	}
 	return rc != 0;
 }
 
@@ -375,8 +405,10 @@ cmd_member_remove(struct cli *cl, char **args, int nopt, char **opts)
 		fail("%s is not a member of team %s", u.email, t.id);
 	else if (rc != 0)
 		fail("cannot change membership: %s", store_strerror(rc));
-	else
+	else {
+		audit(cl, "team.member.remove", u.email, "%s", t.id);
 		printf("removed %s from %s\n", u.email, t.id);
+	}
 	return rc != 0;
 }
 

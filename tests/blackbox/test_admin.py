@@ -116,6 +116,9 @@ class Admin(InstanceTestCase):
                          (ADMIN, ALICE, dele["token"]["id"]))
         for k in ("at", "actor", "action", "token_id", "target_user", "detail"):
             self.assertIn(k, deleg)
+        cli = [e for e in out["events"] if e["actor"] == "tokencat(1)"]
+        self.assertIn("user.create", [e["action"] for e in cli],
+                      "users added with tokencat(1) are in the trail too")
         st, _, page = self.req("GET", "/tokens/admin/audit?limit=2&offset=1", token=admin)
         self.assertEqual((len(page["events"]), page["limit"], page["offset"]), (2, 2, 1))
 
