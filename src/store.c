@@ -486,11 +486,47 @@ struct user_get {
 	struct user	*out;
 };
 
+/*
+ * The last user decoded, kept with the stored bytes it came from: the
+ * record is read every time, and its decoding reused only while those
+ * bytes are unchanged (a disabled or demoted user counts at once).
+ */
+static struct {
+	char		*raw;
+	size_t		 len;
+	struct user	 u;
+} user_memo;
+
+static int
+user_cached(const MDB_val *v, struct user *out)
+{
+	if (user_memo.raw == NULL || user_memo.len != v->mv_size ||
+	    memcmp(user_memo.raw, v->mv_data, v->mv_size) != 0)
+		return 0;
+	*out = user_memo.u;
+	return 1;
+}
+
+static void
+user_cache(const MDB_val *v, const struct user *u)
+{
+	char *copy = malloc(v->mv_size);
+
+	if (copy == NULL)
+		return;
+	memcpy(copy, v->mv_data, v->mv_size);
+	free(user_memo.raw);
+	user_memo.raw = copy;
+	user_memo.len = v->mv_size;
+	user_memo.u = *u;
+}
+
 static int
 tx_user_get(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct user_get *g = arg;
 	struct json_object *o;
+	MDB_val v;
 	char id[UUID_LEN + 1], lower[EMAIL_MAX + 1];
 	int rc;
 
@@ -506,10 +542,15 @@ tx_user_get(struct store *s, MDB_txn *txn, void *arg)
 	}
 	if (strlen(id) != UUID_LEN)
 		return MDB_NOTFOUND;
+	if ((rc = mdb_get(txn, s->dbi[DB_USERS], &(MDB_val){ UUID_LEN, id }, &v)) != 0)
+		return rc;
+	if (user_cached(&v, g->out))
+		return 0;
 	if ((rc = db_get_json(s, txn, DB_USERS, id, UUID_LEN, &o)) != 0)
 		return rc;
 	user_from_json(o, g->out);
 	json_object_put(o);
+	user_cache(&v, g->out);
 	return 0;
 }
 

@@ -304,18 +304,104 @@ struct tok_get {
 	struct token	*out;
 };
 
+/*
+ * A per-process cache of decoded records: the record is still read from
+ * the store every time, and a cached decoding is used only when the stored
+ * bytes are identical to the ones it was decoded from (so every change
+ * counts at once). It saves the JSON parse on the check path.
+ */
+#define DECODED_MAX 64
+
+static struct decoded {
+	char		 id[UUID_LEN + 1];
+	char		*raw;
+	size_t		 len;
+	struct token	 tok;
+} decoded[DECODED_MAX];
+
+/* A copy of t owning its strings; the JSON members are shared (read-only). */
+static int
+token_copy(struct token *out, const struct token *t)
+{
+	*out = *t;
+	out->name = strdup(t->name);
+	out->description = dup_or_null(t->description);
+	out->revoked_by = dup_or_null(t->revoked_by);
+	out->revocation_reason = dup_or_null(t->revocation_reason);
+	out->scope = json_object_get(t->scope);
+	out->tags = json_object_get(t->tags);
+	if (out->name == NULL || (t->description && !out->description) ||
+	    (t->revoked_by && !out->revoked_by) ||
+	    (t->revocation_reason && !out->revocation_reason)) {
+		token_free(out);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+/* Remember the decoding of raw for id (best effort). */
+static void
+decoded_put(const char *id, const MDB_val *raw, const struct token *t)
+{
+	struct decoded *d = &decoded[(unsigned char)id[0] * 31u % DECODED_MAX ^
+	    (unsigned char)id[1] % DECODED_MAX];
+	char *copy = malloc(raw->mv_size);
+
+	if (copy == NULL)
+		return;
+	free(d->raw);
+	token_free(&d->tok);
+	memcpy(copy, raw->mv_data, raw->mv_size);
+	if (token_copy(&d->tok, t) != 0) {
+		free(copy);
+		d->raw = NULL;
+		d->id[0] = '\0';
+		return;
+	}
+	memcpy(d->id, id, UUID_LEN + 1);
+	d->raw = copy;
+	d->len = raw->mv_size;
+}
+
+static struct decoded *
+decoded_get(const char *id, const MDB_val *raw)
+{
+	struct decoded *d = &decoded[(unsigned char)id[0] * 31u % DECODED_MAX ^
+	    (unsigned char)id[1] % DECODED_MAX];
+
+	if (d->raw == NULL || d->len != raw->mv_size || memcmp(d->id, id, UUID_LEN) != 0 ||
+	    memcmp(d->raw, raw->mv_data, raw->mv_size) != 0)
+		return NULL;
+	return d;
+}
+
 static int
 load_token(struct store *s, MDB_txn *txn, const char *id, struct token *out)
 {
+	MDB_val k = { UUID_LEN, (void *)(uintptr_t)id }, v;
+	struct json_tokener *tok;
 	struct json_object *o;
+	struct decoded *d;
 	int rc;
 
 	if (strlen(id) != UUID_LEN)
 		return MDB_NOTFOUND;
-	if ((rc = db_get_json(s, txn, DB_TOKENS, id, UUID_LEN, &o)) != 0)
+	if ((rc = mdb_get(txn, s->dbi[DB_TOKENS], &k, &v)) != 0)
 		return rc;
+	if ((d = decoded_get(id, &v)) != NULL)
+		return token_copy(out, &d->tok);
+	if ((tok = json_tokener_new()) == NULL)
+		return ENOMEM;
+	o = json_tokener_parse_ex(tok, v.mv_data, (int)v.mv_size);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return MDB_CORRUPTED;
+	}
 	rc = token_from_json(o, out);
 	json_object_put(o);
+	if (rc == 0)
+		decoded_put(id, &v, out);
 	return rc;
 }
 
