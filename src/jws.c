@@ -538,10 +538,13 @@ static struct sig_entry {
 static void
 sig_digest(const struct jws_key *k, const char *token, unsigned char out[32])
 {
+	static EVP_MD *sha256;          /* fetched once: a fetch per call costs */
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 0;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (md == NULL || sha256 == NULL || EVP_DigestInit_ex2(md, sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(md, k->key, k->len) != 1 ||
 	    EVP_DigestUpdate(md, token, strlen(token)) != 1 ||
 	    EVP_DigestFinal_ex(md, out, &n) != 1)
