@@ -2,6 +2,10 @@
  * scope.c - the parts of a token's scope (API.md section 6) as pure
  * functions: permissions, addresses, time windows and usage limits, and
  * the validation of a whole "scope" object.
+ *
+ * Validators return 0, or -1 with a sentence naming the field in detail
+ * (DETAIL_MAX bytes). js_fail() returns JS_BAD, which is -1, so a failure
+ * is written "return js_fail(detail, field, ...)".
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,10 +20,45 @@
 #define PERM_MAX	255
 #define LIST_MAX	100
 #define LIMIT_MAX	1000000000
+#define EXCERPT_MAX	64      /* bytes of a client's string quoted in a detail */
+#define FIELD_MAX	128
+#define WEEKDAY(tm)	(((tm).tm_wday + 6) % 7)       /* Monday = 0 .. Sunday = 6 */
 
 static const char *const day_names[7] = {
 	"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
 };
+
+/*
+ * At most EXCERPT_MAX bytes of s, for quoting a client's string in a
+ * detail: cut at a UTF-8 character boundary, "..." marking the cut.
+ * Returns s itself when it is short enough, else buf.
+ */
+static const char *
+excerpt(const char *s, char buf[EXCERPT_MAX + 4])
+{
+	size_t n = strlen(s);
+
+	if (n <= EXCERPT_MAX)
+		return s;
+	n = EXCERPT_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(buf, s, n);
+	memcpy(buf + n, "...", 4);
+	return buf;
+}
+
+/* The string value of v, or NULL if v is not a string or holds a NUL. Borrowed. */
+static const char *
+plain_str(struct json_object *v)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
 
 /* --- 6.1 permissions --- */
 
@@ -36,6 +75,7 @@ ident_len(const char *s)
 	return n;
 }
 
+/* 1 if p is "resource.action", "resource:action", "resource.*" or "*" (<= 255 bytes). */
 int
 scope_perm_valid(const char *p)
 {
@@ -53,7 +93,7 @@ scope_perm_valid(const char *p)
 	return a > 0 && p[r + 1 + a] == '\0';
 }
 
-/* Split p at its separator: resource length, action start. -1 for "*". */
+/* Split p at its separator ('.' or ':'): resource length, action start. -1 for "*". */
 static int
 perm_split(const char *p, size_t *rlen, const char **action)
 {
@@ -66,6 +106,12 @@ perm_split(const char *p, size_t *rlen, const char **action)
 	return 0;
 }
 
+/*
+ * 1 if held grants wanted: "*" grants everything; otherwise the resources
+ * must be equal and the held action "*" or equal to the wanted one (so a
+ * wanted "resource.*" needs a held "resource.*" or "*"). "servers.use" is
+ * also granted by any "tools.", "resources." or "prompts." permission.
+ */
 int
 scope_perm_grants(const char *held, const char *wanted)
 {
@@ -78,7 +124,6 @@ scope_perm_grants(const char *held, const char *wanted)
 		return 0;
 	if (hr == wr && strncmp(held, wanted, hr) == 0)
 		return strcmp(ha, "*") == 0 || strcmp(ha, wa) == 0;
-	/* servers.use is implied by any tools., resources. or prompts. grant */
 	if (wr == 7 && strncmp(wanted, "servers", 7) == 0 && strcmp(wa, "use") == 0)
 		return (hr == 5 && strncmp(held, "tools", 5) == 0) ||
 		    (hr == 9 && strncmp(held, "resources", 9) == 0) ||
@@ -86,6 +131,7 @@ scope_perm_grants(const char *held, const char *wanted)
 	return 0;
 }
 
+/* 1 if any entry of held grants wanted. */
 int
 scope_perms_grant(const struct strlist *held, const char *wanted)
 {
@@ -99,7 +145,7 @@ scope_perms_grant(const struct strlist *held, const char *wanted)
 
 /* --- 6.3 addresses --- */
 
-/* An IPv4-mapped IPv6 address becomes IPv4 (prefix 96+n -> n). */
+/* An IPv4-mapped IPv6 net ::ffff:a.b.c.d/96+n becomes IPv4 a.b.c.d/n. */
 static void
 unmap_v4(struct ipnet *n)
 {
@@ -113,7 +159,7 @@ unmap_v4(struct ipnet *n)
 	n->prefix -= 96;
 }
 
-/* Clear the bits of addr beyond prefix. */
+/* Clear the bits of n->addr beyond n->prefix. */
 static void
 mask_host(struct ipnet *n)
 {
@@ -123,7 +169,7 @@ mask_host(struct ipnet *n)
 		n->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
 }
 
-/* Parse s[0..len) as an address into n (prefix = full length). 0 or -1. */
+/* Parse s[0..len) as one address into n (prefix = full length). 0 or -1. */
 static int
 parse_addr(const char *s, size_t len, struct ipnet *n)
 {
@@ -147,7 +193,7 @@ parse_addr(const char *s, size_t len, struct ipnet *n)
 	return -1;
 }
 
-/* The trimmed extent of s. */
+/* The extent of s without surrounding white space: *start and *len. */
 static void
 trim(const char *s, const char **start, size_t *len)
 {
@@ -163,11 +209,16 @@ trim(const char *s, const char **start, size_t *len)
 	*len = n;
 }
 
+/*
+ * "addr" or "addr/prefix" (blanks around trimmed) into out; the prefix is
+ * a plain decimal 0..32 or 0..128 (util_parse_uint: no sign, not empty).
+ * Host bits are cleared; ::ffff:a.b.c.d/96+n becomes IPv4 /n. 0 or -1.
+ */
 int
 scope_ipnet_parse(const char *s, struct ipnet *out)
 {
 	const char *p, *slash;
-	size_t len;
+	size_t len, nl;
 	uint64_t prefix;
 	char num[8];
 
@@ -176,8 +227,7 @@ scope_ipnet_parse(const char *s, struct ipnet *out)
 	if (parse_addr(p, slash ? (size_t)(slash - p) : len, out) == -1)
 		return -1;
 	if (slash != NULL) {
-		size_t nl = len - (size_t)(slash - p) - 1;
-
+		nl = len - (size_t)(slash - p) - 1;
 		if (nl == 0 || nl >= sizeof(num))
 			return -1;
 		memcpy(num, slash + 1, nl);
@@ -191,6 +241,7 @@ scope_ipnet_parse(const char *s, struct ipnet *out)
 	return 0;
 }
 
+/* One address, no prefix (blanks trimmed), as a /32 or /128; mapped v6 -> v4. 0 or -1. */
 int
 scope_addr_parse(const char *s, struct ipnet *out)
 {
@@ -204,6 +255,7 @@ scope_addr_parse(const char *s, struct ipnet *out)
 	return 0;
 }
 
+/* 1 if addr has net's family and equals net's address under net's mask. */
 int
 scope_ipnet_contains(const struct ipnet *net, const struct ipnet *addr)
 {
@@ -218,6 +270,10 @@ scope_ipnet_contains(const struct ipnet *net, const struct ipnet *addr)
 
 /* --- 6.4 time windows --- */
 
+/*
+ * 1 if name is "UTC" or names a TZif file under /usr/share/zoneinfo:
+ * 1..63 characters of [A-Za-z0-9_+-/], no "..", not starting with '/'.
+ */
 int
 scope_tz_valid(const char *name)
 {
@@ -243,145 +299,156 @@ scope_tz_valid(const char *name)
 	return ok;
 }
 
-/* "HH:MM" or "HH:MM:SS" -> seconds since midnight; -1 if malformed. */
+/* Value of the two digits at s (00..99), or -1. */
+static int
+two_digits(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "HH:MM" or "HH:MM:SS" (00..23, 00..59, 00..59) -> seconds since midnight; -1 if bad. */
 static int
 parse_clock(const char *s)
 {
-	unsigned h, m, sec = 0;
 	size_t n = strlen(s);
+	int h, m, sec = 0;
 
-	if (n != 5 && n != 8)
+	if ((n != 5 && n != 8) || s[2] != ':' || (n == 8 && s[5] != ':'))
 		return -1;
-	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-		return -1;
-	if (n == 8 && (s[5] != ':' || !isdigit((unsigned char)s[6]) ||
-	    !isdigit((unsigned char)s[7])))
-		return -1;
-	h = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
-	m = (unsigned)(s[3] - '0') * 10 + (unsigned)(s[4] - '0');
+	h = two_digits(s);
+	m = two_digits(s + 3);
 	if (n == 8)
-		sec = (unsigned)(s[6] - '0') * 10 + (unsigned)(s[7] - '0');
-	if (h > 23 || m > 59 || sec > 59)
+		sec = two_digits(s + 6);
+	if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59)
 		return -1;
-	return (int)(h * 3600 + m * 60 + sec);
+	return h * 3600 + m * 60 + sec;
 }
 
-#define TR "scope.time_restrictions."
-
-/* The "days" array into a bit mask. 0 or -1 with detail. */
+/* The "days" array (exact English names, repeats allowed) into a bit mask. 0 or -1. */
 static int
-parse_days(struct json_object *arr, unsigned *mask, char *detail)
+parse_days(struct json_object *arr, const char *field, unsigned *mask, char *detail)
 {
 	struct json_object *v;
+	char at[FIELD_MAX + 24];
 	size_t i;
 	int d;
 
 	if (!json_object_is_type(arr, json_type_array))
-		return js_fail(detail, TR "days", "must be an array of day names"), -1;
+		return js_fail(detail, field, "must be an array of day names");
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		v = json_object_array_get_idx(arr, i);
 		for (d = 0; d < 7; d++)
-			if (json_object_is_type(v, json_type_string) &&
-			    strcmp(json_object_get_string(v), day_names[d]) == 0)
+			if (plain_str(v) != NULL && strcmp(plain_str(v), day_names[d]) == 0)
 				break;
-		if (d == 7)
-			return js_fail(detail, TR "days", "entry %zu must be a day name "
-			    "such as \"Monday\"", i), -1;
+		if (d == 7) {
+			snprintf(at, sizeof(at), "%s[%zu]", field, i);
+			return js_fail(detail, at, "must be a day name such as \"Monday\"");
+		}
 		*mask |= 1u << d;
 	}
 	return 0;
 }
 
-/* One key of a time_restrictions object into tw. 0 or -1 with detail. */
+/* One non-null member key: v of time_restrictions into tw (field names it). 0 or -1. */
 static int
-timewin_key(const char *key, struct json_object *v, struct timewin *tw,
-    const char **start, const char **end, char *detail)
+timewin_key(const char *key, struct json_object *v, const char *field,
+    struct timewin *tw, const char **times, char *detail)
 {
+	const char *s = plain_str(v);
+
 	if (strcmp(key, "start_time") == 0 || strcmp(key, "end_time") == 0) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    parse_clock(json_object_get_string(v)) == -1)
-			return js_fail(detail, key[0] == 's' ? TR "start_time" :
-			    TR "end_time", "must be HH:MM or HH:MM:SS"), -1;
-		*(key[0] == 's' ? start : end) = json_object_get_string(v);
+		if (s == NULL || parse_clock(s) == -1)
+			return js_fail(detail, field, "must be HH:MM or HH:MM:SS");
+		times[key[0] == 'e'] = s;
 	} else if (strcmp(key, "timezone") == 0) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    !scope_tz_valid(json_object_get_string(v)))
-			return js_fail(detail, TR "timezone", "must be an IANA time zone "
-			    "such as \"Europe/Berlin\""), -1;
-		snprintf(tw->tz, sizeof(tw->tz), "%s", json_object_get_string(v));
+		if (s == NULL || !scope_tz_valid(s))
+			return js_fail(detail, field, "must be an IANA time zone "
+			    "such as \"Europe/Berlin\"");
+		snprintf(tw->tz, sizeof(tw->tz), "%s", s);
 	} else if (strcmp(key, "days") == 0)
-		return parse_days(v, &tw->days, detail);
+		return parse_days(v, field, &tw->days, detail);
 	else if (strcmp(key, "business_hours_only") == 0 ||
 	    strcmp(key, "weekdays_only") == 0) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return js_fail(detail, key[0] == 'b' ? TR "business_hours_only" :
-			    TR "weekdays_only", "must be true or false"), -1;
+			return js_fail(detail, field, "must be true or false");
 		*(key[0] == 'b' ? &tw->business_hours_only : &tw->weekdays_only) =
 		    json_object_get_boolean(v);
 	} else
-		return js_fail(detail, "scope.time_restrictions", "unknown field \"%.32s\"",
-		    key), -1;
+		return js_fail(detail, field, "unknown field");
 	return 0;
 }
 
+/*
+ * Validate a time_restrictions object (NULL = no restriction) into tw.
+ * A member whose value is null counts as absent. 0, or -1 with detail.
+ */
 int
 scope_timewin_parse(struct json_object *o, struct timewin *tw, char *detail)
 {
-	const char *start = NULL, *end = NULL;
+	const char *times[2] = { NULL, NULL };      /* start, end */
+	char field[FIELD_MAX], ex[EXCERPT_MAX + 4];
 
 	memset(tw, 0, sizeof(*tw));
 	snprintf(tw->tz, sizeof(tw->tz), "UTC");
 	if (o == NULL)
 		return 0;
 	if (!json_object_is_type(o, json_type_object))
-		return js_fail(detail, "scope.time_restrictions", "must be an object"), -1;
+		return js_fail(detail, "scope.time_restrictions", "must be an object");
 	json_object_object_foreach(o, key, v) {
-		if (v != NULL && timewin_key(key, v, tw, &start, &end, detail) == -1)
+		if (v == NULL)
+			continue;
+		snprintf(field, sizeof(field), "scope.time_restrictions.%s", excerpt(key, ex));
+		if (timewin_key(key, v, field, tw, times, detail) == -1)
 			return -1;
 	}
-	if ((start == NULL) != (end == NULL))
+	if ((times[0] == NULL) != (times[1] == NULL))
 		return js_fail(detail, "scope.time_restrictions",
-		    "start_time and end_time go together"), -1;
-	if (start != NULL) {
+		    "start_time and end_time go together");
+	if (times[0] != NULL) {
 		tw->has_window = 1;
-		tw->start_s = parse_clock(start);
-		tw->end_s = parse_clock(end);
+		tw->start_s = parse_clock(times[0]);
+		tw->end_s = parse_clock(times[1]);
 	}
 	return 0;
 }
 
-/* Local broken-down time of now in zone tz (TZ switched and restored). */
-static void
+/*
+ * Local broken-down time of now in zone tz: TZ is switched, read with
+ * localtime_r and put back as it was (the worker is single-threaded).
+ * 0, or -1 (no memory, or no local time) so that the caller denies.
+ */
+static int
 local_time(const char *tz, time_t now, struct tm *tm)
 {
-	char *old = getenv("TZ"), *saved = old ? strdup(old) : NULL;
-	char zone[80];
+	const char *old = getenv("TZ");
+	char *saved = NULL, zone[80];
+	int rc = -1;
 
+	if (old != NULL && (saved = strdup(old)) == NULL)
+		return -1;
 	snprintf(zone, sizeof(zone), ":%s", tz);
-	setenv("TZ", zone, 1);
-	tzset();
-	localtime_r(&now, tm);
+	if (setenv("TZ", zone, 1) == 0) {
+		tzset();
+		rc = localtime_r(&now, tm) != NULL ? 0 : -1;
+	}
 	if (saved != NULL)
 		setenv("TZ", saved, 1);
 	else
 		unsetenv("TZ");
 	tzset();
 	free(saved);
-}
-
-/* Monday = 0 .. Sunday = 6 from struct tm's Sunday = 0. */
-static int
-weekday(const struct tm *tm)
-{
-	return (tm->tm_wday + 6) % 7;
+	return rc;
 }
 
 /*
- * The local window: inside when start <= t <= end, or for a window that
- * wraps midnight (start > end) when t >= start or t <= end. The day checked
- * against "days" is the day the window began: at 02:00 on Tuesday inside a
- * 22:00-06:00 window, that is Monday.
+ * The local part: start/end window and days, in tw->tz. Inside when
+ * start <= t <= end (both seconds included), or for a window that wraps
+ * midnight (start > end) when t >= start or t <= end. The day checked
+ * against "days" is the day the window began: at 02:00 on Tuesday inside
+ * a 22:00-06:00 window, that is Monday. Without a window, the local day
+ * of now. 1 allowed, 0 not.
  */
 static int
 window_allows(const struct timewin *tw, time_t now)
@@ -391,41 +458,52 @@ window_allows(const struct timewin *tw, time_t now)
 
 	if (!tw->has_window && tw->days == 0)
 		return 1;               /* nothing local to check: no zone lookup */
-	if (strcmp(tw->tz, "UTC") == 0)
-		gmtime_r(&now, &tm);
-	else
-		local_time(tw->tz, now, &tm);
+	if (strcmp(tw->tz, "UTC") == 0) {
+		if (gmtime_r(&now, &tm) == NULL)
+			return 0;
+	} else if (local_time(tw->tz, now, &tm) == -1)
+		return 0;
 	t = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-	day = weekday(&tm);
+	day = WEEKDAY(tm);
 	if (!tw->has_window)
-		return tw->days == 0 || (tw->days & (1u << day));
+		return (tw->days & (1u << day)) != 0;
 	if (tw->start_s <= tw->end_s)
 		in = t >= tw->start_s && t <= tw->end_s;
 	else {
 		in = t >= tw->start_s || t <= tw->end_s;
-		if (in && t <= tw->end_s)
-			day = (day + 6) % 7;
+		if (in && t < tw->start_s)
+			day = (day + 6) % 7;    /* after midnight: yesterday's window */
 	}
 	return in && (tw->days == 0 || (tw->days & (1u << day)));
 }
 
+/*
+ * 1 if now (UTC seconds) passes every condition of tw (they are ANDed):
+ * business_hours_only 09:00:00 <= t < 17:00:00 UTC, weekdays_only
+ * Monday-Friday UTC, and the local window and days.
+ */
 int
 scope_timewin_allows(const struct timewin *tw, time_t now)
 {
 	struct tm tm;
 	int t;
 
-	gmtime_r(&now, &tm);
+	if (gmtime_r(&now, &tm) == NULL)
+		return 0;
 	t = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	if (tw->business_hours_only && (t < 9 * 3600 || t >= 17 * 3600))
 		return 0;
-	if (tw->weekdays_only && weekday(&tm) >= 5)
+	if (tw->weekdays_only && WEEKDAY(tm) >= 5)
 		return 0;
 	return window_allows(tw, now);
 }
 
 /* --- 6.5 usage limits --- */
 
+/*
+ * Validate usage_limits (NULL = none) into l: only the three keys, each a
+ * JSON integer 1..1000000000; a null value counts as absent. 0 or -1.
+ */
 int
 scope_limits_parse(struct json_object *o, struct limits *l, char *detail)
 {
@@ -433,35 +511,36 @@ scope_limits_parse(struct json_object *o, struct limits *l, char *detail)
 		"requests_per_minute", "requests_per_hour", "requests_per_day"
 	};
 	uint32_t *slot[3] = { &l->per_minute, &l->per_hour, &l->per_day };
-	char field[64];
+	char field[FIELD_MAX], ex[EXCERPT_MAX + 4];
+	int64_t n;
 	int i;
 
 	memset(l, 0, sizeof(*l));
 	if (o == NULL)
 		return 0;
 	if (!json_object_is_type(o, json_type_object))
-		return js_fail(detail, "scope.usage_limits", "must be an object"), -1;
+		return js_fail(detail, "scope.usage_limits", "must be an object");
 	json_object_object_foreach(o, key, v) {
-		for (i = 0; i < 3 && strcmp(key, keys[i]) != 0; i++)
-			;
-		snprintf(field, sizeof(field), "scope.usage_limits.%.32s", key);
-		if (i == 3)
-			return js_fail(detail, "scope.usage_limits", "unknown field "
-			    "\"%.32s\"", key), -1;
 		if (v == NULL)
 			continue;
-		if (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 1 || json_object_get_int64(v) > LIMIT_MAX)
-			return js_fail(detail, field, "must be a positive integer "
-			    "(at most %d)", LIMIT_MAX), -1;
-		*slot[i] = (uint32_t)json_object_get_int64(v);
+		snprintf(field, sizeof(field), "scope.usage_limits.%s", excerpt(key, ex));
+		for (i = 0; i < 3 && strcmp(key, keys[i]) != 0; i++)
+			;
+		if (i == 3)
+			return js_fail(detail, field, "unknown field");
+		n = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || n < 1)
+			return js_fail(detail, field, "must be a positive integer");
+		if (n > LIMIT_MAX)
+			return js_fail(detail, field, "must be at most %d", LIMIT_MAX);
+		*slot[i] = (uint32_t)n;
 	}
 	return 0;
 }
 
 /* --- the whole scope --- */
 
-/* A copy of o without its null members (o NULL -> empty object). */
+/* A new copy of o without its null members (o NULL -> empty object). */
 static struct json_object *
 without_nulls(struct json_object *o)
 {
@@ -476,61 +555,66 @@ without_nulls(struct json_object *o)
 	return c;
 }
 
-/* Validate a string list (permissions or ip_restrictions) into a new array. */
+/*
+ * Entry i of a permissions (ip = 0) or ip_restrictions (ip = 1) list,
+ * appended to out: a permission as given, an address or net trimmed.
+ * 0, or -1 with detail "<field>[i]: ...".
+ */
+static int
+list_entry(struct json_object *v, const char *field, size_t i, int ip,
+    struct json_object *out, char *detail)
+{
+	char at[FIELD_MAX + 24], ex[EXCERPT_MAX + 4];
+	struct ipnet n;
+	const char *s;
+	size_t len;
+
+	snprintf(at, sizeof(at), "%s[%zu]", field, i);
+	if ((s = plain_str(v)) == NULL)
+		return js_fail(detail, at, "must be a string");
+	if (ip) {
+		if (scope_ipnet_parse(s, &n) == -1)
+			return js_fail(detail, at, "invalid IP address or CIDR network");
+		trim(s, &s, &len);
+		json_object_array_add(out, json_object_new_string_len(s, (int)len));
+	} else {
+		if (!scope_perm_valid(s))
+			return js_fail(detail, at, "invalid permission '%s'", excerpt(s, ex));
+		json_object_array_add(out, json_object_new_string(s));
+	}
+	return 0;
+}
+
+/* Validate a list (NULL = empty, <= 100 entries) into a new array *out (caller puts). */
 static int
 string_list(struct json_object *in, const char *field, int ip,
     struct json_object **out, char *detail)
 {
-	struct json_object *v;
-	struct ipnet n;
-	const char *s;
-	size_t i, len;
+	size_t i;
 
 	*out = json_object_new_array();
 	if (in == NULL)
 		return 0;
 	if (!json_object_is_type(in, json_type_array))
-		return js_fail(detail, field, "must be an array of strings"), -1;
+		return js_fail(detail, field, "must be an array of strings");
 	if (json_object_array_length(in) > LIST_MAX)
-		return js_fail(detail, field, "at most %d entries", LIST_MAX), -1;
-	for (i = 0; i < json_object_array_length(in); i++) {
-		v = json_object_array_get_idx(in, i);
-		s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-		if (s == NULL || strlen(s) != (size_t)json_object_get_string_len(v) ||
-		    (ip ? scope_ipnet_parse(s, &n) == -1 : !scope_perm_valid(s)))
-			return snprintf(detail, DETAIL_MAX, "%s[%zu]: %s", field, i, ip ?
-			    "invalid IP address or CIDR network" :
-			    "invalid permission (resource.action, resource.* or *)"), -1;
-		if (ip) {
-			trim(s, &s, &len);
-			json_object_array_add(*out, json_object_new_string_len(s, (int)len));
-		} else
-			json_object_array_add(*out, json_object_new_string(s));
-	}
+		return js_fail(detail, field, "at most %d entries", LIST_MAX);
+	for (i = 0; i < json_object_array_length(in); i++)
+		if (list_entry(json_object_array_get_idx(in, i), field, i, ip, *out,
+		    detail) == -1)
+			return -1;
 	return 0;
 }
 
-/* Member key of in, or NULL (absent or null). */
-static struct json_object *
-member(struct json_object *in, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (in != NULL)
-		json_object_object_get_ex(in, key, &v);
-	return v;
-}
-
-/* server_id: null, or a string of 1..255 characters. */
+/* server_id of in (a string of 1..255 characters, or null/absent) into norm. 0 or -1. */
 static int
 server_id(struct json_object *in, struct json_object *norm, char *detail)
 {
+	char tmp[DETAIL_MAX];
 	const char *s;
 	int rc = js_get_str(in, "server_id", 1, 255, &s, detail);
 
 	if (rc == JS_BAD) {
-		char tmp[DETAIL_MAX];
-
 		snprintf(tmp, sizeof(tmp), "scope.%s", detail);
 		snprintf(detail, DETAIL_MAX, "%s", tmp);
 		return -1;
@@ -540,36 +624,44 @@ server_id(struct json_object *in, struct json_object *norm, char *detail)
 	return 0;
 }
 
+/*
+ * Validate a scope object (NULL = empty; other keys ignored) into a new
+ * normalized object *norm with all five keys (caller puts). 0, or -1 with
+ * detail and *norm NULL.
+ */
 int
 scope_normalize(struct json_object *in, struct json_object **norm, char *detail)
 {
-	struct json_object *o = json_object_new_object(), *perms = NULL, *ips = NULL;
+	struct json_object *o = NULL, *perms = NULL, *ips = NULL;
+	struct json_object *tr = json_object_object_get(in, "time_restrictions");
+	struct json_object *ul = json_object_object_get(in, "usage_limits");
 	struct timewin tw;
 	struct limits l;
+	int rc = -1;
 
 	*norm = NULL;
-	if (in != NULL && !json_object_is_type(in, json_type_object)) {
-		json_object_put(o);
-		return js_fail(detail, "scope", "must be an object"), -1;
-	}
-	if ((in != NULL && server_id(in, o, detail) == -1) ||
-	    string_list(member(in, "permissions"), "scope.permissions", 0, &perms, detail) == -1 ||
-	    string_list(member(in, "ip_restrictions"), "scope.ip_restrictions", 1, &ips,
-	    detail) == -1 ||
-	    scope_timewin_parse(member(in, "time_restrictions"), &tw, detail) == -1 ||
-	    scope_limits_parse(member(in, "usage_limits"), &l, detail) == -1) {
-		json_object_put(perms);
-		json_object_put(ips);
-		json_object_put(o);
-		return -1;
-	}
-	if (in == NULL)
-		json_object_object_add(o, "server_id", NULL);
+	if (in != NULL && !json_object_is_type(in, json_type_object))
+		return js_fail(detail, "scope", "must be an object");
+	o = json_object_new_object();
+	if (server_id(in, o, detail) == -1 ||
+	    string_list(json_object_object_get(in, "permissions"), "scope.permissions", 0,
+	    &perms, detail) == -1 ||
+	    string_list(json_object_object_get(in, "ip_restrictions"),
+	    "scope.ip_restrictions", 1, &ips, detail) == -1 ||
+	    scope_timewin_parse(tr, &tw, detail) == -1 ||
+	    scope_limits_parse(ul, &l, detail) == -1)
+		goto out;
 	json_object_object_add(o, "permissions", perms);
 	json_object_object_add(o, "ip_restrictions", ips);
-	json_object_object_add(o, "time_restrictions", without_nulls(member(in,
-	    "time_restrictions")));
-	json_object_object_add(o, "usage_limits", without_nulls(member(in, "usage_limits")));
+	perms = ips = NULL;
+	json_object_object_add(o, "time_restrictions", without_nulls(tr));
+	json_object_object_add(o, "usage_limits", without_nulls(ul));
 	*norm = o;
-	return 0;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(perms);
+	json_object_put(ips);
+	json_object_put(o);
+	return rc;
 }
