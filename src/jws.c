@@ -552,18 +552,18 @@ sig_digest(const struct jws_key *k, const char *token, unsigned char out[32])
 	EVP_MD_CTX_free(md);
 }
 
-/* A copy of the cached claims of digest, or NULL. */
+/*
+ * The cached claims of digest (a new reference, or NULL). They are shared
+ * with the cache: callers only read claims (jws.h), never change them.
+ */
 static struct json_object *
 sig_lookup(const unsigned char digest[32])
 {
 	struct sig_entry *e = &sig_cache[digest[0]];
-	struct json_object *copy = NULL;
 
 	if (e->claims == NULL || CRYPTO_memcmp(e->digest, digest, 32) != 0)
 		return NULL;
-	if (json_object_deep_copy(e->claims, &copy, NULL) != 0)
-		return NULL;
-	return copy;
+	return json_object_get(e->claims);
 }
 
 static void

@@ -56,7 +56,8 @@ char	*jws_sign(const struct jws_key *k, const char *iss, const char *aud,
  * iss == iss, aud == aud (string, or array containing it), exp > now (seconds),
  * and sub, jti (strings), iat, exp (integers), token_use (string) present.
  * want_use ("session", "api") must equal token_use when not NULL.
- * On JWS_OK *claims is a new json object with every claim (caller puts).
+ * On JWS_OK *claims holds every claim (the caller puts it; it may be shared
+ * with the verified-signature cache, so it is read-only).
  */
 int	jws_verify(const struct jws_key *k, const char *token, const char *iss,
 	    const char *aud, const char *want_use, int64_t now,
