@@ -45,10 +45,9 @@ h_admin_tokens(struct req *r)
 {
 	struct list_query q;
 	struct token *v = NULL;
-	struct json_object *arr;
 	struct user u;
 	uint64_t total = 0;
-	size_t i, n = 0;
+	size_t n = 0;
 	int bad = 0, rc;
 	char *email = util_form_get(r->query, "user_email", &bad);
 
@@ -66,14 +65,7 @@ h_admin_tokens(struct req *r)
 		rc = h_store_error(r, rc);
 		goto out;
 	}
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, h_token_json(&v[i]));
-	r->out = json_object_new_object();
-	json_object_object_add(r->out, "tokens", arr);
-	js_add_int(r->out, "total", (int64_t)total);
-	js_add_int(r->out, "limit", q.limit);
-	js_add_int(r->out, "offset", (int64_t)q.offset);
+	r->out = h_token_list_json(v, n, total, &q);
 	rc = 200;
 out:
 	tokens_free(v, n);
@@ -96,16 +88,7 @@ ed_admin_revoke(struct token *t, void *arg)
 	snprintf(a->owner, sizeof(a->owner), "%s", t->owner_email);
 	if (t->is_revoked)
 		return 1;
-	free(t->revoked_by);
-	free(t->revocation_reason);
-	t->revoked_by = strdup(a->by);
-	t->revocation_reason = strdup(a->reason);
-	if (t->revoked_by == NULL || t->revocation_reason == NULL)
-		return STORE_NOMEM;
-	t->is_revoked = 1;
-	t->is_active = 0;
-	t->revoked_at = util_now_ms();
-	return 0;
+	return token_mark_revoked(t, a->by, a->reason, util_now_ms());
 }
 
 /* DELETE /tokens/admin/{id} with an optional {"reason"}. */

@@ -368,16 +368,8 @@ ed_self_revoke(struct token *t, void *arg)
 
 	if (t->is_revoked)
 		return 1;
-	free(t->revoked_by);
-	free(t->revocation_reason);
-	t->revoked_by = strdup(a->by);
-	t->revocation_reason = strdup("Revoked by the token holder (RFC 7009)");
-	if (t->revoked_by == NULL || t->revocation_reason == NULL)
-		return STORE_NOMEM;
-	t->is_revoked = 1;
-	t->is_active = 0;
-	t->revoked_at = util_now_ms();
-	return 0;
+	return token_mark_revoked(t, a->by, "Revoked by the token holder (RFC 7009)",
+	    util_now_ms());
 }
 
 int

@@ -268,11 +268,10 @@ h_token_team_list(struct req *r)
 {
 	struct list_query q;
 	struct token *v = NULL;
-	struct json_object *arr;
 	struct team t;
 	struct who w;
 	uint64_t total = 0;
-	size_t i, n = 0;
+	size_t n = 0;
 	int rc, role;
 
 	if ((rc = list_query_parse(r, &q, 50)) != 0)
@@ -289,14 +288,7 @@ h_token_team_list(struct req *r)
 	if ((rc = store_token_list(r->app->st, TOKSET_TEAM, t.id, q.include_inactive,
 	    util_now_ms(), q.offset, q.limit, &v, &n, &total)) != 0)
 		return h_store_error(r, rc);
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, h_token_json(&v[i]));
+	r->out = h_token_list_json(v, n, total, &q);
 	tokens_free(v, n);
-	r->out = json_object_new_object();
-	json_object_object_add(r->out, "tokens", arr);
-	js_add_int(r->out, "total", (int64_t)total);
-	js_add_int(r->out, "limit", q.limit);
-	js_add_int(r->out, "offset", (int64_t)q.offset);
 	return 200;
 }

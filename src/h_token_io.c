@@ -221,3 +221,19 @@ h_token_json(const struct token *t)
 	js_add_str(o, "created_by", t->created_by);
 	return o;
 }
+
+struct json_object *
+h_token_list_json(const struct token *v, size_t n, uint64_t total,
+    const struct list_query *q)
+{
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, h_token_json(&v[i]));
+	json_object_object_add(o, "tokens", arr);
+	js_add_int(o, "total", (int64_t)total);
+	js_add_int(o, "limit", q->limit);
+	js_add_int(o, "offset", (int64_t)q->offset);
+	return o;
+}

@@ -42,6 +42,10 @@ struct list_query {
 /* include_inactive, limit (1..1000, default def_limit), offset. 0 or 422. */
 int	list_query_parse(struct req *r, struct list_query *q, uint32_t def_limit);
 
+/* TokenListResponse {"tokens", "total", "limit", "offset"}: a new object. */
+struct json_object *h_token_list_json(const struct token *v, size_t n,
+	    uint64_t total, const struct list_query *q);
+
 /* TokenResponse of t with every field present: a new object, caller owns. */
 struct json_object *h_token_json(const struct token *t);
 

@@ -241,15 +241,7 @@ ed_rotate(struct token *t, void *arg)
 		return EDIT_FOREIGN;
 	if (!token_live(t, a->now))
 		return EDIT_DEAD;
-	free(t->revoked_by);
-	free(t->revocation_reason);
-	if ((t->revoked_by = strdup(a->by)) == NULL ||
-	    (t->revocation_reason = strdup("Rotated")) == NULL)
-		return STORE_NOMEM;
-	t->is_revoked = 1;
-	t->is_active = 0;
-	t->revoked_at = a->now;
-	return 0;
+	return token_mark_revoked(t, a->by, "Rotated", a->now);
 }
 
 /*
@@ -368,9 +360,8 @@ h_token_list(struct req *r)
 	struct strlist teams = { NULL, 0 };
 	struct list_query q;
 	struct token *v = NULL;
-	struct json_object *arr;
 	uint64_t total = 0;
-	size_t i, n = 0;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = list_query_parse(r, &q, 50)) != 0)
@@ -381,15 +372,8 @@ h_token_list(struct req *r)
 	strlist_free(&teams);
 	if (rc != 0)
 		return h_store_error(r, rc);
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, h_token_json(&v[i]));
+	r->out = h_token_list_json(v, n, total, &q);
 	tokens_free(v, n);
-	r->out = json_object_new_object();
-	json_object_object_add(r->out, "tokens", arr);
-	js_add_int(r->out, "total", (int64_t)total);
-	js_add_int(r->out, "limit", q.limit);
-	js_add_int(r->out, "offset", (int64_t)q.offset);
 	return 200;
 }
 
@@ -523,13 +507,7 @@ ed_revoke(struct token *t, void *arg)
 		return EDIT_FOREIGN;
 	if (t->is_revoked)
 		return EDIT_NOOP;
-	if (set_str(&t->revoked_by, a->by) == -1 ||
-	    set_str(&t->revocation_reason, a->reason) == -1)
-		return STORE_NOMEM;
-	t->is_revoked = 1;
-	t->is_active = 0;
-	t->revoked_at = util_now_ms();
-	return 0;
+	return token_mark_revoked(t, a->by, a->reason, util_now_ms());
 }
 
 /*

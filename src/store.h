@@ -82,6 +82,10 @@ struct token {
 };
 
 void	token_free(struct token *);     /* frees the members, not the struct */
+/* Mark t revoked at `at` by `by` for `reason` (copied); it is no longer active.
+ * Returns 0, or STORE_NOMEM. For token_edit_fn callbacks. */
+int	token_mark_revoked(struct token *t, const char *by, const char *reason,
+	    int64_t at);
 void	tokens_free(struct token *, size_t n);  /* frees members and the array */
 /* 1 if the token can be used: active, not revoked, not expired at now (ms). */
 int	token_live(const struct token *, int64_t now);

@@ -45,6 +45,26 @@ token_free(struct token *t)
 	t->scope = t->tags = NULL;
 }
 
+int
+token_mark_revoked(struct token *t, const char *by, const char *reason, int64_t at)
+{
+	char *b = strdup(by), *r = strdup(reason);
+
+	if (b == NULL || r == NULL) {
+		free(b);
+		free(r);
+		return STORE_NOMEM;
+	}
+	free(t->revoked_by);
+	free(t->revocation_reason);
+	t->revoked_by = b;
+	t->revocation_reason = r;
+	t->is_revoked = 1;
+	t->is_active = 0;
+	t->revoked_at = at;
+	return 0;
+}
+
 void
 tokens_free(struct token *v, size_t n)
 {
