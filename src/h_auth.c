@@ -2,6 +2,7 @@
  * h_auth.c - GET /health, POST /auth/login, POST /auth/logout, GET /auth/me
  * (API.md 3), and the one translation of STORE_* codes into answers.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 
 #define LOGIN_FAILED	"Invalid email or password"
 
+/*
+ * The one translation of a STORE_* code into an answer: 404, 409, 507, or
+ * 503 for everything else. The cause is logged with the request id only.
+ */
 int
 h_store_error(struct req *r, int err)
 {
@@ -48,6 +53,7 @@ h_user_json(const struct user *u)
 	return o;
 }
 
+/* GET /health: 200 {"status": "ok"} once a cheap store read works. */
 int
 h_health(struct req *r)
 {
@@ -168,22 +174,58 @@ out:
 	return rc;
 }
 
+/*
+ * The e-mail and password of a login body (borrowed from r->json). Any
+ * string is taken as the e-mail: a malformed one is answered as an unknown
+ * user (401), not 422. Returns 0, or 422 naming the field.
+ */
+static int
+login_fields(struct req *r, const char **email, const char **password)
+{
+	char detail[DETAIL_MAX];
+	int rc;
+
+	if ((rc = js_get_str(r->json, "email", 0, SIZE_MAX, email, detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
+		    "email: field required");
+	if ((rc = js_get_str(r->json, "password", 0, PW_MAX_LEN, password,
+	    detail)) != JS_OK)
+		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
+		    "password: field required");
+	if (strlen(*password) > PW_MAX_LEN)
+		return http_error(r, 422, "password: must be at most %d bytes",
+		    PW_MAX_LEN);
+	return 0;
+}
+
+/*
+ * 1 if password is u's and u may log in. Costs one scrypt run whatever the
+ * outcome (a user without a password hash gets pw_dummy), so that unknown,
+ * disabled and password-less accounts answer in about the same time.
+ */
+static int
+login_password_ok(const struct user *u, const char *password)
+{
+	if (u->pwhash[0] == '\0') {
+		pw_dummy(password);
+		return 0;
+	}
+	return pw_verify(password, u->pwhash) && u->is_active;
+}
+
+/*
+ * POST /auth/login (API.md 3.1): lockout first, then the user and the
+ * password; every failure is counted and answered with the same 401.
+ */
 int
 h_login(struct req *r)
 {
 	const char *email, *password;
-	char detail[DETAIL_MAX];
 	struct user u;
 	int rc;
 
-	if ((rc = js_get_str(r->json, "email", 1, EMAIL_MAX, &email, detail)) != JS_OK)
-		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
-		    "email: field required");
-	if ((rc = js_get_str(r->json, "password", 1, PW_MAX_LEN, &password,
-	    detail)) != JS_OK)
-		return http_error(r, 422, "%s", rc == JS_BAD ? detail :
-		    "password: field required");
-	if ((rc = login_locked(r, email)) != 0)
+	if ((rc = login_fields(r, &email, &password)) != 0 ||
+	    (rc = login_locked(r, email)) != 0)
 		return rc;
 	rc = util_email_valid(email) ? store_user_by_email(r->app->st, email, &u) :
 	    STORE_NOTFOUND;
@@ -193,11 +235,18 @@ h_login(struct req *r)
 	}
 	if (rc != 0)
 		return h_store_error(r, rc);
-	if (!pw_verify(password, u.pwhash) || !u.is_active)
+	if (!login_password_ok(&u, password)) {
+		OPENSSL_cleanse(u.pwhash, sizeof(u.pwhash));
 		return login_failed(r, email);
+	}
+	OPENSSL_cleanse(u.pwhash, sizeof(u.pwhash));
 	return login_ok(r, &u);
 }
 
+/*
+ * POST /auth/logout: a session's jti is revoked until the session would
+ * have expired; a remote_user caller has nothing to revoke. 200 either way.
+ */
 int
 h_logout(struct req *r)
 {
@@ -244,6 +293,10 @@ my_teams(struct req *r, int *err)
 	return arr;
 }
 
+/*
+ * GET /auth/me: the caller, how it authenticated, its teams with roles, and
+ * the teams a narrowed session or a team API token is limited to (else null).
+ */
 int
 h_me(struct req *r)
 {

@@ -1,5 +1,6 @@
 /*
- * h_token_io.c - token request bodies, list queries and TokenResponse.
+ * h_token_io.c - token request bodies, list queries, TokenResponse and the
+ * API-token JWT claims.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #define TAGS_MAX	50
 #define TAG_CHARS	255
 #define DAYS_MAX	36500
+#define CENTURY_S	(100LL * 365 * 86400)
 
 /* 1 if s is 1..TAG_CHARS code points of valid UTF-8. */
 static int
@@ -236,4 +238,40 @@ h_token_list_json(const struct token *v, size_t n, uint64_t total,
 	js_add_int(o, "limit", q->limit);
 	js_add_int(o, "offset", (int64_t)q->offset);
 	return o;
+}
+
+/*
+ * The API-token JWT of t for owner, with exactly the claims of API.md 4:
+ * sub, jti, iat, exp (t's expiry, or iat + 100 years for a token that never
+ * expires), token_use "api", user, teams ([team_id] or null) and scopes
+ * (the normalized scope); jws_sign adds iss and aud. Malloc'd, caller
+ * wipes and frees; NULL on failure.
+ */
+char *
+h_token_jwt(const struct app *a, const struct token *t, const struct user *owner)
+{
+	struct json_object *c = json_object_new_object(), *u, *teams = NULL;
+	int64_t iat = t->created_at / 1000;
+	char *jwt;
+
+	js_add_str(c, "sub", owner->id);
+	js_add_str(c, "jti", t->jti);
+	js_add_int(c, "iat", iat);
+	js_add_int(c, "exp", t->expires_at ? t->expires_at / 1000 : iat + CENTURY_S);
+	js_add_str(c, "token_use", "api");
+	u = json_object_new_object();
+	js_add_str(u, "email", owner->email);
+	js_add_str(u, "full_name", owner->full_name);
+	js_add_bool(u, "is_admin", owner->is_admin);
+	js_add_str(u, "auth_provider", "api_token");
+	json_object_object_add(c, "user", u);
+	if (t->team_id[0] != '\0') {
+		teams = json_object_new_array();
+		json_object_array_add(teams, json_object_new_string(t->team_id));
+	}
+	json_object_object_add(c, "teams", teams);
+	json_object_object_add(c, "scopes", json_object_get(t->scope));
+	jwt = jws_sign(&a->key, a->cfg.issuer, a->cfg.audience, c);
+	json_object_put(c);
+	return jwt;
 }

@@ -1,7 +1,7 @@
 /*
  * h_token_io.h - reading token request bodies and list queries, and
- * writing TokenResponse objects (API.md 4, 5.1, 5.2). Used by the token
- * handlers only.
+ * writing TokenResponse objects and API-token JWTs (API.md 4, 5.1, 5.2).
+ * Used by the token handlers only.
  */
 #ifndef TC_H_TOKEN_IO_H
 #define TC_H_TOKEN_IO_H
@@ -12,6 +12,7 @@
 #include "store.h"
 
 struct req;
+struct app;
 
 struct token_input {
 	const char	*name;          /* NULL = absent (update: unchanged) */
@@ -48,5 +49,8 @@ struct json_object *h_token_list_json(const struct token *v, size_t n,
 
 /* TokenResponse of t with every field present: a new object, caller owns. */
 struct json_object *h_token_json(const struct token *t);
+
+/* The API-token JWT of t for owner (API.md 4): malloc'd, caller wipes and frees; or NULL. */
+char	*h_token_jwt(const struct app *a, const struct token *t, const struct user *owner);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * h_tokens.c - the personal token lifecycle (API.md 4, 5, 5.1, 5.2):
- * POST /tokens, GET /tokens, GET/PUT/DELETE /tokens/{id}.
- * Request bodies are read into struct token_input by h_token_io.c.
+ * h_tokens.c - the token lifecycle (API.md 4, 5, 5.1-5.3): POST /tokens and
+ * /tokens/teams/{team_id}, GET /tokens, GET/PUT/DELETE /tokens/{id} and
+ * POST /tokens/{id}/rotate. Bodies are read and answers and JWTs written
+ * by h_token_io.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 #define NOT_FOUND	"Token not found"
 #define DUP_NAME	"A token with this name already exists. Please choose a different name."
 #define DAY_MS		86400000LL
-#define CENTURY_S	(100LL * 365 * 86400)
 
 /* Private refusals of edit callbacks (store_token_edit returns them as is). */
 enum { EDIT_FOREIGN = 1, EDIT_NOOP = 2, EDIT_REVIVE = 3, EDIT_DEAD = 4 };
@@ -179,37 +179,11 @@ check_containment(struct req *r, struct json_object *scope, const char *team)
 	return 0;
 }
 
-/* Sign the API-token JWT of t for owner (API.md 4). Caller frees. */
-static char *
-sign_token(struct req *r, const struct token *t, const struct user *owner)
-{
-	struct json_object *c = json_object_new_object(), *u, *teams = NULL;
-	int64_t iat = t->created_at / 1000;
-	char *jwt;
-
-	js_add_str(c, "sub", owner->id);
-	js_add_str(c, "jti", t->jti);
-	js_add_int(c, "iat", iat);
-	js_add_int(c, "exp", t->expires_at ? t->expires_at / 1000 : iat + CENTURY_S);
-	js_add_str(c, "token_use", "api");
-	u = json_object_new_object();
-	js_add_str(u, "email", owner->email);
-	js_add_str(u, "full_name", owner->full_name);
-	js_add_bool(u, "is_admin", owner->is_admin);
-	js_add_str(u, "auth_provider", "api_token");
-	json_object_object_add(c, "user", u);
-	if (t->team_id[0] != '\0') {
-		teams = json_object_new_array();
-		json_object_array_add(teams, json_object_new_string(t->team_id));
-	}
-	json_object_object_add(c, "teams", teams);
-	json_object_object_add(c, "scopes", json_object_get(t->scope));
-	jwt = jws_sign(&r->app->key, r->app->cfg.issuer, r->app->cfg.audience, c);
-	json_object_put(c);
-	return jwt;
-}
-
-/* Fill the record of a new token from the input; t->scope/tags are new references. */
+/*
+ * Fill the record of a new token from the input (t->scope and t->tags are
+ * new references). Returns 0, or -1 when memory or randomness fails; t can
+ * be token_free()d either way.
+ */
 static int
 fill_token(struct token *t, const struct token_input *in, const struct user *owner,
     const char *creator)
@@ -228,7 +202,7 @@ fill_token(struct token *t, const struct token_input *in, const struct user *own
 	t->description = in->description ? strdup(in->description) : NULL;
 	t->scope = json_object_get(in->scope);
 	t->tags = json_object_get(in->tags);
-	return t->name == NULL ? -1 : 0;
+	return t->name == NULL || (in->description && !t->description) ? -1 : 0;
 }
 
 /* token_edit_fn of a rotation: the caller's live token is revoked "Rotated". */
@@ -255,7 +229,7 @@ issue_token(struct req *r, struct token *t, const struct user *owner,
 	char *jwt;
 	int rc;
 
-	if ((jwt = sign_token(r, t, owner)) == NULL)
+	if ((jwt = h_token_jwt(r->app, t, owner)) == NULL)
 		return http_error(r, 503, "Service temporarily unavailable");
 	util_sha256_hex(jwt, strlen(jwt), t->hash);
 	rc = rot == NULL ? store_token_add(r->app->st, t) :
@@ -280,25 +254,6 @@ out:
 	OPENSSL_cleanse(jwt, strlen(jwt));
 	free(jwt);
 	return rc;
-}
-
-static int create(struct req *, const char *);
-
-int
-h_token_create(struct req *r)
-{
-	return create(r, NULL);
-}
-
-int
-h_token_create_team(struct req *r)
-{
-	struct team t;
-	int rc;
-
-	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
-		return http_error(r, 404, "Team not found");
-	return rc != 0 ? h_store_error(r, rc) : create(r, r->params[0]);
 }
 
 /*
@@ -335,6 +290,25 @@ out:
 	return rc;
 }
 
+/* POST /tokens: 201 TokenCreateResponse (API.md 5.1). */
+int
+h_token_create(struct req *r)
+{
+	return create(r, NULL);
+}
+
+/* POST /tokens/teams/{team_id}: create() with the path team; 404 for an unknown team. */
+int
+h_token_create_team(struct req *r)
+{
+	struct team t;
+	int rc;
+
+	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
+		return http_error(r, 404, "Team not found");
+	return rc != 0 ? h_store_error(r, rc) : create(r, r->params[0]);
+}
+
 /* --- list and read --- */
 
 /* The caller's teams whose tokens it sees: all, or the narrowed ones. */
@@ -354,6 +328,7 @@ caller_teams(struct req *r, struct strlist *teams)
 	return rc;
 }
 
+/* GET /tokens: a page of the caller's tokens and those of its teams in scope. */
 int
 h_token_list(struct req *r)
 {
@@ -377,6 +352,7 @@ h_token_list(struct req *r)
 	return 200;
 }
 
+/* GET /tokens/{id}: the caller's own token, else 404 (API.md 9.5). */
 int
 h_token_get(struct req *r)
 {
@@ -419,6 +395,7 @@ set_str(char **dst, const char *src)
 	return 0;
 }
 
+/* Replace *dst with a new reference to src. */
 static void
 set_json(struct json_object **dst, struct json_object *src)
 {
@@ -449,6 +426,30 @@ ed_update(struct token *t, void *arg)
 	return 0;
 }
 
+/*
+ * Containment of a new scope in the context of the token's team: the token
+ * is read first (404 unless the caller owns it). Returns 0 or a status.
+ */
+static int
+update_containment(struct req *r, struct json_object *scope)
+{
+	struct token t;
+	int rc;
+
+	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
+		return write_error(r, rc);
+	if (strcmp(t.owner_id, r->caller.user.id) != 0)
+		rc = not_found(r);
+	else
+		rc = check_containment(r, scope, t.team_id);
+	token_free(&t);
+	return rc;
+}
+
+/*
+ * PUT /tokens/{id} (API.md 5.2): the given fields change in one write;
+ * 200 TokenResponse of the record as written.
+ */
 int
 h_token_update(struct req *r)
 {
@@ -461,18 +462,8 @@ h_token_update(struct req *r)
 		return not_found(r);
 	if ((rc = token_input_parse(r, &in, 0)) != 0)
 		return rc;
-	if (in.scope != NULL) {         /* containment needs the token's team */
-		if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0 ||
-		    strcmp(t.owner_id, r->caller.user.id) != 0) {
-			rc = write_error(r, rc != 0 ? rc : EDIT_FOREIGN);
-			token_free(&t);
-			goto out;
-		}
-		rc = check_containment(r, in.scope, t.team_id);
-		token_free(&t);
-		if (rc != 0)
-			goto out;
-	}
+	if (in.scope != NULL && (rc = update_containment(r, in.scope)) != 0)
+		goto out;
 	rc = store_token_edit(r->app->st, r->params[0], ed_update, &a, &t);
 	if (rc == EDIT_REVIVE)
 		rc = http_error(r, 400, "is_active: a revoked token cannot be reactivated");
@@ -492,7 +483,8 @@ out:
 /* --- revoke --- */
 
 struct revoke_arg {
-	const char	*caller_id;
+	char		 as[UUID_LEN + 1];      /* owner id the caller may act for */
+	char		 owner_email[EMAIL_MAX + 1];    /* for the audit trail */
 	const char	*by;
 	const char	*reason;
 };
@@ -503,7 +495,7 @@ ed_revoke(struct token *t, void *arg)
 {
 	const struct revoke_arg *a = arg;
 
-	if (strcmp(t->owner_id, a->caller_id) != 0)
+	if (strcmp(t->owner_id, a->as) != 0)
 		return EDIT_FOREIGN;
 	if (t->is_revoked)
 		return EDIT_NOOP;
@@ -511,38 +503,49 @@ ed_revoke(struct token *t, void *arg)
 }
 
 /*
- * An owner of a token's team may revoke it too: then *as becomes the
- * token's owner id, so the owner check of ed_revoke passes. 0 or a status.
+ * May the caller revoke token r->params[0] (API.md 5)? Its owner may, and
+ * an owner (role) of the token's team within the session's scope. Sets
+ * a->as and a->owner_email from the token. Returns 0, 404 for an unknown
+ * or foreign token, or a store status.
  */
 static int
-team_owner_may_revoke(struct req *r, const char **as)
+revoke_allowed(struct req *r, struct revoke_arg *a)
 {
-	static char owner[UUID_LEN + 1];
 	struct token t;
 	struct who w;
-	int rc, role;
+	int rc, role = ROLE_NONE;
 
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
-		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
+		return write_error(r, rc);
+	if (t.team_id[0] != '\0')
+		rc = store_member_get(r->app->st, t.team_id, r->caller.user.id, &role);
 	caller_who(&r->caller, &w);
-	if (t.team_id[0] == '\0' || store_member_get(r->app->st, t.team_id,
-	    r->caller.user.id, &role) != 0)
-		role = ROLE_NONE;
-	if (!policy_may_read_token(&w, &t) && policy_may_revoke_token(&w, &t, role)) {
-		memcpy(owner, t.owner_id, sizeof(owner));
-		*as = owner;
+	if (rc != 0 && rc != STORE_NOTFOUND)
+		rc = h_store_error(r, rc);
+	else if (!policy_may_revoke_token(&w, &t, rc == 0 ? role : ROLE_NONE))
+		rc = not_found(r);
+	else {
+		memcpy(a->as, t.owner_id, sizeof(a->as));
+		memcpy(a->owner_email, t.owner_email, sizeof(a->owner_email));
+		rc = 0;
 	}
 	token_free(&t);
-	return 0;
+	return rc;
 }
 
+/*
+ * DELETE /tokens/{id}, optional body {"reason"}: 204 whether this call
+ * revoked the token or it was revoked before (the first revocation is kept).
+ */
 int
 h_token_revoke(struct req *r)
 {
-	struct revoke_arg a = { r->caller.user.id, r->caller.user.email, "Revoked by user" };
+	struct revoke_arg a;
 	char detail[DETAIL_MAX];
 	int rc;
 
+	memset(&a, 0, sizeof(a));
+	a.by = r->caller.user.email;
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if (r->json != NULL &&
@@ -550,40 +553,48 @@ h_token_revoke(struct req *r)
 		return http_error(r, 422, "%s", detail);
 	if (a.reason == NULL)
 		a.reason = "Revoked by user";
-	if ((rc = team_owner_may_revoke(r, &a.caller_id)) != 0)
+	if ((rc = revoke_allowed(r, &a)) != 0)
 		return rc;
 	rc = store_token_edit(r->app->st, r->params[0], ed_revoke, &a, NULL);
-	if (rc != 0 && rc != EDIT_NOOP)
+	if (rc == EDIT_NOOP)
+		return 204;
+	if (rc != 0)
 		return write_error(r, rc);
-	if (rc == 0)
-		h_audit(r, "token.revoke", r->params[0], r->caller.user.email, "%.200s",
-		    a.reason);
+	h_audit(r, "token.revoke", r->params[0], a.owner_email, "%.200s", a.reason);
 	return 204;
 }
 
 /* --- rotation --- */
 
-/* The replacement of old: same name, team, scope, tags; new id, jti, secret. */
+/*
+ * The replacement of old for owner: same name, description, team, scope
+ * and tags; new id, jti and secret; days from now, or old's expiry if 0.
+ */
 static int
-successor(struct req *r, const struct token *old, int64_t days, struct token *t)
+successor(struct req *r, const struct token *old, const struct user *owner,
+    int64_t days, struct token *t)
 {
-	memset(t, 0, sizeof(*t));
-	if (util_uuid4(t->id) == -1 || util_uuid4(t->jti) == -1)
+	struct token_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.name = old->name;
+	in.description = old->description;
+	in.expires_in_days = (uint64_t)days;
+	in.is_active = 1;
+	in.scope = old->scope;
+	in.tags = old->tags;
+	if (fill_token(t, &in, owner, r->caller.user.email) == -1)
 		return -1;
-	memcpy(t->owner_id, old->owner_id, sizeof(t->owner_id));
-	memcpy(t->owner_email, old->owner_email, sizeof(t->owner_email));
 	memcpy(t->team_id, old->team_id, sizeof(t->team_id));
-	snprintf(t->created_by, sizeof(t->created_by), "%s", r->caller.user.email);
-	t->created_at = util_now_ms();
-	t->expires_at = days > 0 ? t->created_at + days * DAY_MS : old->expires_at;
-	t->is_active = 1;
-	t->name = strdup(old->name);
-	t->description = old->description ? strdup(old->description) : NULL;
-	t->scope = json_object_get(old->scope);
-	t->tags = json_object_get(old->tags);
-	return t->name == NULL ? -1 : 0;
+	if (days == 0)
+		t->expires_at = old->expires_at;
+	return 0;
 }
 
+/*
+ * POST /tokens/{id}/rotate: a live token of the caller is revoked "Rotated"
+ * and replaced in one write; 201 TokenCreateResponse of the successor.
+ */
 int
 h_token_rotate(struct req *r)
 {
@@ -612,7 +623,7 @@ h_token_rotate(struct req *r)
 		rc = http_error(r, 400, "Only an active token can be rotated");
 	else if ((rc = store_user_get(r->app->st, old.owner_id, &owner)) != 0)
 		rc = h_store_error(r, rc);
-	else if (successor(r, &old, days, &t) == -1)
+	else if (successor(r, &old, &owner, days, &t) == -1)
 		rc = http_error(r, 503, "Service temporarily unavailable");
 	else
 		rc = issue_token(r, &t, &owner, &a);
