@@ -52,13 +52,17 @@ rps() {
 	    awk '/^Requests\/sec/ { print $2 }'
 }
 echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cpu, lighttpd $WORKERS workers each, wrk $CONNECTIONS connections, ${SECONDS_EACH}s a run"
-rps "http://127.0.0.1:$PORT/noop/" >/dev/null            # warm up
-N1=$(rps "http://127.0.0.1:$PORT/noop/")
-C1=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "Authorization: Bearer $T" \
-    -H "X-Original-URI: /tools/x" -H "X-Original-Method: GET")
-N2=$(rps "http://127.0.0.1:$PORT/noop/")
-C2=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "Authorization: Bearer $T" \
-    -H "X-Original-URI: /tools/x" -H "X-Original-Method: GET")
+# Both doors get the same request headers, so that lighttpd's share of
+# the work (parsing them, passing them as FastCGI parameters) is the same
+# and the ratio compares the workers.
+H_AUTH="Authorization: Bearer $T"
+H_URI="X-Original-URI: /tools/x"
+H_METHOD="X-Original-Method: GET"
+rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" >/dev/null    # warm up
+N1=$(rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
+C1=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
+N2=$(rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
+C2=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
 python3 - "$N1" "$C1" "$N2" "$C2" <<'PY'
 import sys
 n1, c1, n2, c2 = map(float, sys.argv[1:])

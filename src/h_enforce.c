@@ -60,28 +60,17 @@ claim(struct json_object *c, const char *k)
 }
 
 /*
- * Verify raw and read its record, owner, team role and window counts into
- * f. Returns 0, or a STORE_* error (the caller answers 503/507).
+ * The catalog facts of a verified API token: its record, owner, the
+ * owner's team role and the window counts, read from one snapshot.
+ * Returns 0, or a STORE_* error.
  */
 static int
-gather(struct req *r, const char *raw, struct facts *f)
+gather_store(struct req *r, const char *raw_sha256_hex, struct facts *f)
 {
 	const struct app *a = r->app;
-	char hash[SHA256_HEX + 1];
 	uint32_t cap[3];
-	const char *use;
 	int rc;
 
-	f->in.now = util_now_ms();
-	f->in.jws_rc = jws_verify(&a->key, raw, a->cfg.issuer, a->cfg.audience, NULL,
-	    f->in.now / 1000, &f->claims);
-	if (f->in.jws_rc != JWS_OK)
-		return 0;
-	use = claim(f->claims, "token_use");
-	f->in.is_api = use != NULL && strcmp(use, "api") == 0;
-	f->in.sub = claim(f->claims, "sub");
-	if (!f->in.is_api)
-		return 0;
 	rc = store_token_by_jti(a->st, claim(f->claims, "jti"), &f->tok);
 	if (rc == STORE_NOTFOUND)
 		return 0;
@@ -89,8 +78,7 @@ gather(struct req *r, const char *raw, struct facts *f)
 		return rc;
 	f->have_tok = 1;
 	f->in.tok = &f->tok;
-	util_sha256_hex(raw, strlen(raw), hash);
-	f->in.hash_ok = util_ct_eq(hash, f->tok.hash, SHA256_HEX);
+	f->in.hash_ok = util_ct_eq(raw_sha256_hex, f->tok.hash, SHA256_HEX);
 	if ((rc = store_user_get(a->st, f->tok.owner_id, &f->owner)) == 0)
 		f->in.owner = &f->owner;
 	else if (rc != STORE_NOTFOUND)
@@ -102,6 +90,37 @@ gather(struct req *r, const char *raw, struct facts *f)
 	decide_caps(&f->tok, cap);
 	return store_use_window(a->st, f->tok.id, f->in.now, cap, f->in.used,
 	    f->in.frees_at);
+}
+
+/*
+ * Verify raw and, for an API token, read its catalog facts into f.
+ * Returns 0, or a STORE_* error (the caller answers 503/507).
+ */
+static int
+gather(struct req *r, const char *raw, struct facts *f)
+{
+	const struct app *a = r->app;
+	unsigned char digest[32];
+	char hash[SHA256_HEX + 1];
+	const char *use;
+	int rc;
+
+	f->in.now = util_now_ms();
+	f->in.jws_rc = jws_verify_digest(&a->key, raw, a->cfg.issuer,
+	    a->cfg.audience, NULL, f->in.now / 1000, &f->claims, digest);
+	if (f->in.jws_rc != JWS_OK)
+		return 0;
+	use = claim(f->claims, "token_use");
+	f->in.is_api = use != NULL && strcmp(use, "api") == 0;
+	f->in.sub = claim(f->claims, "sub");
+	if (!f->in.is_api)
+		return 0;
+	util_hex(digest, sizeof(digest), hash);         /* SHA-256 of raw */
+	if ((rc = store_snapshot(a->st)) != 0)
+		return rc;
+	rc = gather_store(r, hash, f);
+	store_snapshot_end(a->st);
+	return rc;
 }
 
 /* Microseconds since the request started (monotonic). */

@@ -67,8 +67,9 @@ http_param(const struct req *r, const char *name)
 
 	if (r->io == NULL || r->io->envp == NULL)
 		return NULL;
-	for (e = r->io->envp; *e != NULL; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+	for (e = r->io->envp; *e != NULL; e++)   /* first byte: a cheap filter */
+		if ((*e)[0] == name[0] && strncmp(*e, name, n) == 0 &&
+		    (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
 }
@@ -370,26 +371,54 @@ http_error(struct req *r, int status, const char *fmt, ...)
 	return status;
 }
 
-/* Write s through io; after a failure (*failed set) writes nothing more. */
-static void
-put(struct req *r, const char *s, int *failed)
-{
-	size_t	n = strlen(s);
+/*
+ * The response head is collected in one buffer and written with the body,
+ * so that a small response is one write to the web server.
+ */
+struct out {
+	struct req	*r;
+	char		 buf[4096];
+	size_t		 len;
+	int		 failed;
+};
 
-	if (*failed || n == 0)
-		return;
-	if (n > INT_MAX || r->io->write(r->io->ctx, s, (int)n) != (int)n)
-		*failed = 1;
+/* Write what is buffered; after a failure writes nothing more. */
+static void
+out_flush(struct out *o)
+{
+	if (!o->failed && o->len > 0 &&
+	    o->r->io->write(o->r->io->ctx, o->buf, (int)o->len) != (int)o->len)
+		o->failed = 1;
+	o->len = 0;
 }
 
-/* Write "Name: value\r\n". */
+/* Append n bytes of s (written through when they do not fit). */
 static void
-put_header(struct req *r, const char *name, const char *value, int *failed)
+out_put(struct out *o, const char *s, size_t n)
 {
-	put(r, name, failed);
-	put(r, ": ", failed);
-	put(r, value, failed);
-	put(r, "\r\n", failed);
+	if (o->failed || n == 0)
+		return;
+	if (n > sizeof(o->buf) - o->len) {
+		out_flush(o);
+		if (n > sizeof(o->buf)) {
+			if (!o->failed && (n > INT_MAX || o->r->io->write(
+			    o->r->io->ctx, s, (int)n) != (int)n))
+				o->failed = 1;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+/* Append "Name: value\r\n". */
+static void
+out_header(struct out *o, const char *name, const char *value)
+{
+	out_put(o, name, strlen(name));
+	out_put(o, ": ", 2);
+	out_put(o, value, strlen(value));
+	out_put(o, "\r\n", 2);
 }
 
 /*
@@ -401,10 +430,10 @@ put_header(struct req *r, const char *name, const char *value, int *failed)
 void
 http_reply(struct req *r)
 {
+	struct out	 o;
 	char		 line[64];
-	const char	*reason;
-	int		 failed = 0;
-	size_t		 i;
+	const char	*reason, *body;
+	size_t		 i, blen;
 
 	if ((reason = http_reason(r->status)) == NULL) {
 		log_error("req=%s: unknown status %d sent as 500", r->id,
@@ -416,20 +445,24 @@ http_reply(struct req *r)
 		json_object_put(r->out);
 		r->out = NULL;
 	}
+	o.r = r;
+	o.len = 0;
+	o.failed = 0;
 	snprintf(line, sizeof(line), "%d %s", r->status, reason);
-	put_header(r, "Status", line, &failed);
+	out_header(&o, "Status", line);
 	if (r->out != NULL)
-		put_header(r, "Content-Type", "application/json", &failed);
-	put_header(r, "Cache-Control", "no-store", &failed);
-	put_header(r, "X-Content-Type-Options", "nosniff", &failed);
+		out_header(&o, "Content-Type", "application/json");
+	out_header(&o, "Cache-Control", "no-store");
+	out_header(&o, "X-Content-Type-Options", "nosniff");
 	for (i = 0; i < r->nhdrs; i++)
-		put_header(r, r->hdrs[i].name, r->hdrs[i].value, &failed);
-	put(r, "\r\n", &failed);
-	if (r->out != NULL)
-		put(r, json_object_to_json_string_ext(r->out,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-		    &failed);
-	if (failed)
+		out_header(&o, r->hdrs[i].name, r->hdrs[i].value);
+	out_put(&o, "\r\n", 2);
+	if (r->out != NULL && (body = json_object_to_json_string_length(r->out,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &blen)) != NULL)
+		out_put(&o, body, blen);
+	out_flush(&o);
+	if (o.failed)
 		log_warn("req=%s: writing the response failed", r->id);
 }
 

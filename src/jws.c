@@ -522,10 +522,12 @@ static int jws_verify_libjwt(const struct jws_key *, const char *, const char *,
     const unsigned char *);
 
 /*
- * A per-process cache of signatures already verified: SHA-256 of key and
- * token -> the decoded claims. A signature's validity depends on nothing
- * else, so a hit skips libjwt (decode, HMAC, JSON) but never the claim
- * checks, which depend on the time and the caller. Direct-mapped, small.
+ * A per-process cache of signatures already verified: SHA-256 of the token
+ * -> the decoded claims, for the one key the cache was filled with (a
+ * call with another key empties it). A signature's validity depends on
+ * nothing else, so a hit skips libjwt (decode, HMAC, JSON) but never the
+ * claim checks, which depend on the time and the caller. Direct-mapped,
+ * small.
  */
 #define SIG_CACHE 256
 
@@ -533,23 +535,38 @@ static struct sig_entry {
 	unsigned char		 digest[32];
 	struct json_object	*claims;
 } sig_cache[SIG_CACHE];
+static struct jws_key sig_cache_key;    /* the key of every cached entry */
 
-/* SHA-256 of the key and the token (the cache key). */
+/* SHA-256 of token; zeros if libcrypto fails (never a cache hit then). */
 static void
-sig_digest(const struct jws_key *k, const char *token, unsigned char out[32])
+token_digest(const char *token, unsigned char out[32])
 {
 	static EVP_MD *sha256;          /* fetched once: a fetch per call costs */
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 0;
 
 	if (sha256 == NULL)
 		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (md == NULL || sha256 == NULL || EVP_DigestInit_ex2(md, sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(md, k->key, k->len) != 1 ||
-	    EVP_DigestUpdate(md, token, strlen(token)) != 1 ||
-	    EVP_DigestFinal_ex(md, out, &n) != 1)
+	if (sha256 == NULL || EVP_Digest(token, strlen(token), out, &n, sha256,
+	    NULL) != 1 || n != 32)
 		memset(out, 0, 32);
-	EVP_MD_CTX_free(md);
+}
+
+/* Empty the cache unless it holds entries of key k. */
+static void
+sig_cache_for(const struct jws_key *k)
+{
+	size_t i;
+
+	if (sig_cache_key.len == k->len &&
+	    CRYPTO_memcmp(sig_cache_key.key, k->key, k->len) == 0)
+		return;
+	for (i = 0; i < SIG_CACHE; i++) {
+		json_object_put(sig_cache[i].claims);
+		sig_cache[i].claims = NULL;
+	}
+	OPENSSL_cleanse(&sig_cache_key, sizeof(sig_cache_key));
+	memcpy(sig_cache_key.key, k->key, k->len);
+	sig_cache_key.len = k->len;
 }
 
 /*
@@ -559,9 +576,11 @@ sig_digest(const struct jws_key *k, const char *token, unsigned char out[32])
 static struct json_object *
 sig_lookup(const unsigned char digest[32])
 {
+	static const unsigned char zero[32];
 	struct sig_entry *e = &sig_cache[digest[0]];
 
-	if (e->claims == NULL || CRYPTO_memcmp(e->digest, digest, 32) != 0)
+	if (e->claims == NULL || CRYPTO_memcmp(e->digest, digest, 32) != 0 ||
+	    CRYPTO_memcmp(digest, zero, 32) == 0)
 		return NULL;
 	return json_object_get(e->claims);
 }
@@ -585,16 +604,27 @@ jws_verify(const struct jws_key *k, const char *token, const char *iss,
     struct json_object **claims)
 {
 	unsigned char digest[32];
+
+	return jws_verify_digest(k, token, iss, aud, want_use, now, claims, digest);
+}
+
+int
+jws_verify_digest(const struct jws_key *k, const char *token, const char *iss,
+    const char *aud, const char *want_use, int64_t now,
+    struct json_object **claims, unsigned char digest[32])
+{
 	struct json_object *hit;
 	int rc;
 
+	memset(digest, 0, 32);
 	if (claims == NULL)
 		return JWS_INTERNAL;
 	*claims = NULL;
 	if (k == NULL || k->len < JWS_KEY_MIN || k->len > JWS_KEY_MAX ||
 	    iss == NULL || aud == NULL || token == NULL || strlen(token) > JWS_TOKEN_MAX)
 		return jws_verify_libjwt(k, token, iss, aud, want_use, now, claims, NULL);
-	sig_digest(k, token, digest);
+	token_digest(token, digest);
+	sig_cache_for(k);
 	if ((hit = sig_lookup(digest)) == NULL)
 		return jws_verify_libjwt(k, token, iss, aud, want_use, now, claims, digest);
 	if ((rc = check_claims(hit, iss, aud, want_use, now)) != JWS_OK) {

@@ -62,6 +62,14 @@ char	*jws_sign(const struct jws_key *k, const char *iss, const char *aud,
 int	jws_verify(const struct jws_key *k, const char *token, const char *iss,
 	    const char *aud, const char *want_use, int64_t now,
 	    struct json_object **claims);
+/*
+ * jws_verify that also puts the SHA-256 of token (the catalog's digest of
+ * a raw token) in sha256, so that a caller needs no second digest; all
+ * zeros when the token was refused before it was digested.
+ */
+int	jws_verify_digest(const struct jws_key *k, const char *token,
+	    const char *iss, const char *aud, const char *want_use, int64_t now,
+	    struct json_object **claims, unsigned char sha256[32]);
 const char *jws_strerror(int err);
 
 #endif

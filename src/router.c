@@ -75,6 +75,8 @@ next_seg(const char **p, const char **s, size_t *n)
  * bit (SEG_MAX - 1 - i) set when segment i is a literal, so that comparing
  * ranks compares literal positions left to right (literal beats capture).
  */
+#define RANKS_MAX 128   /* ranks kept between router_match_in's two passes */
+
 static long
 pattern_rank(const char *pattern, const char *path)
 {
@@ -187,20 +189,25 @@ router_match_in(const struct route *tab, size_t n, const char *method,
     char *allow, size_t allowsz)
 {
 	const struct route	*hit = NULL;
-	long			 rank, best = -1;
+	long			 rank[RANKS_MAX], best = -1, rk;
 	size_t			 i;
 
 	*nparams = 0;
 	if (allowsz > 0)
 		allow[0] = '\0';
-	for (i = 0; i < n; i++)
-		if ((rank = pattern_rank(tab[i].pattern, path)) > best)
-			best = rank;
+	for (i = 0; i < n; i++) {
+		rk = pattern_rank(tab[i].pattern, path);
+		if (i < RANKS_MAX)
+			rank[i] = rk;
+		if (rk > best)
+			best = rk;
+	}
 	*status = 404;
 	if (best < 0)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (pattern_rank(tab[i].pattern, path) != best)
+		if ((i < RANKS_MAX ? rank[i] : pattern_rank(tab[i].pattern,
+		    path)) != best)
 			continue;
 		if (allowsz > 0)
 			allow_add(allow, allowsz, tab[i].method);
@@ -217,13 +224,42 @@ router_match_in(const struct route *tab, size_t n, const char *method,
 	return hit;
 }
 
-/* router_match_in over the built-in route table. */
+/*
+ * router_match_in over the built-in route table. The last path that found
+ * a route is remembered with it: a worker behind an enforcement point sees
+ * the same path again and again, and then only its captures are decoded.
+ */
 const struct route *
 router_match(const char *method, const char *path, char **params,
     size_t *nparams, int *status, char *allow, size_t allowsz)
 {
-	return router_match_in(routes, NROUTES, method, path, params, nparams,
+	static struct {
+		const struct route	*hit;
+		char			 method[16];
+		char			 path[256];
+	} last;
+	const struct route *hit;
+
+	if (last.hit != NULL && strcmp(last.path, path) == 0 &&
+	    strcmp(last.method, method) == 0) {
+		*nparams = 0;
+		if (allowsz > 0)
+			allow[0] = '\0';
+		*status = 404;
+		if (capture(last.hit->pattern, path, params, nparams) == -1)
+			return NULL;
+		*status = 200;
+		return last.hit;
+	}
+	hit = router_match_in(routes, NROUTES, method, path, params, nparams,
 	    status, allow, allowsz);
+	if (hit != NULL && strlen(method) < sizeof(last.method) &&
+	    strlen(path) < sizeof(last.path)) {
+		memcpy(last.method, method, strlen(method) + 1);
+		memcpy(last.path, path, strlen(path) + 1);
+		last.hit = hit;
+	}
+	return hit;
 }
 
 /* 1 if r already has a response header called name (case-insensitive). */

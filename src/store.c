@@ -106,6 +106,11 @@ read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
 	int i = env == s->env ? 0 : 1, rc;
 
 	*cached = 0;
+	if (i == 0 && s->snap) {                /* inside store_snapshot */
+		*txn = s->rtxn[0];
+		*cached = 2;
+		return 0;
+	}
 	if (!s->rbusy[i] && s->rtxn[i] != NULL) {
 		if ((rc = mdb_txn_renew(s->rtxn[i])) == 0) {
 			s->rbusy[i] = *cached = 1;
@@ -126,6 +131,8 @@ read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
 static void
 read_end(struct store *s, MDB_env *env, MDB_txn *txn, int cached)
 {
+	if (cached == 2)                        /* store_snapshot_end's */
+		return;
 	if (!cached) {
 		mdb_txn_abort(txn);
 		return;
@@ -146,6 +153,33 @@ store_read_cache_drop(struct store *s)
 		if (!s->rbusy[i])
 			s->rtxn[i] = NULL;
 	}
+}
+
+int
+store_snapshot(struct store *s)
+{
+	MDB_txn *txn;
+	int rc, cached;
+
+	if (s->snap)
+		return STORE_OK;
+	if ((rc = read_begin(s, s->env, &txn, &cached)) != 0)
+		return map_err(rc);
+	if (!cached) {                  /* the cached one is busy: no snapshot */
+		mdb_txn_abort(txn);
+		return STORE_OK;
+	}
+	s->snap = 1;
+	return STORE_OK;
+}
+
+void
+store_snapshot_end(struct store *s)
+{
+	if (!s->snap)
+		return;
+	s->snap = 0;
+	read_end(s, s->env, s->rtxn[0], 1);
 }
 
 int

@@ -102,6 +102,13 @@ struct store;
  */
 int	store_open(struct store **sp, const char *dir, size_t map_mb, int flags);
 void	store_close(struct store *);
+/*
+ * Read the catalog from one snapshot until store_snapshot_end: every read
+ * in between sees the same committed state (and renews no transaction).
+ * Not for use around this process's own writes. Returns 0 or a STORE_* error.
+ */
+int	store_snapshot(struct store *);
+void	store_snapshot_end(struct store *);
 /* Compacting copy into dest_dir (created, must be empty) while others write. */
 int	store_backup(struct store *, const char *dest_dir);
 

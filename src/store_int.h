@@ -28,7 +28,9 @@ struct store {
 	 * renewed: keeps its reader slot, so no lock is taken per read */
 	MDB_txn		*rtxn[2];
 	int		 rbusy[2];
+	int		 snap;          /* rtxn[0] pinned by store_snapshot */
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
+	uint32_t	 upid;          /* pid in use keys, set at usage_open */
 };
 
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */

@@ -1,9 +1,11 @@
 /*
  * store_usage.c - uses of tokens, in a second LMDB environment
- * (<database>/usage) opened with MDB_NOSYNC | MDB_WRITEMAP: recording a use
- * never waits for the disk. The catalog keeps its durable commits.
+ * (<database>/usage) opened with MDB_NOSYNC: recording a use never waits
+ * for the disk. The catalog keeps its durable commits. Not MDB_WRITEMAP:
+ * pages written through a writable map of a file on a full disk raise
+ * SIGBUS and kill the worker; with write(2) a full disk is ENOSPC.
  *
- * uses:     token id + at_us (be64) + pid (be32) -> JSON of the use
+ * uses:     token id + at_us (be64) + pid (be32) -> the use (put_use)
  * buckets:  token id + level (1 byte) + bucket start in s (be64) -> uint32
  *           allowed uses in that bucket: level 0 buckets are 1 s wide (the
  *           minute window), level 1 60 s (the hour), level 2 900 s (the
@@ -72,13 +74,14 @@ usage_open(struct store *s)
 	mdb_env_set_maxdbs(s->uenv, UDB__MAX + 1);
 	mdb_env_set_maxreaders(s->uenv, 512);
 	mdb_env_set_mapsize(s->uenv, (size_t)64 << 20);
-	if ((rc = mdb_env_open(s->uenv, path, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC |
-	    MDB_WRITEMAP, 0600)) != 0) {
+	if ((rc = mdb_env_open(s->uenv, path, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC,
+	    0600)) != 0) {
 		mdb_env_close(s->uenv);
 		s->uenv = NULL;
 		return rc == EACCES || rc == EROFS ? STORE_RDONLY : STORE_IO;
 	}
 	mdb_reader_check(s->uenv, &dead);
+	s->upid = (uint32_t)getpid();   /* opened after fork (store.h) */
 	return store_write_env(s, s->uenv, tx_open_udbis, NULL);
 }
 
@@ -98,10 +101,10 @@ usage_close(struct store *s)
 
 /* key = token id + be64(at_us) + be32(pid) */
 static void
-use_key(char key[UKEY_LEN], const char *id, int64_t at_us)
+use_key(const struct store *s, char key[UKEY_LEN], const char *id, int64_t at_us)
 {
 	uint64_t t = htobe64((uint64_t)at_us);
-	uint32_t p = htobe32((uint32_t)getpid());
+	uint32_t p = htobe32(s->upid);
 
 	memcpy(key, id, UUID_LEN);
 	memcpy(key + UUID_LEN, &t, 8);
@@ -117,87 +120,184 @@ day_key(char key[DKEY_LEN], const char *id, int64_t ms)
 	memcpy(key + UUID_LEN, &d, 4);
 }
 
-struct rec_arg {
-	const char	*id;
-	const struct use *u;
+/* One use waiting to be written: copies of everything it points to. */
+struct pending_use {
+	char		 id[UUID_LEN + 1];
+	struct use	 u;
 	int64_t		 at_us;
+	char		 method[16], addr[64];
+	char		 path[PATH_KEY_MAX + 1];
+	char		 agent[256];
 };
 
-static int
-put_json(MDB_txn *txn, MDB_dbi dbi, const char *key, size_t kl, struct json_object *o)
-{
-	size_t len;
-	const char *str = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-	MDB_val k = { kl, (void *)(uintptr_t)key }, v = { len, (void *)(uintptr_t)str };
+struct pending {
+	struct pending_use	 v[USE_BATCH];
+	size_t			 n;
+	int64_t			 first;         /* ms of the oldest pending use */
+};
 
-	return str == NULL ? ENOMEM : mdb_put(txn, dbi, &k, &v, 0);
+/*
+ * The use itself as a compact record: a format byte (1), blocked (0/1),
+ * status (be16), response time in µs (be32), then method, path, client
+ * address and user agent, each NUL-terminated.
+ */
+static int
+put_use(struct store *s, MDB_txn *txn, const struct pending_use *e)
+{
+	char key[UKEY_LEN], val[8 + sizeof(e->method) + sizeof(e->path) +
+	    sizeof(e->addr) + sizeof(e->agent)];
+	const char *part[4] = { e->method, e->path, e->addr, e->agent };
+	uint16_t st = htobe16((uint16_t)e->u.status);
+	uint32_t us = htobe32(e->u.us);
+	size_t len = 8, n;
+	int i;
+
+	use_key(s, key, e->id, e->at_us);
+	val[0] = 1;
+	val[1] = e->u.blocked ? 1 : 0;
+	memcpy(val + 2, &st, 2);
+	memcpy(val + 4, &us, 4);
+	for (i = 0; i < 4; i++) {
+		n = strlen(part[i]) + 1;        /* each fits: copied to its size */
+		memcpy(val + len, part[i], n);
+		len += n;
+	}
+	return mdb_put(txn, s->udbi[UDB_USES], &(MDB_val){ UKEY_LEN, key },
+	    &(MDB_val){ len, val }, 0);
 }
 
-/* The use as a small JSON document. */
-static int
-put_use(struct store *s, MDB_txn *txn, struct rec_arg *a, const char *key)
-{
-	struct json_object *o = json_object_new_object();
-	int rc;
+/*
+ * What one batch adds to the aggregates, merged per key first so that a
+ * batch costs one read and one write per day, path, bucket and token
+ * rather than per use.
+ */
+struct batch {
+	struct bday {
+		const char	*id;
+		int64_t		 ms;            /* a time of that day */
+		struct day_agg	 add;
+	}		 day[USE_BATCH];
+	struct bpath {
+		size_t		 day;           /* index into day[] */
+		const char	*path;
+		uint64_t	 n;
+	}		 path[USE_BATCH];
+	struct bbucket {
+		const char	*id;
+		int		 level;
+		int64_t		 start, at;     /* ms: bucket start, latest use */
+		uint32_t	 n;
+	}		 bucket[USE_BATCH * 3];
+	struct blast {
+		const char	*id;
+		int64_t		 at;
+	}		 last[USE_BATCH];
+	size_t		 nday, npath, nbucket, nlast;
+};
 
-	json_object_object_add(o, "method", json_object_new_string(a->u->method));
-	json_object_object_add(o, "path", json_object_new_string(a->u->path));
-	json_object_object_add(o, "addr", json_object_new_string(a->u->addr));
-	json_object_object_add(o, "agent", json_object_new_string(a->u->agent));
-	json_object_object_add(o, "status", json_object_new_int(a->u->status));
-	json_object_object_add(o, "blocked", json_object_new_boolean(a->u->blocked));
-	json_object_object_add(o, "us", json_object_new_int64(a->u->us));
-	rc = put_json(txn, s->udbi[UDB_USES], key, UKEY_LEN, o);
-	json_object_put(o);
-	return rc;
+static void
+batch_add(struct batch *b, const struct pending_use *e)
+{
+	size_t i, d;
+	int level;
+
+	for (d = 0; d < b->nday; d++)
+		if (b->day[d].ms / DAY_MS == e->u.at / DAY_MS &&
+		    strcmp(b->day[d].id, e->id) == 0)
+			break;
+	if (d == b->nday)
+		b->day[b->nday++] = (struct bday){ e->id, e->u.at, { 0 } };
+	b->day[d].add.total++;
+	*(e->u.blocked ? &b->day[d].add.blocked : &b->day[d].add.allowed) += 1;
+	b->day[d].add.sum_us += e->u.us;
+	for (i = 0; i < b->npath; i++)
+		if (b->path[i].day == d && strcmp(b->path[i].path, e->path) == 0)
+			break;
+	if (i == b->npath)
+		b->path[b->npath++] = (struct bpath){ d, e->path, 0 };
+	b->path[i].n++;
+	if (e->u.blocked)
+		return;
+	for (level = 0; level < 3; level++) {
+		int64_t w = bucket_width[level], start = e->u.at / w * w;
+
+		for (i = 0; i < b->nbucket; i++)
+			if (b->bucket[i].level == level && b->bucket[i].start == start &&
+			    strcmp(b->bucket[i].id, e->id) == 0)
+				break;
+		if (i == b->nbucket)
+			b->bucket[b->nbucket++] = (struct bbucket){ e->id, level, start,
+			    e->u.at, 0 };
+		b->bucket[i].n++;
+		if (e->u.at > b->bucket[i].at)
+			b->bucket[i].at = e->u.at;
+	}
+	for (i = 0; i < b->nlast; i++)
+		if (strcmp(b->last[i].id, e->id) == 0)
+			break;
+	if (i == b->nlast)
+		b->last[b->nlast++] = (struct blast){ e->id, e->u.at };
+	else if (e->u.at > b->last[i].at)
+		b->last[i].at = e->u.at;
 }
 
-/* Add the use to its day and to its path's count of that day. */
+/* Add n uses of path to its day's count: at most DAY_PATHS_MAX paths a day. */
 static int
-put_daily(struct store *s, MDB_txn *txn, struct rec_arg *a)
+put_daypath(struct store *s, MDB_txn *txn, const char *dk, const char *path,
+    uint64_t add, struct day_agg *agg)
 {
-	char dk[DKEY_LEN + PATH_KEY_MAX];
-	MDB_val k = { DKEY_LEN, dk }, v;
-	struct day_agg agg;
-	const char *path = a->u->path;
-	size_t plen;
+	char key[DKEY_LEN + PATH_KEY_MAX];
+	MDB_val k = { DKEY_LEN, key }, v;
+	size_t plen = strnlen(path, PATH_KEY_MAX);
 	uint64_t n = 0;
 	int rc;
 
-	day_key(dk, a->id, a->u->at);
-	memset(&agg, 0, sizeof(agg));
-	if ((rc = mdb_get(txn, s->udbi[UDB_DAILY], &k, &v)) == 0 && v.mv_size == sizeof(agg))
-		memcpy(&agg, v.mv_data, sizeof(agg));
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	agg.total++;
-	*(a->u->blocked ? &agg.blocked : &agg.allowed) += 1;
-	agg.sum_us += a->u->us;
-	plen = strnlen(path, PATH_KEY_MAX);
-	memcpy(dk + DKEY_LEN, path, plen);
+	memcpy(key, dk, DKEY_LEN);
+	memcpy(key + DKEY_LEN, path, plen);
 	k.mv_size = DKEY_LEN + plen;
 	rc = mdb_get(txn, s->udbi[UDB_DAYPATH], &k, &v);
-	if (rc == MDB_NOTFOUND && agg.npaths >= DAY_PATHS_MAX) {
+	if (rc == MDB_NOTFOUND && agg->npaths >= DAY_PATHS_MAX) {
 		plen = strlen(OTHER_PATH);
-		memcpy(dk + DKEY_LEN, OTHER_PATH, plen);
+		memcpy(key + DKEY_LEN, OTHER_PATH, plen);
 		k.mv_size = DKEY_LEN + plen;
 		rc = mdb_get(txn, s->udbi[UDB_DAYPATH], &k, &v);
 	}
 	if (rc == 0 && v.mv_size == sizeof(n))
 		memcpy(&n, v.mv_data, sizeof(n));
 	else if (rc == MDB_NOTFOUND)
-		agg.npaths++;
+		agg->npaths++;
 	else
 		return rc;
-	n++;
-	v.mv_size = sizeof(n);
-	v.mv_data = &n;
-	if ((rc = mdb_put(txn, s->udbi[UDB_DAYPATH], &k, &v, 0)) != 0)
+	n += add;
+	return mdb_put(txn, s->udbi[UDB_DAYPATH], &k, &(MDB_val){ sizeof(n), &n }, 0);
+}
+
+/* Add the batch's uses of day d to the day and to its paths' counts. */
+static int
+put_day(struct store *s, MDB_txn *txn, const struct batch *b, size_t d)
+{
+	const struct bday *bd = &b->day[d];
+	char dk[DKEY_LEN];
+	MDB_val k = { DKEY_LEN, dk }, v;
+	struct day_agg agg;
+	size_t i;
+	int rc;
+
+	day_key(dk, bd->id, bd->ms);
+	memset(&agg, 0, sizeof(agg));
+	if ((rc = mdb_get(txn, s->udbi[UDB_DAILY], &k, &v)) == 0 && v.mv_size == sizeof(agg))
+		memcpy(&agg, v.mv_data, sizeof(agg));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	k.mv_size = DKEY_LEN;
-	v.mv_size = sizeof(agg);
-	v.mv_data = &agg;
-	return mdb_put(txn, s->udbi[UDB_DAILY], &k, &v, 0);
+	agg.total += bd->add.total;
+	agg.allowed += bd->add.allowed;
+	agg.blocked += bd->add.blocked;
+	agg.sum_us += bd->add.sum_us;
+	for (i = 0; i < b->npath; i++)
+		if (b->path[i].day == d && (rc = put_daypath(s, txn, dk,
+		    b->path[i].path, b->path[i].n, &agg)) != 0)
+			return rc;
+	return mdb_put(txn, s->udbi[UDB_DAILY], &k, &(MDB_val){ sizeof(agg), &agg }, 0);
 }
 
 /* key = token id + level + be64(bucket start in seconds) */
@@ -222,9 +322,9 @@ bucket_start(const MDB_val *k)
 	return (int64_t)be64toh(be) * 1000;
 }
 
-/* Count one allowed use in its bucket of level; prune a few expired buckets. */
+/* Add a bucket's allowed uses to it; prune a few expired buckets of its level. */
 static int
-bump_bucket(struct store *s, MDB_txn *txn, const char *id, int level, int64_t at)
+put_bucket(struct store *s, MDB_txn *txn, const struct bbucket *bb)
 {
 	MDB_dbi dbi = s->udbi[UDB_BUCKETS];
 	MDB_cursor *c;
@@ -233,21 +333,22 @@ bump_bucket(struct store *s, MDB_txn *txn, const char *id, int level, int64_t at
 	uint32_t n = 0;
 	int rc, i;
 
-	bucket_key(key, id, level, at);
+	bucket_key(key, bb->id, bb->level, bb->start);
 	if ((rc = mdb_get(txn, dbi, &k, &v)) == 0 && v.mv_size == sizeof(n))
 		memcpy(&n, v.mv_data, sizeof(n));
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	n++;
+	n += bb->n;
 	if ((rc = mdb_put(txn, dbi, &k, &(MDB_val){ sizeof(n), &n }, 0)) != 0)
 		return rc;
-	bucket_key(key, id, level, 0);
+	bucket_key(key, bb->id, bb->level, 0);
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		return rc;
 	for (i = 0, rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
 	    i < PRUNE_MAX; i++, rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != BKEY_LEN || memcmp(k.mv_data, key, UUID_LEN + 1) != 0 ||
-		    bucket_start(&k) + bucket_width[level] + window_span[level] >= at)
+		    bucket_start(&k) + bucket_width[bb->level] +
+		    window_span[bb->level] >= bb->at)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
@@ -256,61 +357,47 @@ bump_bucket(struct store *s, MDB_txn *txn, const char *id, int level, int64_t at
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* An allowed use: its three buckets and last_used. */
+/* last_used of a token: the latest of the stored and the batch's. */
 static int
-put_allowed(struct store *s, MDB_txn *txn, struct rec_arg *a)
+put_last(struct store *s, MDB_txn *txn, const struct blast *bl)
 {
-	int level, rc;
-
-	for (level = 0; level < 3; level++)
-		if ((rc = bump_bucket(s, txn, a->id, level, a->u->at)) != 0)
-			return rc;
-	return mdb_put(txn, s->udbi[UDB_LAST], &(MDB_val){ UUID_LEN,
-	    (void *)(uintptr_t)a->id }, &(MDB_val){ 8, (void *)(uintptr_t)&a->u->at }, 0);
-}
-
-static int
-tx_record(struct store *s, MDB_txn *txn, void *arg)
-{
-	struct rec_arg *a = arg;
-	char key[UKEY_LEN];
+	MDB_val k = { UUID_LEN, (void *)(uintptr_t)bl->id }, v;
+	int64_t at = bl->at, old;
 	int rc;
 
-	use_key(key, a->id, a->at_us);
-	if ((rc = put_use(s, txn, a, key)) != 0 || (rc = put_daily(s, txn, a)) != 0)
+	if ((rc = mdb_get(txn, s->udbi[UDB_LAST], &k, &v)) == 0 && v.mv_size == 8) {
+		memcpy(&old, v.mv_data, 8);
+		if (old >= at)
+			return 0;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	return a->u->blocked ? 0 : put_allowed(s, txn, a);
+	return mdb_put(txn, s->udbi[UDB_LAST], &k, &(MDB_val){ 8, &at }, 0);
 }
 
-/* One use waiting to be written: copies of everything it points to. */
-struct pending_use {
-	char		 id[UUID_LEN + 1];
-	struct use	 u;
-	int64_t		 at_us;
-	char		 method[16], addr[64];
-	char		 path[PATH_KEY_MAX + 1];
-	char		 agent[256];
-};
-
-struct pending {
-	struct pending_use	 v[USE_BATCH];
-	size_t			 n;
-	int64_t			 first;         /* ms of the oldest pending use */
-};
-
+/* Write the pending uses, then what they add to the aggregates. */
 static int
 tx_flush(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct pending *p = arg;
-	struct rec_arg a;
+	struct batch b;
 	size_t i;
 	int rc;
 
+	b.nday = b.npath = b.nbucket = b.nlast = 0;
 	for (i = 0; i < p->n; i++) {
-		a = (struct rec_arg){ p->v[i].id, &p->v[i].u, p->v[i].at_us };
-		if ((rc = tx_record(s, txn, &a)) != 0)
+		if ((rc = put_use(s, txn, &p->v[i])) != 0)
 			return rc;
+		batch_add(&b, &p->v[i]);
 	}
+	for (i = 0; i < b.nday; i++)
+		if ((rc = put_day(s, txn, &b, i)) != 0)
+			return rc;
+	for (i = 0; i < b.nbucket; i++)
+		if ((rc = put_bucket(s, txn, &b.bucket[i])) != 0)
+			return rc;
+	for (i = 0; i < b.nlast; i++)
+		if ((rc = put_last(s, txn, &b.last[i])) != 0)
+			return rc;
 	return 0;
 }
 
@@ -339,6 +426,16 @@ store_use_due(const struct store *s, int64_t now)
 	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
 }
 
+/* Copy src (NULL = "") into dst of size n, cut to fit, NUL-terminated. */
+static void
+copy_cut(char *dst, size_t n, const char *src)
+{
+	size_t len = src != NULL ? strnlen(src, n - 1) : 0;
+
+	memcpy(dst, src != NULL ? src : "", len);
+	dst[len] = '\0';
+}
+
 int
 store_use_record(struct store *s, const char *token_id, const struct use *u)
 {
@@ -353,10 +450,10 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 		s->pend->n = 0;
 	e = &s->pend->v[s->pend->n];
 	memcpy(e->id, token_id, UUID_LEN + 1);
-	snprintf(e->method, sizeof(e->method), "%s", u->method ? u->method : "");
-	snprintf(e->path, sizeof(e->path), "%s", u->path ? u->path : "");
-	snprintf(e->addr, sizeof(e->addr), "%s", u->addr ? u->addr : "");
-	snprintf(e->agent, sizeof(e->agent), "%s", u->agent ? u->agent : "");
+	copy_cut(e->method, sizeof(e->method), u->method);
+	copy_cut(e->path, sizeof(e->path), u->path);
+	copy_cut(e->addr, sizeof(e->addr), u->addr);
+	copy_cut(e->agent, sizeof(e->agent), u->agent);
 	e->u = *u;
 	e->u.method = e->method;
 	e->u.path = e->path;

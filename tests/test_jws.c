@@ -622,6 +622,52 @@ Test(key, two_keys_differ_and_sign)
 	json_object_put(out);
 	cr_expect_eq(jws_verify(&b, tok, ISS, AUD, "api", NOW, &out),
 	    JWS_BADSIG);
+	/* the verified-signature cache belongs to one key: back to a, still ok */
+	cr_expect_eq(jws_verify(&a, tok, ISS, AUD, "api", NOW, &out), JWS_OK);
+	json_object_put(out);
+	cr_expect_eq(jws_verify(&b, tok, ISS, AUD, "api", NOW, &out),
+	    JWS_BADSIG);
+	free(tok);
+	json_object_put(c);
+}
+
+/* jws_verify_digest hands out the token's SHA-256, on a miss and a hit. */
+Test(jws, verify_digest_is_sha256_of_token)
+{
+	struct jws_key		 k = mkkey(KEY1);
+	struct json_object	*c = base_claims(), *out = NULL;
+	unsigned char		 d[32];
+	char			 want[SHA256_HEX + 1], got[SHA256_HEX + 1], *tok;
+	int			 i;
+
+	tok = jws_sign(&k, ISS, AUD, c);
+	cr_assert_not_null(tok);
+	util_sha256_hex(tok, strlen(tok), want);
+	for (i = 0; i < 2; i++) {       /* first a miss, then a cache hit */
+		memset(d, 0xff, sizeof(d));
+		cr_expect_eq(jws_verify_digest(&k, tok, ISS, AUD, "api", NOW,
+		    &out, d), JWS_OK);
+		json_object_put(out);
+		util_hex(d, sizeof(d), got);
+		cr_expect_str_eq(got, want, "round %d", i);
+	}
+	/* a refused token still gets its digest; an oversized one gets zeros */
+	tok[strlen(tok) - 2] ^= 1;
+	util_sha256_hex(tok, strlen(tok), want);
+	cr_expect_neq(jws_verify_digest(&k, tok, ISS, AUD, "api", NOW, &out, d),
+	    JWS_OK);
+	util_hex(d, sizeof(d), got);
+	cr_expect_str_eq(got, want);
+	free(tok);
+	tok = malloc(9000);
+	cr_assert_not_null(tok);
+	memset(tok, 'a', 8999);
+	tok[8999] = '\0';
+	memset(d, 0xff, sizeof(d));
+	cr_expect_neq(jws_verify_digest(&k, tok, ISS, AUD, "api", NOW, &out, d),
+	    JWS_OK);
+	for (i = 0; i < 32; i++)
+		cr_expect_eq(d[i], 0);
 	free(tok);
 	json_object_put(c);
 }

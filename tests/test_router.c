@@ -196,8 +196,9 @@ Test(router, match_table)
 	size_t			 i, n;
 	int			 st;
 
-	for (i = 0; i < NROWS(match_rows); i++) {
-		t = &match_rows[i];
+	/* twice each row: the second answer of a path is router_match's cache */
+	for (i = 0; i < 2 * NROWS(match_rows); i++) {
+		t = &match_rows[i / 2];
 		st = -1;
 		rt = router_match(t->method, t->path, params, &n, &st, allow,
 		    sizeof(allow));

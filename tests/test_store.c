@@ -630,3 +630,35 @@ Test(store, usage_paths_per_day_are_capped)
 	cr_expect_eq(s.top[0].n, 50);
 	free(s.days);
 }
+
+/* A user added by another process after a snapshot began is not in it. */
+Test(store, snapshot_reads_one_committed_state)
+{
+	struct user a, b, got;
+	pid_t pid;
+	int status;
+
+	mkuser(&a, "snap-a@example.com", 0);
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(util_uuid4(b.id), 0);
+	snprintf(b.email, sizeof(b.email), "snap-b@example.com");
+	b.is_active = 1;
+	cr_assert_eq(store_snapshot(st), STORE_OK);
+	if ((pid = fork()) == 0) {
+		struct store *other;
+
+		_exit(store_open(&other, dir, 1, 0) != STORE_OK ||
+		    store_user_add(other, &b) != STORE_OK);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_expect_eq(store_user_get(st, a.id, &got), STORE_OK);
+	cr_expect_eq(store_user_get(st, b.id, &got), STORE_NOTFOUND,
+	    "committed after the snapshot began");
+	cr_expect_eq(store_user_get(st, b.id, &got), STORE_NOTFOUND, "twice");
+	store_snapshot_end(st);
+	cr_expect_eq(store_user_get(st, b.id, &got), STORE_OK);
+	cr_expect_str_eq(got.email, "snap-b@example.com");
+	store_snapshot_end(st);         /* a second end is harmless */
+	cr_expect_eq(store_user_get(st, b.id, &got), STORE_OK);
+}
