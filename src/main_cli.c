@@ -4,11 +4,15 @@
  * same store, password and JWT code the worker uses.
  * Exit 0 on success, 1 on an error (one line saying what to do), 2 on wrong usage.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -472,14 +476,68 @@ out:
 	return rc;
 }
 
+/*
+ * Copy the signing key file to dir/signing.key (mode 0600, never over an
+ * existing file). Returns 0, or -1 with errno set.
+ */
+static int
+copy_key(const char *from, const char *dir)
+{
+	char path[4096], buf[4096];
+	FILE *in, *out;
+	size_t n;
+	int fd, bad = 0;
+
+	if (snprintf(path, sizeof(path), "%s/signing.key", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((in = fopen(from, "rb")) == NULL)
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
+	    (out = fdopen(fd, "wb")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			bad = 1;
+	if (ferror(in))
+		bad = 1;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	fclose(in);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		bad = 1;
+	if (fclose(out) != 0 || bad) {
+		unlink(path);
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * backup DEST_DIR: the catalog, the usage environment and the signing key,
+ * so that a config whose database is DEST_DIR serves from the copy.
+ */
 static int
 cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 {
 	int rc = store_backup(cl->app.st, args[0]);
 
+	(void)nopt;
+	(void)opts;
 	if (rc != 0) {
 		fail("cannot back up to %s: %s; use a new or empty directory on a "
 		    "disk with room", args[0], store_strerror(rc));
+		return 1;
+	}
+	if (copy_key(cl->app.cfg.signing_key_file, args[0]) == -1) {
+		fail("cannot copy the signing key %s to %s: %s",
+		    cl->app.cfg.signing_key_file, args[0], strerror(errno));
 		return 1;
 	}
 	printf("backup written to %s\n", args[0]);

@@ -333,6 +333,19 @@ store_backup(struct store *s, const char *dest)
 	if (snprintf(path, sizeof(path), "%s/data.mdb", dest) < (int)sizeof(path) &&
 	    chmod(path, 0600) == -1)
 		return map_err(errno);
+	if (s->uenv == NULL)
+		return STORE_OK;
+	/* the uses, their statistics and last_used: <dest>/usage */
+	if (snprintf(path, sizeof(path), "%s/usage", dest) >= (int)sizeof(path))
+		return STORE_IO;
+	store_use_flush(s);
+	if (mkdir(path, 0700) == -1)
+		return map_err(errno);
+	if ((rc = mdb_env_copy2(s->uenv, path, MDB_CP_COMPACT)) != 0)
+		return map_err(rc);
+	if (snprintf(path, sizeof(path), "%s/usage/data.mdb", dest) <
+	    (int)sizeof(path) && chmod(path, 0600) == -1)
+		return map_err(errno);
 	return STORE_OK;
 }
 

@@ -109,7 +109,10 @@ void	store_close(struct store *);
  */
 int	store_snapshot(struct store *);
 void	store_snapshot_end(struct store *);
-/* Compacting copy into dest_dir (created, must be empty) while others write. */
+/*
+ * Compacting copy of the catalog into dest_dir (created, must be empty) and
+ * of the usage environment into dest_dir/usage, while others write.
+ */
 int	store_backup(struct store *, const char *dest_dir);
 
 /* --- users --- */

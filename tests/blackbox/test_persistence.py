@@ -7,9 +7,10 @@ running service share the database; backup gives a usable copy.
 import os
 import shutil
 import tempfile
+import threading
+import time
 
-from harness import (ADMIN, ALICE, BOB, InstanceTestCase,
-                     jwt_claims)
+from harness import ADMIN, ALICE, BOB, Instance, InstanceTestCase
 
 FULL_SCOPE = {
     "server_id": "srv-9",
@@ -128,33 +129,86 @@ class SharedDatabase(InstanceTestCase):
         st, _, me = self.req("GET", "/auth/me", token=tok)
         self.assertEqual((st, me["user"]["email"]), (200, BOB))
 
-    def test_backup_is_a_usable_copy(self):
+    def test_backup_while_writing_restores_and_serves(self):
+        """tokencat backup while a writer creates tokens: every token
+        acknowledged before the backup began is in the copy, which holds
+        the signing key and the usage statistics, and a service whose
+        database is the copy serves it (sessions and API tokens)."""
         s = self.login(ALICE)
-        st, out = self.inst.create_token(s, "in-backup")
-        self.assertEqual(st, 201, out)
-        dest = tempfile.mkdtemp(prefix="tcbb-backup-")
+        st, used = self.inst.create_token(s, "used-before")
+        self.assertEqual(st, 201, used)
+        raw = used["access_token"]
+        for _ in range(3):
+            self.assertEqual(self.req("GET", "/auth/check", token=raw,
+                                      headers={"X-Original-URI": "/x"})[0],
+                             200)
+        acked, stop, errors = [], threading.Event(), []
+
+        def writer():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                st, out = self.inst.create_token(s, "w-%d" % n)
+                if st == 201:
+                    acked.append((time.time(), out["token"]["id"]))
+                else:
+                    errors.append((st, out))
+
+        t = threading.Thread(target=writer)
+        t.start()
         try:
+            time.sleep(0.3)                 # the writer is going
+            dest = tempfile.mkdtemp(prefix="tcbb-backup-")
             target = os.path.join(dest, "copy")
-            os.mkdir(target)
-            self.inst.cli("backup", target)
-            self.assertTrue(os.listdir(target), "backup wrote nothing")
-            # the copy opens on its own: a second config pointing at it
-            key = os.path.join(dest, "signing.key")
-            shutil.copyfile(os.path.join(self.inst.db, "signing.key"), key)
-            os.chmod(key, 0o600)
-            conf = os.path.join(dest, "copy.conf")
-            with open(conf, "w") as f:
-                f.write("database = %s\nsigning_key_file = %s\n"
-                        % (target, key))
-            listing = self.inst.cli("-c", conf, "user", "list",
-                                    conf=False).stdout
-            for email in (ADMIN, ALICE, BOB):
-                self.assertIn(email, listing)
-            tok = self.inst.cli("-c", conf, "session", ALICE,
-                                conf=False).stdout.strip()
-            self.assertEqual(jwt_claims(tok)["sub"], jwt_claims(s)["sub"])
+            began = time.time()
+            out = self.inst.cli("backup", target).stdout
+            ended = time.time()
+            time.sleep(0.3)                 # and still going afterwards
         finally:
+            stop.set()
+            t.join(30)
+        self.assertEqual(errors, [], "writes failed during the backup")
+        self.assertIn("backup written to", out)
+        before = [i for at, i in acked if at < began]
+        after = [i for at, i in acked if at > ended]
+        self.assertGreater(len(before), 0, "no write before the backup")
+        self.assertGreater(len(after), 0, "no write after the backup")
+        self.assertEqual(sorted(os.listdir(target)),
+                         ["data.mdb", "signing.key", "usage"])
+        for f in ("data.mdb", "signing.key", "usage/data.mdb"):
+            mode = os.stat(os.path.join(target, f)).st_mode & 0o777
+            self.assertEqual(mode, 0o600, f)
+        # the same directory again is refused, the copy untouched
+        again = self.inst.cli("backup", target, check=False)
+        self.assertEqual(again.returncode, 1, again.stderr)
+
+        # restore: a second instance whose database is the copy
+        copy = Instance("restored")
+        try:
+            shutil.rmtree(copy.db)
+            shutil.copytree(target, copy.db)
+            os.chmod(copy.db, 0o700)
+            copy.start()
+            alice = copy.login(ALICE)
+            st, _, lst = copy.req("GET", "/tokens?limit=1000", token=alice)
+            self.assertEqual(st, 200, lst)
+            self.assertLess(lst["total"], 1000, "more than one page")
+            ids = {tok["id"] for tok in lst["tokens"]}
+            missing = [i for i in before if i not in ids]
+            self.assertEqual(missing, [], "acknowledged tokens lost")
+            self.assertTrue(all(i not in ids for i in after))
+            # the API token signed before the backup still works there
+            st, _, chk = copy.req("GET", "/auth/check", token=raw,
+                                  headers={"X-Original-URI": "/x"})
+            self.assertEqual(st, 200, chk)
+            st, _, u = copy.req("GET", "/tokens/%s/usage?days=1"
+                                % used["token"]["id"], token=alice)
+            self.assertEqual(st, 200, u)
+            self.assertGreaterEqual(u["total_requests"], 3, u)
+            self.assertEqual(copy.create_token(alice, "in-restored")[0], 201)
+        finally:
+            copy.close()
             shutil.rmtree(dest, ignore_errors=True)
-        # the service is unaffected
+        # the original service is unaffected
         self.assertEqual(self.req("GET", "/auth/me", token=s)[0], 200)
         self.assertEqual(self.inst.create_token(s, "after-backup")[0], 201)
