@@ -3,7 +3,7 @@
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
 libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
-curl python3 tzdata"
+curl python3 tzdata mandoc"
 
 # newer A B: true if file A was modified after file B (POSIX find).
 newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }

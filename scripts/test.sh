@@ -44,7 +44,7 @@ configure_werror() {
 summarize() {
 	PASSED=0
 	FAILED=0
-	for log in tests/*.log tests/blackbox/*.log; do
+	for log in tests/*.log tests/*/*.log; do
 		[ -f "$log" ] || continue
 		case $log in
 		*/test-suite.log) continue ;;
