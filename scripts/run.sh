@@ -156,7 +156,7 @@ start) ;;
 	;;
 esac
 
-install_missing
+install_missing $PACKAGES
 build
 stop_server
 setup_instance

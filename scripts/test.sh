@@ -90,7 +90,7 @@ summarize() {
 	return 0
 }
 
-install_missing
+install_missing $PACKAGES $TEST_PACKAGES
 configure_werror
 say "make -k check"
 make -k -j"$(nproc 2>/dev/null || echo 2)" check

@@ -164,11 +164,21 @@ serve(const struct app *a, struct http_io *io)
 	req_free(&r);
 }
 
-/* Plain CGI: one request over environ, stdin and stdout. */
+/*
+ * Plain CGI: one request over environ, stdin and stdout. What the request
+ * left unread on stdin (a body refused by its Content-Length, or never
+ * needed) is read and dropped before returning, up to CGI_DRAIN_MAX bytes:
+ * Apache's mod_cgid passes stdin and stdout over one socket, and drops the
+ * answer of a program that exits with input unread.
+ */
+#define CGI_DRAIN_MAX	((size_t)64 << 20)
+
 static void
 serve_cgi(const struct app *a)
 {
 	struct http_io	io;
+	char		buf[8192];
+	size_t		n, total = 0;
 
 	memset(&io, 0, sizeof(io));
 	io.envp = environ;
@@ -178,6 +188,8 @@ serve_cgi(const struct app *a)
 	serve(a, &io);
 	if (fflush(stdout) != 0)
 		log_warn("writing the CGI response failed");
+	while (total < CGI_DRAIN_MAX && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		total += n;
 }
 
 /*

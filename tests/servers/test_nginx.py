@@ -1,0 +1,156 @@
+"""
+test_nginx.py - etc/nginx/tokencat.conf with Debian's nginx in front of a
+pool started by etc/spawn-fcgi/tokencat-spawn.sh: the API under /api
+(PATH_INFO from fastcgi_split_path_info), the page with its
+Content-Security-Policy, and /protected/ guarded by auth_request and GET
+/auth/check. The same site in front of the systemd units is in
+test_systemd.py.
+
+The instance runs with trust_remote_user = true: the sample must not let
+a client name a user with a Basic header nobody checked.
+"""
+
+import os
+import time
+import unittest
+
+from servers import (ADMIN, ALICE, NGINX, SPAWN_FCGI, IS_ROOT, WWW_USER,
+                     ServerChecks, ServerInstance, basic, give_to_www)
+
+CSP = "default-src 'self'"
+
+# Debian's nginx.conf, as far as the site needs it: the samples go where
+# Debian includes sites-enabled/*, inside http { }.
+NGINX_MAIN = """\
+daemon off;
+%(user)s
+worker_processes 2;
+pid %(run)s/nginx.pid;
+error_log %(logs)s/nginx-error.log info;
+events { worker_connections 256; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path %(run)s/client_body;
+    fastcgi_temp_path %(run)s/fastcgi;
+    proxy_temp_path %(run)s/proxy;
+    uwsgi_temp_path %(run)s/uwsgi;
+    scgi_temp_path %(run)s/scgi;
+    include %(site)s;
+}
+"""
+
+
+class NginxInstance(ServerInstance):
+    SERVER = "nginx"
+
+    def start_pool(self):
+        """The workers: a spawn-fcgi pool on run/tokencat.sock."""
+        self.spawn_pool(os.path.join(self.run, "tokencat.sock"))
+
+    def write_server_conf(self):
+        self.start_pool()
+        site = self.render("nginx/tokencat.conf", [
+            ("listen 80;", "listen 127.0.0.1:%d;" % self.port),
+            ("/run/tokencat", self.run),
+            ("/var/log/nginx", self.logs),
+            ("root /var/www;", "root %s;" % self.dir),
+        ])
+        self.nconf_path = os.path.join(self.confdir, "nginx.conf")
+        with open(self.nconf_path, "w") as f:
+            f.write(NGINX_MAIN % {
+                "user": "user %s;" % WWW_USER if IS_ROOT else "",
+                "run": self.run, "logs": self.logs, "site": site})
+        give_to_www(self.confdir)
+
+    def server_argv(self):
+        return [NGINX, "-e", os.path.join(self.logs, "nginx-error.log"),
+                "-p", self.dir, "-c", self.nconf_path]
+
+
+class NginxChecks(ServerChecks):
+    """What the nginx site must do, whatever starts its workers."""
+
+    CONF = {"rule": ["GET /protected/ files.read"],
+            "trust_remote_user": "true"}
+
+    def test_page_has_the_content_security_policy(self):
+        st, h, _ = self.req("GET", "/", prefix="")
+        self.assertEqual(st, 200)
+        self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
+        self.assertEqual(h.get("Content-Security-Policy"), CSP)
+
+    def test_path_info_query_and_body_parameters(self):
+        # PATH_INFO: /api/v1/health is /health (no mount_prefix is set,
+        # so without PATH_INFO the worker would see /api/v1/health: 404)
+        self.assertEqual(self.req("GET", "/v1/health")[0], 200)
+        # decoded by nginx: /he%61lth is /health
+        self.assertEqual(self.req("GET", "/he%61lth")[0], 200)
+        sess = self.inst.login(ALICE)
+        # QUERY_STRING
+        st, _, out = self.req("GET", "/tokens?limit=3&offset=0", token=sess)
+        self.assertEqual((st, out["limit"]), (200, 3))
+        # CONTENT_TYPE
+        st, _, out = self.req("POST", "/tokens", raw="name=x", token=sess,
+                              headers={"Content-Type": "text/plain"})
+        self.assertEqual(st, 415, out)
+
+    def test_auth_check_through_the_api_uses_remote_addr(self):
+        """/api/auth/check itself, with the client's X-Original-* headers
+        and the client address from REMOTE_ADDR."""
+        sess = self.inst.login(ADMIN)
+        for ips, want in ((["127.0.0.1"], 200), (["10.9.9.9"], 403)):
+            st, out = self.inst.create_token(
+                sess, "ip-%s" % ips[0],
+                scope={"permissions": ["files.read"], "ip_restrictions": ips})
+            self.assertEqual(st, 201, out)
+            st, h, body = self.req("GET", "/auth/check",
+                                   token=out["access_token"], headers={
+                                       "X-Original-URI": "/protected/x",
+                                       "X-Original-Method": "GET"})
+            self.assertEqual(st, want, body)
+
+    def test_guard_takes_the_real_uri_and_the_client_address(self):
+        sess = self.inst.login(ADMIN)
+        st, out = self.inst.create_token(
+            sess, "guard-ip", scope={"permissions": ["files.read"],
+                                     "ip_restrictions": ["10.9.9.9"]})
+        self.assertEqual(st, 201, out)
+        st, _, _ = self.get_protected("Bearer " + out["access_token"])
+        self.assertEqual(st, 403, "REMOTE_ADDR reaches the check")
+        # a client's own X-Original-URI does not replace the real one
+        tid, tok = self.files_token("guard-uri")
+        st, _, _ = self.req("GET", self.PROTECTED, prefix="", headers={
+            "Authorization": "Bearer " + tok,
+            "X-Original-URI": "/elsewhere", "X-Original-Method": "DELETE"})
+        self.assertEqual(st, 200, self.inst.last_body)
+
+    def test_access_log_names_the_allowed_user(self):
+        tid, tok = self.files_token("logged")
+        self.assertEqual(self.get_protected("Bearer " + tok)[0], 200)
+        # nginx writes the line after the answer; give it a moment
+        for _ in range(50):
+            log = self.inst.read_log("tokencat-access.log")
+            if tid in log:
+                break
+            time.sleep(0.05)
+        line = [ln for ln in log.splitlines() if tid in ln]
+        self.assertTrue(line, log[-2000:])
+        self.assertIn("user=%s token=%s" % (ADMIN, tid), line[-1])
+        self.assertIn('"GET /protected/hello.txt HTTP/1.1" 200', line[-1])
+
+    def test_workers_log_lines(self):
+        self.req("GET", "/health")
+        self.assertIn("GET /health 200", self.inst.read_log("workers.log"))
+
+    def test_a_basic_header_names_nobody(self):
+        """nginx sets $remote_user from any Basic header; the sample does
+        not pass it, so trust_remote_user (on here) gets nothing."""
+        st, _, out = self.req("GET", "/auth/me", headers={
+            "Authorization": basic(ALICE, "not-checked-by-anyone")})
+        self.assertEqual(st, 401, out)
+
+
+class Nginx(NginxChecks, unittest.TestCase):
+    INSTANCE = NginxInstance
+    PROGRAMS = {"nginx": NGINX, "spawn-fcgi": SPAWN_FCGI}
