@@ -1,25 +1,54 @@
 #!/bin/sh
-# run.sh - benchmarks, figures on stdout (make bench). Side by side in one
-# run, on one lighttpd with the same worker count:
-#   1. GET /auth/check with a valid token that has a usage limit (usage
-#      recorded) against a no-op libfcgi responder (bench/noop_fcgi);
-#   2. usage statistics at 100k recorded uses against 100 (bench/bench_stats).
-# Needs lighttpd, wrk and curl. Environment: WORKERS (4), SECONDS_EACH (10),
-# CONNECTIONS (32), USES (100000).
+# run.sh - the benchmarks of make bench; figures on stdout, compared side by
+# side in one run on one lighttpd (bench/RESULTS.md keeps a run's output):
+#   1. GET /auth/check with a valid token that has a usage limit (uses
+#      recorded) against a no-op libfcgi responder (bench/noop_fcgi), same
+#      request headers and worker count;            goal >= 0.8x
+#   2. usage statistics at 100k and at 1M recorded uses against 100
+#      (bench/bench_stats);                          goal <= 3x
+#   3. durable token creates per second (POST /tokens, one LMDB commit
+#      flushed to disk each);
+#   4. GET /tokens?limit=50 for a user with 100k tokens against one with
+#      10, and the admin list of all tokens at 100k (bench/bench_fill);
+#                                                    goal <= 2x
+#   5. the workers' resident memory over RSS_REQUESTS /auth/check requests;
+#                                                    goal: flat
+# Needs lighttpd, wrk, curl and python3. Environment: WORKERS (4),
+# SECONDS_EACH (10), CONNECTIONS (32), USES (100000), BIG_USES (1000000),
+# TOKENS (100000), RSS_REQUESTS (1000000). ONLY=1,4 runs some parts.
 set -eu
 : "${top_builddir:=$(pwd)}"
 : "${WORKERS:=4}" "${SECONDS_EACH:=10}" "${CONNECTIONS:=32}" "${USES:=100000}"
+: "${BIG_USES:=1000000}" "${TOKENS:=100000}" "${RSS_REQUESTS:=1000000}"
+: "${ONLY:=1,2,3,4,5}"
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
+B=$top_builddir
 
 D=$(mktemp -d /tmp/tcbench-XXXXXX)
 trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; sleep 1; rm -rf "$D"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-CLI="$top_builddir/src/tokencat -c $D/tokencat.conf"
-printf 'database = %s/db\nlog_level = error\n' "$D" > "$D/tokencat.conf"
-$CLI init >/dev/null
+URL=http://127.0.0.1:$PORT
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+
+# Two catalogs: "api" (the check, the creates) and "big" (bench_fill's
+# users with 10 and TOKENS tokens, and an admin).
+for db in api big; do
+	printf 'database = %s/%s\nlog_level = error\n' "$D" "$db" > "$D/$db.conf"
+	"$B/src/tokencat" -c "$D/$db.conf" init >/dev/null
+done
+CLI="$B/src/tokencat -c $D/api.conf"
 printf 'bench-password-1\n' | $CLI user add bench@example.com >/dev/null
 S=$($CLI session bench@example.com)
+if want 4; then
+	t0=$(date +%s)
+	"$B/bench/bench_fill" "$D/big" small@example.com page@example.com \
+	    big@example.com "$TOKENS" 2>/dev/null
+	printf 'bench-password-1\n' | "$B/src/tokencat" -c "$D/big.conf" \
+	    user add admin@example.com --admin >/dev/null
+	FILL_S=$(( $(date +%s) - t0 ))
+fi
+
 cat > "$D/lighttpd.conf" <<CONF
 server.modules = ( "mod_fastcgi" )
 server.bind = "127.0.0.1"
@@ -29,50 +58,131 @@ server.errorlog = "$D/error.log"
 server.pid-file = "$D/pid"
 server.max-keep-alive-requests = 100000
 fastcgi.server = (
-  "/api" => (( "bin-path" => "$top_builddir/src/tokencat.fcgi",
+  "/api" => (( "bin-path" => "$B/src/tokencat.fcgi",
     "socket" => "$D/tc.sock", "check-local" => "disable", "max-procs" => $WORKERS,
-    "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/tokencat.conf" ) )),
-  "/noop" => (( "bin-path" => "$top_builddir/bench/noop_fcgi",
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/api.conf" ) )),
+  "/big" => (( "bin-path" => "$B/src/tokencat.fcgi",
+    "socket" => "$D/big.sock", "check-local" => "disable", "max-procs" => $WORKERS,
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/big.conf" ) )),
+  "/noop" => (( "bin-path" => "$B/bench/noop_fcgi",
     "socket" => "$D/noop.sock", "check-local" => "disable", "max-procs" => $WORKERS )) )
 CONF
 "$LIGHTTPD" -f "$D/lighttpd.conf"
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break
+	curl -fsS "$URL/api/health" >/dev/null 2>&1 && break
 	sleep 0.5
 done
 T=$(curl -fsS -H "Authorization: Bearer $S" -H 'Content-Type: application/json' \
     -d '{"name":"bench","expires_in_days":30,"scope":{"usage_limits":{"requests_per_minute":1000000000}}}' \
-    "http://127.0.0.1:$PORT/api/tokens" |
+    "$URL/api/tokens" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-# rps URL [headers...]: requests per second that wrk reaches
-rps() {
+# wrk_out URL [wrk options...]: wrk's report
+wrk_out() {
 	url=$1; shift
-	wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" "$@" "$url" |
-	    awk '/^Requests\/sec/ { print $2 }'
+	wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "$@" "$url"
 }
-echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cpu, lighttpd $WORKERS workers each, wrk $CONNECTIONS connections, ${SECONDS_EACH}s a run"
-# Both doors get the same request headers, so that lighttpd's share of
-# the work (parsing them, passing them as FastCGI parameters) is the same
-# and the ratio compares the workers.
-H_AUTH="Authorization: Bearer $T"
-H_URI="X-Original-URI: /tools/x"
-H_METHOD="X-Original-Method: GET"
-rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" >/dev/null    # warm up
-N1=$(rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
-C1=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
-N2=$(rps "http://127.0.0.1:$PORT/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
-C2=$(rps "http://127.0.0.1:$PORT/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD")
-python3 - "$N1" "$C1" "$N2" "$C2" <<'PY'
-import sys
-n1, c1, n2, c2 = map(float, sys.argv[1:])
-n, c = (n1 + n2) / 2, (c1 + c2) / 2
-print("no-op responder:      %8.0f req/s (runs %.0f, %.0f)" % (n, n1, n2))
-print("/auth/check + usage:  %8.0f req/s (runs %.0f, %.0f)" % (c, c1, c2))
-print("ratio check/no-op:    %8.2f (goal >= 0.8)" % (c / n))
-PY
-ST=$(curl -fsS -H "Authorization: Bearer $S" "http://127.0.0.1:$PORT/api/tokens?limit=1" |
-    python3 -c 'import json,sys; t=json.load(sys.stdin)["tokens"][0]; print(t["id"])')
-curl -fsS -H "Authorization: Bearer $S" "http://127.0.0.1:$PORT/api/tokens/$ST/usage?days=1" |
-    python3 -c 'import json,sys; u=json.load(sys.stdin); print("uses recorded during the run: %d (all visible in statistics)" % u["total_requests"])'
-"$top_builddir/bench/bench_stats" "$USES"
+# rps and p50 of a wrk report on stdin: "<req/s> <p50 in ms>"
+rps_p50() {
+	awk '/^Requests\/sec/ { r = $2 }
+	    /^ +50%/ { v = $2; m = 1
+		if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000
+		sub(/[a-z]+$/, "", v); p = v * m }
+	    / Non-2xx or 3xx responses/ { bad = $NF }
+	    END { printf "%.0f %.3f %d\n", r, p, bad }'
+}
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print('%.2f' % (a / b))" "$1" "$2"; }
+
+echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cpu," \
+    "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+    "lighttpd $WORKERS workers a door, wrk $CONNECTIONS connections, ${SECONDS_EACH}s a run"
+
+if want 1; then
+	# Both doors get the same request headers, so that lighttpd's share of
+	# the work (parsing them, passing them as FastCGI parameters) is the
+	# same and the ratio compares the workers.
+	H_AUTH="Authorization: Bearer $T"
+	H_URI="X-Original-URI: /tools/x"
+	H_METHOD="X-Original-Method: GET"
+	wrk_out "$URL/noop/" -H "$H_AUTH" >/dev/null          # warm up
+	set -- $(wrk_out "$URL/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N1=$1
+	set -- $(wrk_out "$URL/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C1=$1; E1=$3
+	set -- $(wrk_out "$URL/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N2=$1
+	set -- $(wrk_out "$URL/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C2=$1; E2=$3
+	echo "1. /auth/check (usage limit, uses recorded) against a no-op responder"
+	echo "   no-op responder:      $(( (N1 + N2) / 2 )) req/s (runs $N1, $N2)"
+	echo "   /auth/check:          $(( (C1 + C2) / 2 )) req/s (runs $C1, $C2; non-200: $((E1 + E2)))"
+	echo "   ratio:                $(ratio $((C1 + C2)) $((N1 + N2))) (goal >= 0.8)"
+	ST=$(curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens?limit=1" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"][0]["id"])')
+	curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens/$ST/usage?days=1" |
+	    python3 -c 'import json,sys; u=json.load(sys.stdin); print("   uses recorded:        %d (all in the statistics)" % u["total_requests"])'
+fi
+
+if want 2; then
+	echo "2. usage statistics against the number of recorded uses"
+	"$B/bench/bench_stats" "$USES" | sed 's/^/   /'
+	"$B/bench/bench_stats" "$BIG_USES" | sed 's/^/   /'
+fi
+
+if want 3; then
+	cat > "$D/create.lua" <<'LUA'
+-- POST /api/tokens with a name unique to the thread and request
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+	n = n + 1
+	return wrk.format("POST", nil, nil,
+	    '{"name":"c-' .. tid .. '-' .. n .. '","expires_in_days":30}')
+end
+LUA
+	set -- $(wrk_out "$URL/api/tokens" -s "$D/create.lua" -H "Authorization: Bearer $S" \
+	    -H 'Content-Type: application/json' | rps_p50)
+	echo "3. durable token creates (POST /tokens, one flushed commit each)"
+	echo "   creates:              $1 /s, p50 $2 ms (non-2xx: $3)"
+fi
+
+if want 4; then
+	SS=$("$B/src/tokencat" -c "$D/big.conf" session small@example.com)
+	SP=$("$B/src/tokencat" -c "$D/big.conf" session page@example.com)
+	SB=$("$B/src/tokencat" -c "$D/big.conf" session big@example.com)
+	SA=$("$B/src/tokencat" -c "$D/big.conf" session admin@example.com)
+	TOTAL=$(curl -fsS -H "Authorization: Bearer $SB" "$URL/big/tokens?limit=1" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+	set -- $(wrk_out "$URL/big/tokens?limit=50" -H "Authorization: Bearer $SS" | rps_p50); L1=$1; P1=$2
+	set -- $(wrk_out "$URL/big/tokens?limit=50" -H "Authorization: Bearer $SP" | rps_p50); L2=$1; P2=$2
+	set -- $(wrk_out "$URL/big/tokens?limit=50" -H "Authorization: Bearer $SB" | rps_p50); L3=$1; P3=$2
+	set -- $(wrk_out "$URL/big/tokens/admin/all?limit=100" -H "Authorization: Bearer $SA" | rps_p50); L4=$1; P4=$2
+	echo "4. listing (a catalog of $((TOTAL + 60)) tokens, filled in ${FILL_S}s)"
+	echo "   GET /tokens?limit=50, user with 10 tokens:   $L1 req/s, p50 $P1 ms"
+	echo "   GET /tokens?limit=50, user with 50 tokens:   $L2 req/s, p50 $P2 ms"
+	echo "   GET /tokens?limit=50, user with $TOTAL:  $L3 req/s, p50 $P3 ms"
+	echo "   ratio $TOTAL / 10 tokens: $(ratio "$L1" "$L3") in req/s (goal <= 2;" \
+	    "the pages hold 50 and 10 tokens)"
+	echo "   ratio $TOTAL / 50 tokens: $(ratio "$L2" "$L3") in req/s (same page of 50)"
+	echo "   GET /tokens/admin/all?limit=100 of $((TOTAL + 60)): $L4 req/s, p50 $P4 ms"
+fi
+
+if want 5; then
+	pids() {
+		for p in /proc/[0-9]*; do
+			tr '\0' '\n' < "$p/environ" 2>/dev/null |
+			    grep -qx "TOKENCAT_CONFIG=$D/api.conf" && echo "${p#/proc/}"
+		done 2>/dev/null
+	}
+	# heap and stack (RssAnon) apart from the mapped database files (RssFile)
+	rss() { for p in $(pids); do cat "/proc/$p/status"; done 2>/dev/null |
+	    awk '/^RssAnon/ { a += $2; n++ } /^RssFile/ { f += $2 }
+		END { printf "anonymous %d KiB, mapped files %d KiB (%d workers)", a, f, n }'; }
+	echo "5. worker memory over $RSS_REQUESTS /auth/check requests"
+	echo "   at 0:                 $(rss)"
+	done_n=0
+	while [ "$done_n" -lt "$RSS_REQUESTS" ]; do
+		n=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" -H "Authorization: Bearer $T" \
+		    -H "X-Original-URI: /tools/x" "$URL/api/auth/check" |
+		    awk '/requests in/ { print $1 }')
+		done_n=$((done_n + n))
+		echo "   at $done_n:$(printf '%*s' $((14 - ${#done_n})) '')$(rss)"
+	done
+fi

@@ -289,7 +289,8 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	mdb_env_set_maxdbs(s->env, DB__MAX + 2);
 	mdb_env_set_maxreaders(s->env, 512);
 	mdb_env_set_mapsize(s->env, map_mb << 20);
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS |
+	    (flags & STORE_BULK ? MDB_NOSYNC : 0), 0600)) != 0)
 		goto fail;
 	mdb_reader_check(s->env, &dead);
 	if (dead > 0)
@@ -313,8 +314,10 @@ store_close(struct store *s)
 	s->rbusy[0] = s->rbusy[1] = 0;
 	store_read_cache_drop(s);
 	usage_close(s);
-	if (s->env != NULL)
+	if (s->env != NULL) {
+		mdb_env_sync(s->env, 1);        /* for STORE_BULK; else a no-op */
 		mdb_env_close(s->env);
+	}
 	free(s->dir);
 	free(s);
 }

@@ -93,6 +93,7 @@ int	token_live(const struct token *, int64_t now);
 struct store;
 
 #define STORE_CREATE 0x1                /* create the directory and database if missing */
+#define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close */
 
 /*
  * Open (or with STORE_CREATE, create) the environment in dir. Call after any

@@ -328,9 +328,10 @@ struct tok_get {
  * A per-process cache of decoded records: the record is still read from
  * the store every time, and a cached decoding is used only when the stored
  * bytes are identical to the ones it was decoded from (so every change
- * counts at once). It saves the JSON parse on the check path.
+ * counts at once). It saves the JSON parse on the check path and for
+ * the pages of a listing. Direct-mapped on a hash of the id.
  */
-#define DECODED_MAX 64
+#define DECODED_MAX 1024
 
 static struct decoded {
 	char		 id[UUID_LEN + 1];
@@ -359,12 +360,23 @@ token_copy(struct token *out, const struct token *t)
 	return 0;
 }
 
+/* The cache slot of id: FNV-1a of its characters. */
+static struct decoded *
+decoded_slot(const char *id)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < UUID_LEN && id[i] != '\0'; i++)
+		h = (h ^ (unsigned char)id[i]) * 16777619u;
+	return &decoded[h % DECODED_MAX];
+}
+
 /* Remember the decoding of raw for id (best effort). */
 static void
 decoded_put(const char *id, const MDB_val *raw, const struct token *t)
 {
-	struct decoded *d = &decoded[(unsigned char)id[0] * 31u % DECODED_MAX ^
-	    (unsigned char)id[1] % DECODED_MAX];
+	struct decoded *d = decoded_slot(id);
 	char *copy = malloc(raw->mv_size);
 
 	if (copy == NULL)
@@ -386,8 +398,7 @@ decoded_put(const char *id, const MDB_val *raw, const struct token *t)
 static struct decoded *
 decoded_get(const char *id, const MDB_val *raw)
 {
-	struct decoded *d = &decoded[(unsigned char)id[0] * 31u % DECODED_MAX ^
-	    (unsigned char)id[1] % DECODED_MAX];
+	struct decoded *d = decoded_slot(id);
 
 	if (d->raw == NULL || d->len != raw->mv_size || memcmp(d->id, id, UUID_LEN) != 0 ||
 	    memcmp(d->raw, raw->mv_data, raw->mv_size) != 0)

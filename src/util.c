@@ -198,11 +198,25 @@ util_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into out. */
+/* The n low decimal digits of v (0 <= v), zero-padded, at out. */
+static void
+put_digits(char *out, int64_t v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into out;
+ * years 0 to 9999 by arithmetic, others through gmtime_r.
+ */
 void
 util_time_fmt(int64_t ms, char out[TIME_LEN])
 {
-	int64_t		secs = ms / 1000, frac = ms % 1000;
+	int64_t		secs = ms / 1000, frac = ms % 1000, days, sod;
+	int64_t		era, doe, yoe, doy, mp, y, m, d;
 	time_t		t;
 	struct tm	tm;
 	size_t		n;
@@ -210,6 +224,40 @@ util_time_fmt(int64_t ms, char out[TIME_LEN])
 	if (frac < 0) {                 /* floor for times before 1970 */
 		frac += 1000;
 		secs--;
+	}
+	/* days to civil (H. Hinnant's algorithm): no libc calls on the hot path */
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	if (y >= 0 && y <= 9999) {
+		put_digits(out, y, 4);
+		out[4] = '-';
+		put_digits(out + 5, m, 2);
+		out[7] = '-';
+		put_digits(out + 8, d, 2);
+		out[10] = 'T';
+		put_digits(out + 11, sod / 3600, 2);
+		out[13] = ':';
+		put_digits(out + 14, sod / 60 % 60, 2);
+		out[16] = ':';
+		put_digits(out + 17, sod % 60, 2);
+		out[19] = '.';
+		put_digits(out + 20, frac, 3);
+		out[23] = 'Z';
+		out[24] = '\0';
+		return;
 	}
 	t = (time_t)secs;
 	if (gmtime_r(&t, &tm) == NULL) {

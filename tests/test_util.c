@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <unistd.h>
 
@@ -200,6 +201,58 @@ Test(util, time_fmt_rows)
 	for (i = 0; i < NROWS(fmt_rows); i++) {
 		util_time_fmt(fmt_rows[i].ms, buf);
 		cr_expect_str_eq(buf, fmt_rows[i].s, "row %zu", i);
+	}
+}
+
+/*
+ * The arithmetic of util_time_fmt against gmtime_r (RFC 3339 years have
+ * four digits: zero-padded, which strftime's %Y is not below 1000).
+ */
+static void
+fmt_by_libc(int64_t ms, char out[64])
+{
+	int64_t		secs = ms / 1000, frac = ms % 1000;
+	time_t		t;
+	struct tm	tm;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs--;
+	}
+	t = (time_t)secs;
+	cr_assert_not_null(gmtime_r(&t, &tm));
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+Test(util, time_fmt_matches_gmtime)
+{
+	/* 0000-01-01, leap days, century rules, 1969/1970, 9999-12-31 */
+	static const int64_t edge[] = { INT64_C(-62167219200000),
+	    INT64_C(-62167219199999), INT64_C(-2208988800000),
+	    INT64_C(-2203891200000), INT64_C(-1), 0, 999, 1000,
+	    INT64_C(68169600000), INT64_C(951782400000),
+	    INT64_C(951868799999), INT64_C(4107542400000),
+	    INT64_C(253402300799999), INT64_C(253402300800000) };
+	char		want[64], got[TIME_LEN];
+	uint64_t	r;
+	int64_t		ms;
+	size_t		i;
+
+	for (i = 0; i < NROWS(edge); i++) {
+		fmt_by_libc(edge[i], want);
+		util_time_fmt(edge[i], got);
+		cr_expect_str_eq(got, want, "%lld", (long long)edge[i]);
+	}
+	for (i = 0; i < 20000; i++) {
+		cr_assert_eq(util_random(&r, sizeof(r)), 0);
+		/* years 0 to 9999 and a little beyond (through gmtime_r) */
+		ms = (int64_t)(r % UINT64_C(316000000000000)) -
+		    INT64_C(62167219200000);
+		fmt_by_libc(ms, want);
+		util_time_fmt(ms, got);
+		cr_expect_str_eq(got, want, "%lld", (long long)ms);
 	}
 }
 
