@@ -8,9 +8,13 @@ libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
 curl python3 tzdata"
 
 # What the tests need on top (README, second command): mandoc for the
-# man-page checks and the web servers the samples are tested with.
+# man-page checks, the web servers the samples are tested with, and
+# Chromium and Node.js for the admin page's test (playwright-core from npm).
 TEST_PACKAGES="mandoc apache2 apache2-utils \
-libapache2-mod-fcgid nginx spawn-fcgi systemd"
+libapache2-mod-fcgid nginx spawn-fcgi systemd chromium nodejs"
+# npm: Debian's on a plain Debian 12; a NodeSource nodejs brings its own
+# and conflicts with Debian's npm package.
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES="$TEST_PACKAGES npm"
 
 # newer A B: true if file A was modified after file B (POSIX find).
 newer() { [ -n "$(find "$1" -prune -newer "$2" 2>/dev/null)" ]; }

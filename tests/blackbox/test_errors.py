@@ -5,6 +5,7 @@ test_errors.py - routing (API.md 1), the common rules of every response
 
 import os
 import random
+import re
 import uuid
 
 from harness import (ALICE, BOB, MSG_API_TOKEN, MSG_NOT_FOUND, PASSWORDS,
@@ -229,10 +230,17 @@ class CommonHeaders(InstanceTestCase):
         self.assertEqual(st, 200)
         page = self.inst.last_body.decode()
         self.assertIn("<title>tokencat</title>", page)
-        self.assertIn("/api", page)
-        self.assertNotIn("<script", page.lower())
-        self.assertNotIn("<style", page.lower())
-        self.assertNotIn("style=", page.lower())
+        low = page.lower()
+        # scripts only from files (js/app.js, an ES module), no inline code
+        self.assertIn('<script type="module" src="js/app.js"></script>', low)
+        self.assertEqual(low.count("<script"),
+                         low.count('<script type="module" src='))
+        self.assertNotIn("<style", low)
+        self.assertNotIn("style=", low)
+        self.assertIsNone(re.search(r"\son[a-z]+\s*=", low), "on* handler")
+        # and the files it loads are served
+        for path in ("/js/app.js", "/app.css", "/favicon.svg"):
+            self.assertEqual(self.req("GET", path, prefix="")[0], 200, path)
 
 
 class BodyErrors(InstanceTestCase):
