@@ -154,16 +154,21 @@ class SharedDatabase(InstanceTestCase):
                 else:
                     errors.append((st, out))
 
+        def wait_for(cond):             # the writer's pace depends on load
+            deadline = time.time() + 20
+            while not cond() and time.time() < deadline and not errors:
+                time.sleep(0.02)
+
         t = threading.Thread(target=writer)
         t.start()
         try:
-            time.sleep(0.3)                 # the writer is going
+            wait_for(lambda: len(acked) >= 3)       # the writer is going
             dest = tempfile.mkdtemp(prefix="tcbb-backup-")
             target = os.path.join(dest, "copy")
             began = time.time()
             out = self.inst.cli("backup", target).stdout
             ended = time.time()
-            time.sleep(0.3)                 # and still going afterwards
+            wait_for(lambda: acked and acked[-1][0] > ended + 0.05)
         finally:
             stop.set()
             t.join(30)
