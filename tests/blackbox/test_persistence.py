@@ -142,6 +142,12 @@ class SharedDatabase(InstanceTestCase):
             self.assertEqual(self.req("GET", "/auth/check", token=raw,
                                       headers={"X-Original-URI": "/x"})[0],
                              200)
+        # the uses are written within a second (API.md 7); then back up
+        usage = "/tokens/%s/usage?days=1" % used["token"]["id"]
+        deadline = time.time() + 5
+        while self.req("GET", usage, token=s)[2]["total_requests"] < 3:
+            self.assertLess(time.time(), deadline, "uses not written")
+            time.sleep(0.05)
         acked, stop, errors = [], threading.Event(), []
 
         def writer():
@@ -206,8 +212,7 @@ class SharedDatabase(InstanceTestCase):
             st, _, chk = copy.req("GET", "/auth/check", token=raw,
                                   headers={"X-Original-URI": "/x"})
             self.assertEqual(st, 200, chk)
-            st, _, u = copy.req("GET", "/tokens/%s/usage?days=1"
-                                % used["token"]["id"], token=alice)
+            st, _, u = copy.req("GET", usage, token=alice)
             self.assertEqual(st, 200, u)
             self.assertGreaterEqual(u["total_requests"], 3, u)
             self.assertEqual(copy.create_token(alice, "in-restored")[0], 201)
