@@ -9,6 +9,8 @@
 #
 # Builds in the source tree (so it works before or after scripts/run.sh);
 # a tree configured without --enable-werror is reconfigured and cleaned.
+# With TOKENCAT_SANITIZERS=1 (as in CI) the whole suite runs a second time,
+# built with ASan and UBSan in ./asan/, and the last line sums both passes.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,8 +44,6 @@ configure_werror() {
 # Criterion's Synthesis line, or the last "N passed, N failed" line
 # (black-box and other suites), or else the automake result in the .trs.
 summarize() {
-	PASSED=0
-	FAILED=0
 	for log in tests/*.log tests/*/*.log; do
 		[ -f "$log" ] || continue
 		case $log in
@@ -90,24 +90,68 @@ summarize() {
 	return 0
 }
 
+# check_pass TITLE: run make -k check here, print the per-program lines
+# and the failures, add the counts to PASSED and FAILED.
+check_pass() {
+	say "make -k check ($1)"
+	make -k -j"$(nproc 2>/dev/null || echo 2)" check
+	status=$?
+	before=$FAILED
+	echo
+	echo "=== results per test program ($1)"
+	summarize
+	if [ $status -ne 0 ] && [ -f test-suite.log ]; then
+		echo
+		echo "=== test-suite.log ($1, failures)"
+		cat test-suite.log
+	fi
+	if [ $status -ne 0 ] && [ "$FAILED" -eq "$before" ]; then
+		say "make -k check failed (status $status) outside the counted" \
+		    "tests (build error?)"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+# The second pass of TOKENCAT_SANITIZERS=1 (.ci/run sets it): the
+# distribution tree built with ASan and UBSan (errors abort) in ./asan/,
+# the whole suite again, and any sanitizer report in its logs (workers
+# write theirs to the web servers' logs) counted as a failure.
+sanitizer_pass() {
+	rm -rf asan
+	make distdir distdir=asan >/dev/null || { FAILED=$((FAILED + 1));
+	    say "make distdir failed"; return; }
+	(
+		cd asan || exit 1
+		./configure -q --enable-werror --enable-sanitizers ||
+		    { say "configure --enable-sanitizers failed"; exit 1; }
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		export ASAN_OPTIONS UBSAN_OPTIONS
+		PASSED=0 FAILED=0
+		check_pass "ASan + UBSan"
+		reports=$(grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    tests 2>/dev/null | grep -v '\.trs$')
+		if [ -n "$reports" ]; then
+			echo "=== sanitizer reports in:"
+			printf '  %s\n' $reports
+			FAILED=$((FAILED + 1))
+		fi
+		echo "$PASSED $FAILED" > ../asan.counts
+	) || { FAILED=$((FAILED + 1)); return; }
+	read -r p f < asan.counts
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	rm -f asan.counts
+}
+
 install_missing $PACKAGES $TEST_PACKAGES
 configure_werror
-say "make -k check"
-make -k -j"$(nproc 2>/dev/null || echo 2)" check
-status=$?
-
-echo
-echo "=== results per test program"
-summarize
-if [ $status -ne 0 ] && [ -f test-suite.log ]; then
+PASSED=0
+FAILED=0
+check_pass "-Werror"
+if [ -n "${TOKENCAT_SANITIZERS:-}" ]; then
 	echo
-	echo "=== test-suite.log (failures)"
-	cat test-suite.log
-fi
-if [ $status -ne 0 ] && [ "$FAILED" -eq 0 ]; then
-	say "make -k check failed (status $status) outside the counted tests" \
-	    "(build error?)"
-	FAILED=1
+	sanitizer_pass
 fi
 [ "$PASSED" -eq 0 ] && [ "$FAILED" -eq 0 ] && say "no tests ran"
 echo "$PASSED passed, $FAILED failed"
