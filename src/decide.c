@@ -55,7 +55,7 @@ decide_client(const struct config *cfg, const char *remote, const char *xff,
     char out[ADDR_MAX])
 {
 	struct ipnet a;
-	const char *end, *start;
+	const char *end, *seg, *start;
 	char hop[ADDR_MAX];
 	size_t len;
 
@@ -63,10 +63,15 @@ decide_client(const struct config *cfg, const char *remote, const char *xff,
 	if (xff == NULL || cfg->ntrusted_proxies == 0 || scope_addr_parse(out, &a) == -1 ||
 	    !in_nets(cfg->trusted_proxies, cfg->ntrusted_proxies, &a))
 		return;
-	/* walk X-Forwarded-For from the right, skipping trusted proxies */
-	for (end = xff + strlen(xff); end > xff; end = start - 1) {
-		for (start = end; start > xff && start[-1] != ','; start--)
+	/*
+	 * Walk X-Forwarded-For from the right, skipping trusted proxies: seg
+	 * is the entry after its ',', start the same without leading blanks;
+	 * the next entry ends at that ',' (seg - 1), whatever the blanks.
+	 */
+	for (end = xff + strlen(xff); end > xff; end = seg - 1) {
+		for (seg = end; seg > xff && seg[-1] != ','; seg--)
 			;
+		start = seg;
 		while (start < end && (*start == ' ' || *start == '\t'))
 			start++;
 		len = (size_t)(end - start);
@@ -81,7 +86,7 @@ decide_client(const struct config *cfg, const char *remote, const char *xff,
 		snprintf(out, ADDR_MAX, "%s", hop);
 		if (!in_nets(cfg->trusted_proxies, cfg->ntrusted_proxies, &a))
 			return;
-		if (start == xff)
+		if (seg == xff)
 			return;
 	}
 }

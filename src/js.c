@@ -58,30 +58,77 @@ only_ws(const char *buf, size_t len)
 	return 1;
 }
 
+/* The code point of the 4 hex digits at s[0..n), or -1. */
+static long
+hex4(const char *s, size_t n)
+{
+	long	cp = 0;
+	size_t	i;
+	int	v;
+
+	if (n < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((v = util_hexval(s[i])) < 0)
+			return -1;
+		cp = cp << 4 | v;
+	}
+	return cp;
+}
+
+/*
+ * One \uXXXX escape of code point cp after a high surrogate escape (*hi)
+ * or not: 1 if it leaves a surrogate unpaired, else 0 with *hi updated.
+ */
+static int
+unpaired(long cp, int *hi)
+{
+	int	low = cp >= 0xdc00 && cp <= 0xdfff;
+
+	if (low != *hi)
+		return 1;
+	*hi = cp >= 0xd800 && cp <= 0xdbff;
+	return 0;
+}
+
 /*
  * What json-c would let through although it is not JSON: a raw control
- * character inside a string (RFC 8259 requires them escaped) or a single
- * quote outside one. Returns the reason, or NULL.
+ * character inside a string (RFC 8259 requires them escaped), a single
+ * quote outside one, or a \u escape of a surrogate that is not half of a
+ * pair (json-c silently turns it into U+FFFD, so that "\ud800" and
+ * "\udc00" would be stored as the same name). Returns the reason, or NULL.
  */
 static const char *
 lexical_error(const char *buf, size_t len)
 {
 	size_t	i;
-	int	in = 0, esc = 0;
+	long	cp;
+	int	in = 0, esc = 0, hi = 0;
 
 	for (i = 0; i < len; i++) {
 		if (!in && buf[i] == '\'')     /* json-c takes 'single' quoted keys */
 			return "single quotes are not JSON";
-		if (!in)
+		if (!in) {
 			in = buf[i] == '"';
-		else if ((unsigned char)buf[i] < 0x20)
+			continue;
+		}
+		if ((unsigned char)buf[i] < 0x20)
 			return "control character in string";
-		else if (esc)
+		if (esc) {
 			esc = 0;
-		else if (buf[i] == '\\')
+			if (buf[i] == 'u' && (cp = hex4(buf + i + 1, len - i - 1)) >= 0) {
+				i += 4;
+				if (unpaired(cp, &hi))
+					return "unpaired surrogate in string";
+				continue;
+			}
+		} else if (buf[i] == '\\') {
 			esc = 1;
-		else if (buf[i] == '"')
+			continue;
+		} else if (buf[i] == '"')
 			in = 0;
+		if (hi)
+			return "unpaired surrogate in string";
 	}
 	return NULL;
 }
@@ -106,7 +153,8 @@ tokener_fail(enum json_tokener_error e, size_t at, char *detail)
 
 /*
  * Parse buf[0..len) as exactly one JSON value (see js.h). The input is
- * checked first for NUL, UTF-8, single quotes and raw control characters in strings
+ * checked first for NUL, UTF-8, single quotes, unpaired surrogate escapes
+ * and raw control characters in strings
  * (json-c lets surrogates, overlongs and controls through); NaN/Infinity
  * are refused after parsing. A top-level null has no json-c object and is
  * refused too. Depth follows json-c's count of every value on the deepest
