@@ -9,8 +9,9 @@
 #
 # Builds in the source tree (so it works before or after scripts/run.sh);
 # a tree configured without --enable-werror is reconfigured and cleaned.
-# With TOKENCAT_SANITIZERS=1 (as in CI) the whole suite runs a second time,
-# built with ASan and UBSan in ./asan/, and the last line sums both passes.
+# With TOKENCAT_HARDENING=1 (as in CI) the whole suite runs a second time,
+# built with ASan and UBSan in ./asan/, then each libFuzzer harness of
+# fuzz/ for FUZZ_SECONDS (10); the last line sums all of it.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,7 +113,7 @@ check_pass() {
 	fi
 }
 
-# The second pass of TOKENCAT_SANITIZERS=1 (.ci/run sets it): the
+# The second pass of TOKENCAT_HARDENING=1 (.ci/run sets it): the
 # distribution tree built with ASan and UBSan (errors abort) in ./asan/,
 # the whole suite again, and any sanitizer report in its logs (workers
 # write theirs to the web servers' logs) counted as a failure.
@@ -149,9 +150,22 @@ configure_werror
 PASSED=0
 FAILED=0
 check_pass "-Werror"
-if [ -n "${TOKENCAT_SANITIZERS:-}" ]; then
+if [ -n "${TOKENCAT_HARDENING:-}" ]; then
 	echo
 	sanitizer_pass
+	echo
+	say "fuzz/run.sh ${FUZZ_SECONDS:-10} (each harness)"
+	sh fuzz/run.sh "${FUZZ_SECONDS:-10}" > fuzz.log 2>&1
+	cat fuzz.log
+	pf=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' fuzz.log | tail -n 1)
+	if [ -n "$pf" ]; then
+		p=${pf%% passed*}
+		f=${pf#*passed, }
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + ${f%% failed}))
+	else
+		FAILED=$((FAILED + 1))
+	fi
 fi
 [ "$PASSED" -eq 0 ] && [ "$FAILED" -eq 0 ] && say "no tests ran"
 echo "$PASSED passed, $FAILED failed"

@@ -23,6 +23,7 @@
 /* Everything gathered about one presented token; free with facts_free. */
 struct facts {
 	struct decide_in	 in;
+	uint32_t		 cap[3];        /* usage limits (decide_caps) */
 	struct token		 tok;
 	struct user		 owner;
 	struct json_object	*claims;
@@ -68,7 +69,6 @@ static int
 gather_store(struct req *r, const char *raw_sha256_hex, struct facts *f)
 {
 	const struct app *a = r->app;
-	uint32_t cap[3];
 	int rc;
 
 	rc = store_token_by_jti(a->st, claim(f->claims, "jti"), &f->tok);
@@ -87,8 +87,8 @@ gather_store(struct req *r, const char *raw_sha256_hex, struct facts *f)
 	    (rc = store_member_get(a->st, f->tok.team_id, f->owner.id,
 	    &f->in.team_role)) != 0 && rc != STORE_NOTFOUND)
 		return rc;
-	decide_caps(&f->tok, cap);
-	return store_use_window(a->st, f->tok.id, f->in.now, cap, f->in.used,
+	decide_caps(&f->tok, f->cap);
+	return store_use_window(a->st, f->tok.id, f->in.now, f->cap, f->in.used,
 	    f->in.frees_at);
 }
 
@@ -135,6 +135,27 @@ elapsed_us(const struct req *r)
 	return now > r->start_us ? (uint32_t)(now - r->start_us) : 0;
 }
 
+/*
+ * 1 if an allowed use leaves f's token within LIMIT_EXACT_MARGIN uses of
+ * one of its limits. Such a use is written before the answer, not in the
+ * worker's batch, so that the other workers count it at once: a limit is
+ * then exact where it matters, while a token far from its limits (or
+ * without any) is written in batches.
+ */
+#define LIMIT_EXACT_MARGIN 1000
+
+static int
+near_limit(const struct facts *f)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (f->cap[i] > 0 && (f->cap[i] <= LIMIT_EXACT_MARGIN ||
+		    f->in.used[i] >= f->cap[i] - LIMIT_EXACT_MARGIN))
+			return 1;
+	return 0;
+}
+
 /* Record the decision as a use of the token (errors are logged, not fatal). */
 static void
 record(struct req *r, const struct facts *f, const struct verdict *v)
@@ -144,8 +165,12 @@ record(struct req *r, const struct facts *f, const struct verdict *v)
 	    ua != NULL ? ua : "", v->status, v->status != 200, elapsed_us(r) };
 	int rc;
 
-	if (v->record && f->have_tok &&
-	    (rc = store_use_record(r->app->st, f->tok.id, &u)) != 0)
+	if (!v->record || !f->have_tok)
+		return;
+	if ((rc = store_use_record(r->app->st, f->tok.id, &u)) == 0 &&
+	    v->status == 200 && near_limit(f))
+		rc = store_use_flush(r->app->st);
+	if (rc != 0)
 		log_error("req=%s: cannot record a use: %s", r->id, store_strerror(rc));
 }
 

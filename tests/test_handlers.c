@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -889,4 +890,67 @@ Test(handlers, rotate)
 	cr_assert_str_eq(old.revocation_reason, "Rotated");
 	token_free(&old);
 	expect(h_token_rotate, &alice, NULL, NULL, id, 400, "Only an active token can be rotated");
+}
+
+/* --- usage limits across workers --- */
+
+/* GET /auth/check with jwt through handler h_auth_check on store st. */
+static int
+check_on(struct store *st, const char *jwt)
+{
+	char auth[2048];
+	char *env[] = { "REQUEST_METHOD=GET", auth, "HTTP_X_ORIGINAL_URI=/tools/x",
+	    "HTTP_X_ORIGINAL_METHOD=GET", "REMOTE_ADDR=127.0.0.1", NULL };
+	struct http_io io;
+	struct app a = app;
+	struct req r;
+	int st_code;
+
+	snprintf(auth, sizeof(auth), "HTTP_AUTHORIZATION=Bearer %s", jwt);
+	memset(&io, 0, sizeof(io));
+	io.envp = env;
+	io.role = ROLE_RESPONDER;
+	a.st = st;
+	memset(&r, 0, sizeof(r));
+	r.app = &a;
+	r.io = &io;
+	r.method = "GET";
+	r.path = strdup("/auth/check");
+	st_code = h_auth_check(&r);
+	req_free(&r);
+	return st_code;
+}
+
+/*
+ * Two workers are two processes with their own environment handle. A use
+ * within reach of a limit is written before the answer, so the other
+ * worker counts it at once: here the child is refused the third use of a
+ * 2-per-minute token although the parent's two were its last ones.
+ */
+Test(handlers, usage_limit_counts_the_other_workers_uses_at_once)
+{
+	struct req r;
+	char *jwt;
+	pid_t pid;
+	int status;
+
+	mkreq(&r, &bob, NULL, "{\"name\":\"lim\"," EXP ",\"team_id\":null,"
+	    "\"scope\":{\"usage_limits\":{\"requests_per_minute\":2}}}", NULL, NULL);
+	cr_assert_eq(h_token_create(&r), 201, "%s", detail(&r));
+	jwt = strdup(sget(r.out, "access_token"));
+	req_free(&r);
+	cr_assert_eq(check_on(app.st, jwt), 200);
+	cr_assert_eq(check_on(app.st, jwt), 200);
+	cr_assert_eq(store_use_pending(app.st), 0, "written before the answer");
+	if ((pid = fork()) == 0) {
+		struct store *other;
+
+		if (store_open(&other, dir, 4, 0) != STORE_OK)
+			_exit(99);
+		_exit(check_on(other, jwt) == 429 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the other worker allowed a third use (status %d)", status);
+	free(jwt);
 }

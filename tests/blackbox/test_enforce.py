@@ -93,6 +93,18 @@ class Check(InstanceTestCase):
         self.assertTrue(1 <= retry <= 61, retry)
         self.assertIn("per minute", out["detail"])
 
+    def test_usage_limit_is_exact_across_workers(self):
+        """Each check is a new connection and may go to either worker: a
+        use within reach of the limit is written before the answer, so
+        whichever worker takes the next check counts it (the cross-worker
+        case itself is pinned down by test_handlers, with two processes)."""
+        self.assertEqual(len(self.inst.worker_pids()), 2)
+        for limit in (1, 2, 5, 7):
+            _, tok = self.token("chk-exact-%d" % limit,
+                                {"usage_limits": {"requests_per_minute": limit}})
+            got = [self.check(tok)[0] for _ in range(limit + 4)]
+            self.assertEqual(got, [200] * limit + [429] * 4, limit)
+
     def test_forwarded_for_from_a_trusted_proxy(self):
         _, tok = self.token("chk-ip", {"ip_restrictions": ["192.0.2.7"]})
         self.assertEqual(self.check(tok, xff="192.0.2.7")[0], 200)
