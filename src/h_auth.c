@@ -151,7 +151,9 @@ login_ok(struct req *r, const struct user *u)
 	char *jwt;
 	int rc, narrowed = 0;
 
-	if ((rc = store_login_reset(r->app->st, u->email)) != 0)
+	/* a read-only database keeps its failure count, and logins go on */
+	if ((rc = store_login_reset(r->app->st, u->email)) != 0 &&
+	    rc != STORE_RDONLY)
 		return h_store_error(r, rc);
 	if ((rc = login_teams(r, u, &teams, &narrowed)) != 0)
 		goto out;

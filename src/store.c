@@ -188,6 +188,8 @@ store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 	MDB_txn *txn;
 	int rc, cached;
 
+	if (env == NULL)                /* no usage environment (read-only) */
+		return STORE_RDONLY;
 	if ((rc = read_begin(s, env, &txn, &cached)) != 0)
 		return map_err(rc);
 	rc = fn(s, txn, arg);
@@ -201,6 +203,8 @@ store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 	MDB_txn *txn;
 	int rc, tries;
 
+	if (env == NULL || (s->rdonly && env == s->env))
+		return STORE_RDONLY;
 	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
 		if ((rc = txn_begin(env, 0, &txn)) != 0)
 			return map_err(rc);
@@ -271,6 +275,60 @@ prepare_dir(const char *dir, int flags)
 	return 0;
 }
 
+/* (Re)create s->env and open it in dir with flags. Returns an LMDB code. */
+static int
+env_open(struct store *s, const char *dir, size_t map_mb, unsigned flags)
+{
+	int rc;
+
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	s->env = NULL;
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(s->env, DB__MAX + 2);
+	mdb_env_set_maxreaders(s->env, 512);
+	mdb_env_set_mapsize(s->env, map_mb << 20);
+	return mdb_env_open(s->env, dir, MDB_NOTLS | flags, 0600);
+}
+
+/* The named databases of a read-only environment (they must exist). */
+static int
+open_dbis_ro(struct store *s)
+{
+	MDB_txn *txn;
+	int i, rc;
+
+	if ((rc = txn_begin(s->env, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	for (i = 0; i < DB__MAX; i++)
+		if ((rc = mdb_dbi_open(txn, dbi_names[i], 0, &s->dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	return mdb_txn_commit(txn);     /* keeps the handles */
+}
+
+/*
+ * A database the process may not write (permissions, a read-only mount)
+ * is opened read-only, without its lock file if that cannot be written
+ * either: reads are served, every write fails with STORE_RDONLY (503).
+ */
+static int
+open_rdonly(struct store *s, const char *dir, size_t map_mb)
+{
+	int rc;
+
+	if ((rc = env_open(s, dir, map_mb, MDB_RDONLY)) == EACCES || rc == EROFS)
+		rc = env_open(s, dir, map_mb, MDB_RDONLY | MDB_NOLOCK);
+	if (rc != 0)
+		return rc;
+	s->rdonly = 1;
+	log_warn("store: %s is not writable: serving reads only, every write "
+	    "is refused (503)", dir);
+	return 0;
+}
+
 int
 store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 {
@@ -284,14 +342,21 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		free(s);
 		return STORE_NOMEM;
 	}
-	if ((rc = mdb_env_create(&s->env)) != 0)
+	rc = env_open(s, dir, map_mb, flags & STORE_BULK ? MDB_NOSYNC : 0);
+	if ((rc == EACCES || rc == EROFS) && !(flags & STORE_CREATE))
+		rc = open_rdonly(s, dir, map_mb);
+	if (rc != 0)
 		goto fail;
-	mdb_env_set_maxdbs(s->env, DB__MAX + 2);
-	mdb_env_set_maxreaders(s->env, 512);
-	mdb_env_set_mapsize(s->env, map_mb << 20);
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS |
-	    (flags & STORE_BULK ? MDB_NOSYNC : 0), 0600)) != 0)
-		goto fail;
+	if (s->rdonly) {
+		if ((rc = open_dbis_ro(s)) != 0)
+			goto fail;
+		if ((rc = usage_open(s)) != 0 && rc != STORE_RDONLY) {
+			store_close(s);
+			return rc;
+		}
+		*sp = s;
+		return STORE_OK;
+	}
 	mdb_reader_check(s->env, &dead);
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
@@ -315,7 +380,8 @@ store_close(struct store *s)
 	store_read_cache_drop(s);
 	usage_close(s);
 	if (s->env != NULL) {
-		mdb_env_sync(s->env, 1);        /* for STORE_BULK; else a no-op */
+		if (!s->rdonly)
+			mdb_env_sync(s->env, 1);        /* for STORE_BULK */
 		mdb_env_close(s->env);
 	}
 	free(s->dir);

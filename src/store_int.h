@@ -31,6 +31,7 @@ struct store {
 	int		 snap;          /* rtxn[0] pinned by store_snapshot */
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
+	int		 rdonly;        /* opened read-only: writes get STORE_RDONLY */
 };
 
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */

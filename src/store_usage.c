@@ -444,6 +444,8 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_NOTFOUND;
+	if (s->uenv == NULL)            /* a read-only database (store_open) */
+		return STORE_RDONLY;
 	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
 		return STORE_NOMEM;
 	if (s->pend->n == USE_BATCH && store_use_flush(s) != 0)
@@ -520,7 +522,7 @@ store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 	int rc;
 
 	*last_ms = 0;
-	if (strlen(token_id) != UUID_LEN)
+	if (strlen(token_id) != UUID_LEN || s->uenv == NULL)
 		return STORE_OK;
 	store_use_flush(s);             /* this process's uses first */
 	if ((rc = store_read_env(s, s->uenv, tx_last, &a)) == 0)

@@ -409,17 +409,21 @@ class DiskFull(unittest.TestCase):
 
 class UnwritableDatabase(unittest.TestCase):
     """A database the worker can read but not write (files read-only; as
-    root, where modes do not stop writes, the worker runs as "nobody").
-
-    Wanted (issue 7): reads answer 200 and writes a clear 503. Today the
-    worker cannot open the environment read-write and exits at start
-    ("cannot open database ...: database not writable (run 'tokencat init'
-    first?)"), so nothing is served. Recorded as an expected failure until
-    store_open() falls back to a read-only environment."""
+    root, where modes do not stop writes, the worker runs as "nobody"):
+    reads answer 200, every write a clear 503, nothing crashes. The worker
+    is run as plain CGI, so each request opens the database afresh."""
 
     def setUp(self):
         self.inst = Instance(self.__class__.__name__)
         self.addCleanup(self.inst.close)
+        # tokens made while the database is writable
+        self.inst.start()
+        sess = self.inst.login(ALICE)
+        self.free = self.inst.create_token(sess, "ro-free")[1]["access_token"]
+        self.limited = self.inst.create_token(
+            sess, "ro-limited",
+            scope={"usage_limits": {"requests_per_hour": 100}})[1]["access_token"]
+        self.inst.stop()
         self.runas = []
         if os.geteuid() == 0:
             runuser = shutil.which("runuser")
@@ -448,7 +452,7 @@ class UnwritableDatabase(unittest.TestCase):
         for d, _, files in os.walk(self.inst.db):
             os.chmod(d, 0o700)
 
-    def cgi(self, method, path, body=b""):
+    def cgi(self, method, path, body=b"", token=None, extra=None):
         """One plain-CGI request to tokencat.fcgi: (status, json, stderr)."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                "TOKENCAT_CONFIG": self.inst.conf_path,
@@ -457,6 +461,9 @@ class UnwritableDatabase(unittest.TestCase):
                "CONTENT_LENGTH": str(len(body))}
         if body:
             env["CONTENT_TYPE"] = "application/json"
+        if token:
+            env["HTTP_AUTHORIZATION"] = "Bearer " + token
+        env.update(extra or {})
         p = subprocess.run(self.runas + ["env", "-i"] +
                            ["%s=%s" % kv for kv in env.items()] + [FCGI],
                            input=body, capture_output=True, timeout=30)
@@ -471,21 +478,36 @@ class UnwritableDatabase(unittest.TestCase):
             parsed = None
         return status, parsed, p.stderr.decode(errors="replace")
 
-    @unittest.expectedFailure
     def test_reads_work_and_writes_are_503(self):
         st, out, err = self.cgi("GET", "/health")
-        self.assertEqual(st, 200, err)
+        self.assertEqual((st, out), (200, {"status": "ok"}), err)
+        self.assertIn("not writable: serving reads only", err)
         st, out, err = self.cgi("POST", "/auth/login", json.dumps(
-            {"email": ALICE, "password": "wrong"}).encode())
-        self.assertIn(st, (401, 503), err)
-
-    def test_the_refusal_is_clear_and_nothing_crashes(self):
-        st, out, err = self.cgi("GET", "/health")
-        if st == 200:
-            return                  # the gap above is closed
-        self.assertIsNone(st)
-        self.assertIn("database not writable", err)
-        self.assertNotIn("Segmentation", err)
+            {"email": ALICE, "password": PASSWORDS[ALICE]}).encode())
+        self.assertEqual(st, 200, err)
+        sess = out["access_token"]
+        st, out, err = self.cgi("GET", "/tokens", token=sess)
+        self.assertEqual(st, 200, err)
+        self.assertEqual(sorted(t["name"] for t in out["tokens"]),
+                         ["ro-free", "ro-limited"])
+        # a write: 503 with the usual sentence, nothing stored
+        st, out, err = self.cgi("POST", "/tokens", json.dumps(
+            {"name": "ro-new", "expires_in_days": 1}).encode(), token=sess)
+        self.assertEqual((st, out), (503, {"detail":
+                         "Service temporarily unavailable"}), err)
+        self.assertEqual(self.cgi("GET", "/tokens", token=sess)[1]["total"], 2)
+        # the enforcement point: a token without limits is decided; one
+        # with limits cannot be counted, so it is refused (fails closed)
+        hdrs = {"HTTP_X_ORIGINAL_URI": "/tools/x"}
+        st, out, err = self.cgi("GET", "/auth/check", token=self.free,
+                                extra=hdrs)
+        self.assertEqual(st, 200, err)
+        st, out, err = self.cgi("GET", "/auth/check", token=self.limited,
+                                extra=hdrs)
+        self.assertEqual(st, 503, err)
+        for e in (err,):
+            self.assertNotIn("Segmentation", e)
+            self.assertNotIn("AddressSanitizer", e)
 
 
 if __name__ == "__main__":
