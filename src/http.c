@@ -197,9 +197,16 @@ request_id(char id[17])
 	static uint32_t counter;
 	static uint32_t pid;
 
+	static const char hex[] = "0123456789abcdef";
+	uint64_t v;
+	int i;
+
 	if (pid == 0)
 		pid = (uint32_t)getpid();
-	snprintf(id, 17, "%08x%08x", pid, ++counter);
+	v = (uint64_t)pid << 32 | ++counter;
+	for (i = 15; i >= 0; i--, v >>= 4)      /* "%08x%08x", without printf */
+		id[i] = hex[v & 0xf];
+	id[16] = '\0';
 }
 
 int
@@ -320,6 +327,29 @@ http_read_body(struct req *r, size_t max)
 	return 0;
 }
 
+/* A copy of s in r->hbuf, or malloc'd when it does not fit there. */
+static char *
+hdr_copy(struct req *r, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (n > sizeof(r->hbuf) - r->hused)
+		return strdup(s);
+	p = r->hbuf + r->hused;
+	memcpy(p, s, n);
+	r->hused += n;
+	return p;
+}
+
+/* Free a copy made by hdr_copy. */
+static void
+hdr_free(struct req *r, char *p)
+{
+	if (p != NULL && (p < r->hbuf || p >= r->hbuf + sizeof(r->hbuf)))
+		free(p);
+}
+
 /*
  * Add a copied response header. Dropped (and logged) when the name is empty
  * or holds CR, LF, ':' or a space, the value holds CR or LF (NUL cannot be
@@ -341,11 +371,11 @@ http_add_header(struct req *r, const char *name, const char *value)
 		return;
 	}
 	h = &r->hdrs[r->nhdrs];
-	h->name = strdup(name);
-	h->value = strdup(value);
+	h->name = hdr_copy(r, name);
+	h->value = hdr_copy(r, value);
 	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
+		hdr_free(r, h->name);
+		hdr_free(r, h->value);
 		h->name = h->value = NULL;
 		return;
 	}
@@ -482,9 +512,10 @@ req_free(struct req *r)
 		free(r->params[i]);
 	json_object_put(r->out);
 	for (i = 0; i < r->nhdrs && i < HDR_MAX; i++) {
-		free(r->hdrs[i].name);
-		free(r->hdrs[i].value);
+		hdr_free(r, r->hdrs[i].name);
+		hdr_free(r, r->hdrs[i].value);
 	}
+	r->hused = 0;
 	caller_free(&r->caller);
 	r->path = r->query = r->body = NULL;
 	r->json = r->out = NULL;

@@ -65,6 +65,8 @@ struct req {
 	struct json_object *out;    /* owned: body, NULL = none */
 	struct hdr	 hdrs[HDR_MAX];
 	size_t		 nhdrs;
+	char		 hbuf[1024];    /* where header names and values are copied */
+	size_t		 hused;         /* (a longer one is malloc'd) */
 };
 
 /*

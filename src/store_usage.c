@@ -130,11 +130,51 @@ struct pending_use {
 	char		 agent[256];
 };
 
+/* The pending allowed uses of a token in one bucket (for the windows). */
+struct pending_bucket {
+	char		 id[UUID_LEN + 1];
+	int		 level;
+	int64_t		 start;                 /* ms */
+	uint32_t	 n;
+};
+
 struct pending {
 	struct pending_use	 v[USE_BATCH];
 	size_t			 n;
 	int64_t			 first;         /* ms of the oldest pending use */
+	struct pending_bucket	 b[USE_BATCH * 3];
+	size_t			 nb;
 };
+
+/* Count a pending allowed use in its three buckets. */
+static void
+pending_count(struct pending *p, const char *id, int64_t at)
+{
+	struct pending_bucket *pb;
+	size_t i;
+	int level;
+
+	for (level = 0; level < 3; level++) {
+		int64_t start = at / bucket_width[level] * bucket_width[level];
+
+		for (i = 0; i < p->nb; i++) {
+			pb = &p->b[i];
+			if (pb->level == level && pb->start == start &&
+			    memcmp(pb->id, id, UUID_LEN) == 0)
+				break;
+		}
+		if (i == p->nb) {
+			if (p->nb == sizeof(p->b) / sizeof(p->b[0]))
+				continue;       /* cannot happen: 3 per use */
+			pb = &p->b[p->nb++];
+			memcpy(pb->id, id, UUID_LEN + 1);
+			pb->level = level;
+			pb->start = start;
+			pb->n = 0;
+		}
+		p->b[i].n++;
+	}
+}
 
 /*
  * The use itself as a compact record: a format byte (1), blocked (0/1),
@@ -410,6 +450,7 @@ store_use_flush(struct store *s)
 		return STORE_OK;
 	rc = store_write_env(s, s->uenv, tx_flush, s->pend);
 	s->pend->n = 0;                 /* written, or lost with a logged error */
+	s->pend->nb = 0;
 	return rc;
 }
 
@@ -449,7 +490,7 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
 		return STORE_NOMEM;
 	if (s->pend->n == USE_BATCH && store_use_flush(s) != 0)
-		s->pend->n = 0;
+		s->pend->n = s->pend->nb = 0;
 	e = &s->pend->v[s->pend->n];
 	memcpy(e->id, token_id, UUID_LEN + 1);
 	copy_cut(e->method, sizeof(e->method), u->method);
@@ -464,6 +505,8 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 	/* the key is u->at in µs; the clock's µs keep two uses of one ms apart */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
+	if (!u->blocked)
+		pending_count(s->pend, token_id, u->at);
 	if (s->pend->n++ == 0)
 		s->pend->first = u->at;
 	return s->pend->n >= USE_BATCH ? store_use_flush(s) : STORE_OK;
@@ -478,23 +521,20 @@ pending_window(const struct store *s, const char *id, int64_t now,
     const uint32_t cap[3], uint32_t count[3], int64_t oldest[3])
 {
 	size_t i;
-	int level;
 
-	for (i = 0; s->pend != NULL && i < s->pend->n; i++) {
-		const struct pending_use *e = &s->pend->v[i];
+	for (i = 0; s->pend != NULL && i < s->pend->nb; i++) {
+		const struct pending_bucket *pb = &s->pend->b[i];
+		int level = pb->level;
+		int64_t w = bucket_width[level];
 
-		if (e->u.blocked || strcmp(e->id, id) != 0)
+		if (cap[level] == 0 || count[level] >= cap[level] ||
+		    pb->start < (now - window_span[level]) / w * w ||
+		    memcmp(pb->id, id, UUID_LEN) != 0)
 			continue;
-		for (level = 0; level < 3; level++) {
-			int64_t w = bucket_width[level], b = e->u.at / w * w;
-
-			if (cap[level] == 0 || count[level] >= cap[level] ||
-			    b < (now - window_span[level]) / w * w)
-				continue;
-			count[level]++;
-			if (oldest[level] == 0 || b < oldest[level])
-				oldest[level] = b;
-		}
+		count[level] = pb->n >= cap[level] - count[level] ? cap[level] :
+		    count[level] + pb->n;
+		if (oldest[level] == 0 || pb->start < oldest[level])
+			oldest[level] = pb->start;
 	}
 }
 
