@@ -15,6 +15,7 @@ enum dbi_id {
 };
 
 struct pending;
+struct wcache;
 
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
@@ -32,6 +33,8 @@ struct store {
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
 	int		 rdonly;        /* opened read-only: writes get STORE_RDONLY */
+	struct wcache	*wc;            /* closed parts of windows (store_usage.c) */
+	uint64_t	 wgen;          /* uses written by this process, in batches */
 };
 
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */

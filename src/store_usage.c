@@ -92,6 +92,8 @@ usage_close(struct store *s)
 		store_use_flush(s);
 	free(s->pend);
 	s->pend = NULL;
+	free(s->wc);
+	s->wc = NULL;
 	if (s->uenv != NULL) {
 		mdb_env_sync(s->uenv, 1);
 		mdb_env_close(s->uenv);
@@ -449,6 +451,7 @@ store_use_flush(struct store *s)
 	if (s->pend == NULL || s->pend->n == 0)
 		return STORE_OK;
 	rc = store_write_env(s, s->uenv, tx_flush, s->pend);
+	s->wgen++;                      /* the cached closed windows are stale */
 	s->pend->n = 0;                 /* written, or lost with a logged error */
 	s->pend->nb = 0;
 	return rc;
@@ -579,39 +582,110 @@ struct win_arg {
 };
 
 /*
- * Sum the buckets of level from the one holding now - span up to now, up
- * to cap. A bucket counts whole, so a window is counted conservatively by
- * at most one bucket width; when the cap is reached, frees_at is when the
- * oldest counted bucket has left the window.
+ * The closed part of each window, per process and token: the sum of the
+ * buckets at least two bucket widths old, which every worker has written
+ * by then (a batch waits USE_FLUSH_MS at most). It is computed again when
+ * the window's first bucket moves on or this process has written uses,
+ * so that a check reads only the few newest buckets.
  */
+#define WCACHE_MAX 64
+
+struct wcache {
+	char		 id[UUID_LEN + 1];
+	uint64_t	 gen;           /* s->wgen it was computed at */
+	int64_t		 from[3];       /* first bucket of the window (ms), 0 = none */
+	int64_t		 upto[3];       /* last closed bucket summed (ms) */
+	int64_t		 oldest[3];     /* oldest of them with uses, 0 = none */
+	uint64_t	 sum[3];
+};
+
+/* Sum the buckets of level of id from `from` (ms) up to `upto` (ms, or
+ * INT64_MAX), noting the start of the first one in *oldest. */
 static int
-count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
+sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
+    int64_t from, int64_t upto, uint64_t *sum, int64_t *oldest)
 {
 	MDB_cursor *c;
 	char key[BKEY_LEN];
 	MDB_val k = { BKEY_LEN, key }, v;
 	uint32_t n;
-	int64_t first = 0;
+	int64_t at;
 	int rc;
 
-	bucket_key(key, a->id, level, a->now - window_span[level]);
+	*sum = 0;
+	*oldest = 0;
+	bucket_key(key, id, level, from);
 	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_BUCKETS], &c)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
-	    a->count[level] < a->cap[level]; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != BKEY_LEN || memcmp(k.mv_data, key, UUID_LEN + 1) != 0 ||
-		    v.mv_size != sizeof(n))
+		    v.mv_size != sizeof(n) || (at = bucket_start(&k)) > upto)
 			break;
 		memcpy(&n, v.mv_data, sizeof(n));
-		if (a->count[level] == 0)
-			first = bucket_start(&k);
-		a->count[level] = n >= a->cap[level] - a->count[level] ? a->cap[level] :
-		    a->count[level] + n;
+		if (*sum == 0)
+			*oldest = at;
+		*sum += n;
 	}
 	mdb_cursor_close(c);
-	if (a->count[level] > 0)
-		a->frees_at[level] = first;     /* the oldest bucket, for now */
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Count the buckets of level from the one holding now - span up to now,
+ * up to cap. A bucket counts whole, so a window is counted conservatively
+ * by at most one bucket width; when the cap is reached, frees_at is when
+ * the oldest counted bucket has left the window.
+ */
+static int
+count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
+{
+	int64_t w = bucket_width[level];
+	int64_t from = (a->now - window_span[level]) / w * w;
+	int64_t upto = a->now / w * w - 2 * w, oldest;
+	struct wcache *wc = NULL;
+	uint64_t sum, total;
+	uint32_t h = 2166136261u;
+	size_t i;
+	int rc;
+
+	if (s->wc == NULL)
+		s->wc = calloc(WCACHE_MAX, sizeof(*s->wc));
+	if (s->wc != NULL) {
+		for (i = 0; i < UUID_LEN; i++)
+			h = (h ^ (unsigned char)a->id[i]) * 16777619u;
+		wc = &s->wc[h % WCACHE_MAX];
+		if (memcmp(wc->id, a->id, UUID_LEN) != 0 || wc->gen != s->wgen) {
+			memset(wc, 0, sizeof(*wc));
+			memcpy(wc->id, a->id, UUID_LEN);
+			wc->gen = s->wgen;
+		}
+		if (wc->from[level] != from) {
+			if ((rc = sum_buckets(s, txn, a->id, level, from, upto,
+			    &wc->sum[level], &wc->oldest[level])) != 0) {
+				wc->from[level] = 0;
+				return rc;
+			}
+			wc->from[level] = from;
+			wc->upto[level] = upto;
+		}
+	}
+	if (wc == NULL) {               /* no memory for the cache: all of it */
+		if ((rc = sum_buckets(s, txn, a->id, level, from, INT64_MAX,
+		    &total, &oldest)) != 0)
+			return rc;
+	} else {
+		if ((rc = sum_buckets(s, txn, a->id, level, wc->upto[level] + w,
+		    INT64_MAX, &sum, &oldest)) != 0)
+			return rc;
+		total = wc->sum[level] + sum;
+		if (wc->sum[level] > 0)
+			oldest = wc->oldest[level];
+	}
+	a->count[level] = total >= a->cap[level] ? a->cap[level] : (uint32_t)total;
+	if (a->count[level] > 0)
+		a->frees_at[level] = oldest;    /* the oldest bucket, for now */
+	return 0;
 }
 
 static int

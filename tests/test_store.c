@@ -662,3 +662,61 @@ Test(store, snapshot_reads_one_committed_state)
 	store_snapshot_end(st);         /* a second end is harmless */
 	cr_expect_eq(store_user_get(st, b.id, &got), STORE_OK);
 }
+
+/*
+ * The windows read the closed buckets (two widths old and more) from a
+ * per-process cache and the newest ones from the store: counts are the
+ * same as a full count at every step, with uses written by another
+ * process in between and the window moving on.
+ */
+Test(store, window_counts_with_the_closed_bucket_cache)
+{
+	const char *id = "66666666-6666-4666-8666-666666666666";
+	int64_t now = 1800000000000LL, frees[3];      /* on a second boundary */
+	uint32_t cap[3] = { 1000, 1000, 0 }, n[3];
+	int i, status;
+	pid_t pid;
+
+	/* one use in each of the last 10 one-second buckets, now included */
+	for (i = 0; i < 10; i++)
+		use(id, now - i * 1000, "/w", 0, 1);
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_assert_eq(store_use_window(st, id, now, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 10);
+	cr_expect_eq(n[WIN_HOUR], 10);
+	cr_expect_eq(frees[WIN_MINUTE], 0, "below the cap");
+	/* the same moment again: cached closed part, fresh newest buckets */
+	cr_assert_eq(store_use_window(st, id, now + 500, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 10, "no bucket counted twice");
+	cr_expect_eq(n[WIN_HOUR], 10);
+	/* another process adds two uses to the newest buckets */
+	if ((pid = fork()) == 0) {
+		struct store *other;
+		struct use u = { now, "GET", "/w", "127.0.0.1", "t", 200, 0, 1 };
+
+		if (store_open(&other, dir, 1, 0) != STORE_OK ||
+		    store_use_record(other, id, &u) != STORE_OK)
+			_exit(1);
+		u.at = now - 1000;
+		if (store_use_record(other, id, &u) != STORE_OK)
+			_exit(1);
+		store_close(other);     /* writes them */
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(store_use_window(st, id, now + 600, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 12, "the other process's uses count");
+	/* 55 s later the minute starts at the bucket of now - 5 s: buckets
+	 * -5 s to -2 s hold one use each, -1 s and now two (8 uses) */
+	cr_assert_eq(store_use_window(st, id, now + 55000, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 8, "%u", n[WIN_MINUTE]);
+	cr_expect_eq(n[WIN_HOUR], 12);
+	/* at the cap, frees_at is when the oldest counted bucket (now - 5 s)
+	 * has left the window: its start + 1 s + 60 s */
+	cap[WIN_MINUTE] = 3;
+	cr_assert_eq(store_use_window(st, id, now + 55000, cap, n, frees), STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 3);
+	cr_expect_eq(frees[WIN_MINUTE], now - 5000 + 1000 + 60000,
+	    "%lld", (long long)(frees[WIN_MINUTE] - now));
+}
