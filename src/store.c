@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -197,6 +198,22 @@ store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 	return map_err(rc);
 }
 
+/*
+ * map_err for a failed write: LMDB 0.9 reports a write cut short by a full
+ * file system as EIO, which is STORE_FULL (507) when less than 1 MiB is
+ * left on the database's file system.
+ */
+static int
+write_err(const struct store *s, int rc)
+{
+	struct statvfs vfs;
+
+	if (rc == EIO && statvfs(s->dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < ((uint64_t)1 << 20))
+		return STORE_FULL;
+	return map_err(rc);
+}
+
 int
 store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 {
@@ -213,12 +230,12 @@ store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 			if (rc == MDB_MAP_FULL && (store_read_cache_drop(s),
 			    grow_map(env)) == 0)
 				continue;
-			return map_err(rc);
+			return write_err(s, rc);
 		}
 		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL &&
 		    (store_read_cache_drop(s), grow_map(env)) == 0)
 			continue;
-		return map_err(rc);
+		return write_err(s, rc);
 	}
 	return STORE_FULL;
 }

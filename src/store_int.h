@@ -40,6 +40,8 @@ struct store {
 /* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */
 int	usage_open(struct store *s);
 void	usage_close(struct store *s);
+/* last_used of each of the n tokens, in one read (0 when unknown). */
+void	uses_fill_last(struct store *s, struct token *v, size_t n);
 
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);

@@ -716,8 +716,7 @@ store_token_list(struct store *s, enum tokset set, const char *key,
 		tokens_free(p.v, p.n);
 		return rc;
 	}
-	for (size_t i = 0; i < p.n; i++)
-		fill_last_used(s, &p.v[i]);
+	uses_fill_last(s, p.v, p.n);
 	*out = p.v;
 	*n = p.n;
 	*total = p.total;
@@ -841,7 +840,6 @@ store_token_list_visible(struct store *s, const char *owner_id,
     uint32_t limit, struct token **out, size_t *n, uint64_t *total)
 {
 	struct tok_visible w;
-	size_t i;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
@@ -862,8 +860,7 @@ store_token_list_visible(struct store *s, const char *owner_id,
 		tokens_free(w.page.v, w.page.n);
 		return rc;
 	}
-	for (i = 0; i < w.page.n; i++)
-		fill_last_used(s, &w.page.v[i]);
+	uses_fill_last(s, w.page.v, w.page.n);
 	*out = w.page.v;
 	*n = w.page.n;
 	*total = w.page.total;

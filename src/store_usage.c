@@ -558,6 +558,43 @@ tx_last(struct store *s, MDB_txn *txn, void *arg)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+struct last_many {
+	struct token	*v;
+	size_t		 n;
+};
+
+static int
+tx_last_many(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct last_many *a = arg;
+	struct last_arg one;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < a->n; i++) {
+		one.id = a->v[i].id;
+		one.last = 0;
+		if (strlen(one.id) == UUID_LEN && (rc = tx_last(s, txn, &one)) != 0)
+			return rc;
+		a->v[i].last_used = one.last;
+	}
+	return 0;
+}
+
+void
+uses_fill_last(struct store *s, struct token *v, size_t n)
+{
+	struct last_many a = { v, n };
+	size_t i;
+
+	if (s->uenv == NULL || n == 0)
+		return;
+	store_use_flush(s);             /* this process's uses first */
+	if (store_read_env(s, s->uenv, tx_last_many, &a) != 0)
+		for (i = 0; i < n; i++)
+			v[i].last_used = 0;
+}
+
 int
 store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 {

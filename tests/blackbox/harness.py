@@ -198,7 +198,7 @@ def pids_with_env(entry):
 class Instance:
     """One private tokencat deployment behind lighttpd (see module doc)."""
 
-    def __init__(self, name, conf=None, users=True):
+    def __init__(self, name, conf=None, users=True, workers=2):
         n = _names.get(name, 0) + 1
         _names[name] = n
         self.name = name if n == 1 else "%s-%d" % (name, n)
@@ -210,6 +210,7 @@ class Instance:
         self.errlog = os.path.join(self.dir, "lighttpd-error.log")
         self.worklog = os.path.join(self.dir, "worker.log")
         self.sock = os.path.join(self.dir, "tokencat.sock")
+        self.workers = workers          # /api workers (lighttpd max-procs)
         self.port = None
         self.proc = None
         self.leftover_workers = []
@@ -305,7 +306,7 @@ fastcgi.server = ( "/api" => ((
   "bin-path" => "%(fcgi)s",
   "socket" => "%(sock)s",
   "check-local" => "disable",
-  "max-procs" => 2,
+  "max-procs" => %(workers)d,
   "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s" ),
 )))
 # /protected/ is a static directory guarded by the FastCGI Authorizer role
@@ -323,7 +324,7 @@ $HTTP["url"] =~ "^/protected/" {
 }
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
        "worklog": self.worklog, "fcgi": FCGI, "dir": self.dir,
-       "sock": self.sock, "conf": self.conf_path}
+       "sock": self.sock, "conf": self.conf_path, "workers": self.workers}
         protected = os.path.join(self.dir, "protected")
         os.makedirs(protected, exist_ok=True)
         with open(os.path.join(protected, "hello.txt"), "w") as f:
@@ -367,7 +368,8 @@ $HTTP["url"] =~ "^/protected/" {
 
     def worker_pids(self, door="api"):
         """Pids of this instance's tokencat.fcgi workers serving /api
-        (door="api", 2 of them) or guarding /protected/ (door="authorizer")."""
+        (door="api", self.workers of them) or guarding /protected/
+        (door="authorizer")."""
         entry = ("TOKENCAT_CONFIG=" + self.conf_path).encode()
         authz = set(pids_with_env(b"TOKENCAT_DOOR=authorizer"))
         mine = os.getpid()
@@ -388,11 +390,17 @@ $HTTP["url"] =~ "^/protected/" {
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+        self.kill_leftovers(lambda: self.worker_pids() +
+                            self.worker_pids("authorizer"))
+
+    def kill_leftovers(self, find, who="harness"):
+        """Wait up to 5 s for the workers find() lists to exit, then
+        SIGKILL the rest (added to leftover_workers, noted in the log)."""
         deadline = time.time() + 5
-        pids = self.worker_pids() + self.worker_pids("authorizer")
+        pids = find()
         while pids and time.time() < deadline:
             time.sleep(0.05)
-            pids = self.worker_pids() + self.worker_pids("authorizer")
+            pids = find()
         for p in pids:
             self.leftover_workers.append(p)
             try:
@@ -401,7 +409,7 @@ $HTTP["url"] =~ "^/protected/" {
                 pass
         if pids:
             with open(self.errlog, "a") as f:
-                f.write("=== harness: killed leftover workers %r\n" % (pids,))
+                f.write("=== %s: killed leftover workers %r\n" % (who, pids))
 
     def restart(self):
         self.stop()
@@ -540,11 +548,12 @@ class InstanceTestCase(unittest.TestCase):
     Subclasses may set CONF (extra tokencat.conf settings)."""
 
     CONF = None
+    WORKERS = 2
     inst = None
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = Instance(cls.__name__, conf=cls.CONF)
+        cls.inst = Instance(cls.__name__, conf=cls.CONF, workers=cls.WORKERS)
         try:
             cls.inst.start()
         except BaseException:

@@ -33,29 +33,14 @@ MDB_STAT = shutil.which("mdb_stat")
 WORKERS = 4
 
 
-class MultiWorkerInstance(Instance):
-    """An Instance whose /api block runs PROCS workers instead of 2."""
-
-    PROCS = WORKERS
-
-    def write_lighttpd_conf(self):
-        super().write_lighttpd_conf()
-        with open(self.lconf_path) as f:
-            conf = f.read()
-        new = conf.replace('"max-procs" => 2,',
-                           '"max-procs" => %d,' % self.PROCS, 1)
-        if new == conf:
-            raise AssertionError("harness lighttpd.conf has no max-procs 2")
-        with open(self.lconf_path, "w") as f:
-            f.write(new)
-
-
 class MultiWorkerTestCase(InstanceTestCase):
-    """InstanceTestCase over a MultiWorkerInstance."""
+    """InstanceTestCase over an Instance with WORKERS /api workers."""
+
+    WORKERS = WORKERS
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = MultiWorkerInstance(cls.__name__, conf=cls.CONF)
+        cls.inst = Instance(cls.__name__, conf=cls.CONF, workers=cls.WORKERS)
         try:
             cls.inst.start()
             cls.wait_workers(WORKERS)

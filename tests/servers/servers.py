@@ -365,20 +365,7 @@ class ServerInstance(Instance):
             except ProcessLookupError:
                 pass
         self.pools = []
-        deadline = time.time() + 5
-        pids = self.worker_pids()
-        while pids and time.time() < deadline:
-            time.sleep(0.05)
-            pids = self.worker_pids()
-        for p in pids:
-            self.leftover_workers.append(p)
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if pids:
-            with open(self.errlog, "a") as f:
-                f.write("=== test: killed leftover workers %r\n" % (pids,))
+        self.kill_leftovers(self.worker_pids, who="test")
 
     def log_files(self):
         return sorted(os.path.join(self.logs, n) for n in os.listdir(self.logs))
