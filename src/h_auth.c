@@ -302,7 +302,7 @@ my_teams(struct req *r, int *err)
 int
 h_me(struct req *r)
 {
-	struct json_object *teams, *tt = NULL;
+	struct json_object *teams, *tt = NULL, *pol;
 	size_t i;
 	int err;
 
@@ -319,5 +319,11 @@ h_me(struct req *r)
 	js_add_str(r->out, "auth_method", caller_method(&r->caller));
 	json_object_object_add(r->out, "teams", teams);
 	json_object_object_add(r->out, "token_teams", tt);
+	/* what a token form needs to know (the admin page) */
+	pol = json_object_new_object();
+	js_add_int(pol, "max_token_days", r->app->cfg.max_token_days);
+	js_add_bool(pol, "require_token_expiration",
+	    r->app->cfg.require_token_expiration);
+	json_object_object_add(r->out, "token_policy", pol);
 	return 200;
 }

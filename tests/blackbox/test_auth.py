@@ -244,6 +244,9 @@ class Me(InstanceTestCase):
         self.assertEqual(me["teams"], [])
         self.assertIn("token_teams", me)
         self.assertIsNone(me["token_teams"])
+        # tokencat's addition for token forms: the expiry policy (config)
+        self.assertEqual(me["token_policy"], {"max_token_days": 365,
+                                              "require_token_expiration": True})
 
     def test_me_with_api_token(self):
         s = self.login(BOB)

@@ -283,6 +283,9 @@ test('create form: client-side checks name the fields and send nothing', async (
   let posts = 0;
   const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/tokens')) posts++; };
   page.on('request', count);
+  // the server's max_token_days (180 here), from GET /auth/me
+  assert.equal(await page.textContent('#f-days-max'), '180');
+  assert.equal(await page.getAttribute('#f-days', 'max'), '180');
   await page.fill('#f-name', 'bad-one');
   await page.fill('#f-ips', '10.0.0.300\n192.0.2.0/24');
   await page.fill('#f-start', '09:00');

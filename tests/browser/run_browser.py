@@ -193,7 +193,9 @@ def main():
          check_no_inline)
     case("www: no innerHTML/eval-like sinks in the scripts", check_no_sinks)
 
-    inst = harness.Instance("browser")
+    # a maximum other than the default: the form must take it from the
+    # server (GET /auth/me token_policy)
+    inst = harness.Instance("browser", conf={"max_token_days": "180"})
     try:
         inst.start()
         p, f, err = run_node(inst)

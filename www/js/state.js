@@ -53,12 +53,16 @@ const MAX_DAYS_KEY = 'tokencat.maxDays';
 const DEFAULT_MAX_DAYS = 365;   /* max_token_days' default (OPERATIONS.md) */
 
 /**
- * The largest expires_in_days the server accepts. The API does not
- * announce it, so the page starts from the documented default and learns
- * the real value from the server's answer "expires_in_days: must be at
- * most N days" (see learnMaxDays), kept for the tab's lifetime.
+ * The largest expires_in_days the server accepts: GET /auth/me's
+ * token_policy.max_token_days; else (an older server) what an answer
+ * "expires_in_days: must be at most N days" taught (see learnMaxDays),
+ * kept for the tab's lifetime; else the documented default.
  */
 export function maxDays() {
+  const policy = state.me && state.me.token_policy;
+  if (policy && Number.isInteger(policy.max_token_days) && policy.max_token_days > 0) {
+    return policy.max_token_days;
+  }
   const n = Number(sessionStorage.getItem(MAX_DAYS_KEY));
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_DAYS;
 }
