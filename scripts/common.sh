@@ -10,10 +10,11 @@ curl python3 tzdata"
 # What the tests need on top (README, second command): mandoc for the
 # man-page checks, the web servers the samples are tested with, Chromium
 # and Node.js for the admin page's test (playwright-core from npm),
-# lmdb-utils for the reader-table checks, clang for the fuzzers.
+# lmdb-utils for the reader-table checks, clang for the fuzzers and
+# valgrind for the worker's memory check.
 TEST_PACKAGES="mandoc apache2 apache2-utils \
 libapache2-mod-fcgid nginx spawn-fcgi systemd chromium nodejs lmdb-utils \
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev valgrind"
 # npm: Debian's on a plain Debian 12; a NodeSource nodejs brings its own
 # and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES="$TEST_PACKAGES npm"

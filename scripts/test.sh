@@ -11,7 +11,8 @@
 # a tree configured without --enable-werror is reconfigured and cleaned.
 # With TOKENCAT_HARDENING=1 (as in CI) the whole suite runs a second time,
 # built with ASan and UBSan in ./asan/, then each libFuzzer harness of
-# fuzz/ for FUZZ_SECONDS (10); the last line sums all of it.
+# fuzz/ for FUZZ_SECONDS (10), then the worker under valgrind through a
+# request mix (tests/valgrind/); the last line sums all of it.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -150,14 +151,16 @@ configure_werror
 PASSED=0
 FAILED=0
 check_pass "-Werror"
-if [ -n "${TOKENCAT_HARDENING:-}" ]; then
+# run_counted TITLE LOG COMMAND...: run COMMAND into LOG, show it, add its
+# last "N passed, N failed" line to the totals (none: one failure).
+run_counted() {
+	title=$1 log=$2
+	shift 2
 	echo
-	sanitizer_pass
-	echo
-	say "fuzz/run.sh ${FUZZ_SECONDS:-10} (each harness)"
-	sh fuzz/run.sh "${FUZZ_SECONDS:-10}" > fuzz.log 2>&1
-	cat fuzz.log
-	pf=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' fuzz.log | tail -n 1)
+	say "$title"
+	"$@" > "$log" 2>&1
+	cat "$log"
+	pf=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -n "$pf" ]; then
 		p=${pf%% passed*}
 		f=${pf#*passed, }
@@ -166,6 +169,16 @@ if [ -n "${TOKENCAT_HARDENING:-}" ]; then
 	else
 		FAILED=$((FAILED + 1))
 	fi
+}
+
+if [ -n "${TOKENCAT_HARDENING:-}" ]; then
+	echo
+	sanitizer_pass
+	run_counted "fuzz/run.sh ${FUZZ_SECONDS:-10} (each harness)" fuzz.log \
+	    sh fuzz/run.sh "${FUZZ_SECONDS:-10}"
+	run_counted "the worker under valgrind through a request mix" \
+	    valgrind.log env top_builddir="$ROOT" top_srcdir="$ROOT" \
+	    python3 -B tests/valgrind/worker_mix.py
 fi
 [ "$PASSED" -eq 0 ] && [ "$FAILED" -eq 0 ] && say "no tests ran"
 echo "$PASSED passed, $FAILED failed"
