@@ -3,7 +3,8 @@
 # side in one run on one lighttpd (bench/RESULTS.md keeps a run's output):
 #   1. GET /auth/check with a valid token that has a usage limit (uses
 #      recorded) against a no-op libfcgi responder (bench/noop_fcgi), same
-#      request headers and worker count;            goal >= 0.8x
+#      request headers and worker count: WORKERS each, and one a core
+#      each when that is another count;             goal >= 0.8x
 #   2. usage statistics at 100k and at 1M recorded uses against 100
 #      (bench/bench_stats);                          goal <= 3x
 #   3. durable token creates per second (POST /tokens, one LMDB commit
@@ -24,6 +25,7 @@ set -eu
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
 B=$top_builddir
+CORES=$(nproc 2>/dev/null || echo 2)
 
 D=$(mktemp -d /tmp/tcbench-XXXXXX)
 trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; sleep 1; rm -rf "$D"' EXIT
@@ -65,7 +67,12 @@ fastcgi.server = (
     "socket" => "$D/big.sock", "check-local" => "disable", "max-procs" => $WORKERS,
     "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/big.conf" ) )),
   "/noop" => (( "bin-path" => "$B/bench/noop_fcgi",
-    "socket" => "$D/noop.sock", "check-local" => "disable", "max-procs" => $WORKERS )) )
+    "socket" => "$D/noop.sock", "check-local" => "disable", "max-procs" => $WORKERS )),
+  "/c-api" => (( "bin-path" => "$B/src/tokencat.fcgi",
+    "socket" => "$D/tcc.sock", "check-local" => "disable", "max-procs" => $CORES,
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/api.conf" ) )),
+  "/c-noop" => (( "bin-path" => "$B/bench/noop_fcgi",
+    "socket" => "$D/noopc.sock", "check-local" => "disable", "max-procs" => $CORES )) )
 CONF
 "$LIGHTTPD" -f "$D/lighttpd.conf"
 for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -97,22 +104,29 @@ echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cpu," \
     "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
     "lighttpd $WORKERS workers a door, wrk $CONNECTIONS connections, ${SECONDS_EACH}s a run"
 
-if want 1; then
+# check_pair API NOOP WORKERS: part 1 on the doors mounted at API and NOOP
+check_pair() {
 	# Both doors get the same request headers, so that lighttpd's share of
 	# the work (parsing them, passing them as FastCGI parameters) is the
 	# same and the ratio compares the workers.
 	H_AUTH="Authorization: Bearer $T"
 	H_URI="X-Original-URI: /tools/x"
 	H_METHOD="X-Original-Method: GET"
-	wrk_out "$URL/noop/" -H "$H_AUTH" >/dev/null          # warm up
-	set -- $(wrk_out "$URL/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N1=$1
-	set -- $(wrk_out "$URL/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C1=$1; E1=$3
-	set -- $(wrk_out "$URL/noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N2=$1
-	set -- $(wrk_out "$URL/api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C2=$1; E2=$3
-	echo "1. /auth/check (usage limit, uses recorded) against a no-op responder"
+	wrk_out "$URL$2/" -H "$H_AUTH" >/dev/null          # warm up
+	set -- "$1" "$2" "$3" $(wrk_out "$URL$2/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N1=$4
+	set -- "$1" "$2" "$3" $(wrk_out "$URL$1/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C1=$4; E1=$6
+	set -- "$1" "$2" "$3" $(wrk_out "$URL$2/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N2=$4
+	set -- "$1" "$2" "$3" $(wrk_out "$URL$1/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C2=$4; E2=$6
+	echo "   with $3 workers each:"
 	echo "   no-op responder:      $(( (N1 + N2) / 2 )) req/s (runs $N1, $N2)"
 	echo "   /auth/check:          $(( (C1 + C2) / 2 )) req/s (runs $C1, $C2; non-200: $((E1 + E2)))"
 	echo "   ratio:                $(ratio $((C1 + C2)) $((N1 + N2))) (goal >= 0.8)"
+}
+
+if want 1; then
+	echo "1. /auth/check (usage limit, uses recorded) against a no-op responder"
+	check_pair /api /noop "$WORKERS"
+	[ "$CORES" = "$WORKERS" ] || check_pair /c-api /c-noop "$CORES"
 	ST=$(curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens?limit=1" |
 	    python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"][0]["id"])')
 	curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens/$ST/usage?days=1" |
