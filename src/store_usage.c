@@ -132,11 +132,14 @@ struct pending_use {
 	char		 agent[256];
 };
 
-/* The pending allowed uses of a token in one bucket (for the windows). */
+/*
+ * The pending allowed uses of a token in one bucket: counted as they are
+ * recorded, read by the windows and added to the bucket when written.
+ */
 struct pending_bucket {
 	char		 id[UUID_LEN + 1];
 	int		 level;
-	int64_t		 start;                 /* ms */
+	int64_t		 start, at;             /* ms: bucket start, latest use */
 	uint32_t	 n;
 };
 
@@ -172,9 +175,12 @@ pending_count(struct pending *p, const char *id, int64_t at)
 			memcpy(pb->id, id, UUID_LEN + 1);
 			pb->level = level;
 			pb->start = start;
+			pb->at = at;
 			pb->n = 0;
 		}
 		p->b[i].n++;
+		if (at > p->b[i].at)
+			p->b[i].at = at;
 	}
 }
 
@@ -209,9 +215,10 @@ put_use(struct store *s, MDB_txn *txn, const struct pending_use *e)
 }
 
 /*
- * What one batch adds to the aggregates, merged per key first so that a
- * batch costs one read and one write per day, path, bucket and token
- * rather than per use.
+ * What one batch adds to the days, paths and last_used, merged per key
+ * first so that a batch costs one read and one write per day, path and
+ * token rather than per use (the buckets are merged as uses are recorded:
+ * struct pending_bucket).
  */
 struct batch {
 	struct bday {
@@ -224,24 +231,17 @@ struct batch {
 		const char	*path;
 		uint64_t	 n;
 	}		 path[USE_BATCH];
-	struct bbucket {
-		const char	*id;
-		int		 level;
-		int64_t		 start, at;     /* ms: bucket start, latest use */
-		uint32_t	 n;
-	}		 bucket[USE_BATCH * 3];
 	struct blast {
 		const char	*id;
 		int64_t		 at;
 	}		 last[USE_BATCH];
-	size_t		 nday, npath, nbucket, nlast;
+	size_t		 nday, npath, nlast;
 };
 
 static void
 batch_add(struct batch *b, const struct pending_use *e)
 {
 	size_t i, d;
-	int level;
 
 	for (d = 0; d < b->nday; d++)
 		if (b->day[d].ms / DAY_MS == e->u.at / DAY_MS &&
@@ -260,20 +260,6 @@ batch_add(struct batch *b, const struct pending_use *e)
 	b->path[i].n++;
 	if (e->u.blocked)
 		return;
-	for (level = 0; level < 3; level++) {
-		int64_t w = bucket_width[level], start = e->u.at / w * w;
-
-		for (i = 0; i < b->nbucket; i++)
-			if (b->bucket[i].level == level && b->bucket[i].start == start &&
-			    strcmp(b->bucket[i].id, e->id) == 0)
-				break;
-		if (i == b->nbucket)
-			b->bucket[b->nbucket++] = (struct bbucket){ e->id, level, start,
-			    e->u.at, 0 };
-		b->bucket[i].n++;
-		if (e->u.at > b->bucket[i].at)
-			b->bucket[i].at = e->u.at;
-	}
 	for (i = 0; i < b->nlast; i++)
 		if (strcmp(b->last[i].id, e->id) == 0)
 			break;
@@ -366,7 +352,7 @@ bucket_start(const MDB_val *k)
 
 /* Add a bucket's allowed uses to it; prune a few expired buckets of its level. */
 static int
-put_bucket(struct store *s, MDB_txn *txn, const struct bbucket *bb)
+put_bucket(struct store *s, MDB_txn *txn, const struct pending_bucket *bb)
 {
 	MDB_dbi dbi = s->udbi[UDB_BUCKETS];
 	MDB_cursor *c;
@@ -425,7 +411,7 @@ tx_flush(struct store *s, MDB_txn *txn, void *arg)
 	size_t i;
 	int rc;
 
-	b.nday = b.npath = b.nbucket = b.nlast = 0;
+	b.nday = b.npath = b.nlast = 0;
 	for (i = 0; i < p->n; i++) {
 		if ((rc = put_use(s, txn, &p->v[i])) != 0)
 			return rc;
@@ -434,8 +420,8 @@ tx_flush(struct store *s, MDB_txn *txn, void *arg)
 	for (i = 0; i < b.nday; i++)
 		if ((rc = put_day(s, txn, &b, i)) != 0)
 			return rc;
-	for (i = 0; i < b.nbucket; i++)
-		if ((rc = put_bucket(s, txn, &b.bucket[i])) != 0)
+	for (i = 0; i < p->nb; i++)
+		if ((rc = put_bucket(s, txn, &p->b[i])) != 0)
 			return rc;
 	for (i = 0; i < b.nlast; i++)
 		if ((rc = put_last(s, txn, &b.last[i])) != 0)
