@@ -258,17 +258,11 @@ enforce(struct req *r, const char *method, const char *path, int authorizer)
 	    f.tok.team_id);
 	http_add_header(r, authorizer ? "Variable-TOKENCAT_SCOPES" : "X-Tokencat-Scopes",
 	    perms);
-	if (!authorizer) {              /* literal keys: no lookup, no copy */
-		const unsigned fl = JSON_C_OBJECT_ADD_KEY_IS_NEW |
-		    JSON_C_OBJECT_ADD_CONSTANT_KEY;
-
+	if (!authorizer) {
 		r->out = json_object_new_object();
-		json_object_object_add_ex(r->out, "allowed",
-		    json_object_new_boolean(1), fl);
-		json_object_object_add_ex(r->out, "user",
-		    json_object_new_string(f.owner.email), fl);
-		json_object_object_add_ex(r->out, "token_id",
-		    json_object_new_string(f.tok.id), fl);
+		js_put(r->out, "allowed", json_object_new_boolean(1));
+		js_put(r->out, "user", js_str(f.owner.email));
+		js_put(r->out, "token_id", js_str(f.tok.id));
 	}
 	facts_free(&f);
 	return 200;

@@ -182,35 +182,6 @@ list_query_parse(struct req *r, struct list_query *q, uint32_t def_limit)
 	return 0;
 }
 
-/*
- * o[key] = v for a key known to be new and a literal (json-c neither looks
- * it up nor copies it): a page of 50 tokens adds a thousand keys.
- */
-static void
-put(struct json_object *o, const char *key, struct json_object *v)
-{
-	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
-	    JSON_C_OBJECT_ADD_CONSTANT_KEY);
-}
-
-static struct json_object *
-str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
-/* RFC 3339 time of ms, or null when ms == 0. */
-static struct json_object *
-time_or_null(int64_t ms)
-{
-	char buf[TIME_LEN];
-
-	if (ms == 0)
-		return NULL;
-	util_time_fmt(ms, buf);
-	return json_object_new_string(buf);
-}
-
 /* A member of the normalized scope, or a new empty value of type t. */
 static struct json_object *
 scope_part(const struct token *t, const char *key, json_type type)
@@ -230,26 +201,26 @@ h_token_json(const struct token *t)
 {
 	struct json_object *o = json_object_new_object();
 
-	put(o, "id", str_or_null(t->id));
-	put(o, "name", str_or_null(t->name));
-	put(o, "description", str_or_null(t->description));
-	put(o, "user_email", str_or_null(t->owner_email));
-	put(o, "team_id", str_or_null(t->team_id[0] ? t->team_id : NULL));
-	put(o, "server_id", scope_part(t, "server_id", json_type_string));
-	put(o, "resource_scopes", scope_part(t, "permissions", json_type_array));
-	put(o, "ip_restrictions", scope_part(t, "ip_restrictions", json_type_array));
-	put(o, "time_restrictions", scope_part(t, "time_restrictions", json_type_object));
-	put(o, "usage_limits", scope_part(t, "usage_limits", json_type_object));
-	put(o, "created_at", time_or_null(t->created_at));
-	put(o, "expires_at", time_or_null(t->expires_at));
-	put(o, "last_used", time_or_null(t->last_used));
-	put(o, "is_active", json_object_new_boolean(t->is_active != 0));
-	put(o, "is_revoked", json_object_new_boolean(t->is_revoked != 0));
-	put(o, "revoked_at", time_or_null(t->revoked_at));
-	put(o, "revoked_by", str_or_null(t->revoked_by));
-	put(o, "revocation_reason", str_or_null(t->revocation_reason));
-	put(o, "tags", json_object_get(t->tags));
-	put(o, "created_by", str_or_null(t->created_by));
+	js_put(o, "id", js_str(t->id));
+	js_put(o, "name", js_str(t->name));
+	js_put(o, "description", js_str(t->description));
+	js_put(o, "user_email", js_str(t->owner_email));
+	js_put(o, "team_id", js_str(t->team_id[0] ? t->team_id : NULL));
+	js_put(o, "server_id", scope_part(t, "server_id", json_type_string));
+	js_put(o, "resource_scopes", scope_part(t, "permissions", json_type_array));
+	js_put(o, "ip_restrictions", scope_part(t, "ip_restrictions", json_type_array));
+	js_put(o, "time_restrictions", scope_part(t, "time_restrictions", json_type_object));
+	js_put(o, "usage_limits", scope_part(t, "usage_limits", json_type_object));
+	js_put(o, "created_at", js_time(t->created_at));
+	js_put(o, "expires_at", js_time(t->expires_at));
+	js_put(o, "last_used", js_time(t->last_used));
+	js_put(o, "is_active", json_object_new_boolean(t->is_active != 0));
+	js_put(o, "is_revoked", json_object_new_boolean(t->is_revoked != 0));
+	js_put(o, "revoked_at", js_time(t->revoked_at));
+	js_put(o, "revoked_by", js_str(t->revoked_by));
+	js_put(o, "revocation_reason", js_str(t->revocation_reason));
+	js_put(o, "tags", json_object_get(t->tags));
+	js_put(o, "created_by", js_str(t->created_by));
 	return o;
 }
 

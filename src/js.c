@@ -342,12 +342,35 @@ js_get_type(struct json_object *o, const char *key, json_type type,
 	return JS_OK;
 }
 
+struct json_object *
+js_str(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *
+js_time(int64_t ms)
+{
+	char	buf[TIME_LEN];
+
+	if (ms == 0)
+		return NULL;
+	util_time_fmt(ms, buf);
+	return json_object_new_string(buf);
+}
+
+void
+js_put(struct json_object *o, const char *key, struct json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 /* o[key] = s, or null when s is NULL. */
 void
 js_add_str(struct json_object *o, const char *key, const char *s)
 {
-	json_object_object_add(o, key,
-	    s == NULL ? NULL : json_object_new_string(s));
+	json_object_object_add(o, key, js_str(s));
 }
 
 /* o[key] = v as a JSON integer. */
@@ -368,14 +391,7 @@ js_add_bool(struct json_object *o, const char *key, int v)
 void
 js_add_time(struct json_object *o, const char *key, int64_t ms)
 {
-	char	buf[TIME_LEN];
-
-	if (ms == 0) {
-		json_object_object_add(o, key, NULL);
-		return;
-	}
-	util_time_fmt(ms, buf);
-	json_object_object_add(o, key, json_object_new_string(buf));
+	json_object_object_add(o, key, js_time(ms));
 }
 
 /* o[key] = v with a new reference taken (the caller keeps its own); NULL -> null. */

@@ -49,6 +49,15 @@ void	js_add_int(struct json_object *o, const char *key, int64_t v);
 void	js_add_bool(struct json_object *o, const char *key, int v);
 /* RFC 3339 string from ms since the epoch (util_time_fmt), null if ms == 0. */
 void	js_add_time(struct json_object *o, const char *key, int64_t ms);
+/*
+ * o[key] = v (owned) for a key that is a string literal and not yet in o:
+ * json-c neither looks it up nor copies it (objects built key by key).
+ */
+void	js_put(struct json_object *o, const char *key, struct json_object *v);
+/* A new JSON string of s, or NULL (null) when s is NULL. */
+struct json_object *js_str(const char *s);
+/* A new RFC 3339 string of ms, or NULL (null) when ms == 0. */
+struct json_object *js_time(int64_t ms);
 /* Adds a new reference to v (v may be NULL -> null). */
 void	js_add_obj(struct json_object *o, const char *key, struct json_object *v);
 /* {"detail": msg}: a new object, caller owns. */
