@@ -542,6 +542,19 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
+def started(inst, ready=None):
+    """inst after inst.start() (and ready(), if given); closed and the
+    error raised again when either fails."""
+    try:
+        inst.start()
+        if ready is not None:
+            ready()
+    except BaseException:
+        inst.close()
+        raise
+    return inst
+
+
 class InstanceTestCase(unittest.TestCase):
     """A TestCase class with one running Instance shared by its tests
     (cls.inst), started in setUpClass and closed in tearDownClass.
@@ -553,12 +566,8 @@ class InstanceTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = Instance(cls.__name__, conf=cls.CONF, workers=cls.WORKERS)
-        try:
-            cls.inst.start()
-        except BaseException:
-            cls.inst.close()
-            raise
+        cls.inst = started(Instance(cls.__name__, conf=cls.CONF,
+                                    workers=cls.WORKERS))
 
     @classmethod
     def tearDownClass(cls):

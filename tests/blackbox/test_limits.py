@@ -306,12 +306,7 @@ class DiskFull(unittest.TestCase):
         if ns is None:
             raise unittest.SkipTest(why)
         TmpfsInstance.NS = ns
-        cls.inst = TmpfsInstance(cls.__name__)
-        try:
-            cls.inst.start()
-        except BaseException:
-            cls.inst.close()
-            raise
+        cls.inst = harness.started(TmpfsInstance(cls.__name__))
 
     @classmethod
     def tearDownClass(cls):

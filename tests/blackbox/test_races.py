@@ -27,7 +27,7 @@ import unittest
 import http.client
 
 from harness import (ADMIN, ALICE, BOB, MSG_DUP_NAME, Instance,
-                     InstanceTestCase)
+                     InstanceTestCase, started)
 
 MDB_STAT = shutil.which("mdb_stat")
 WORKERS = 4
@@ -41,12 +41,7 @@ class MultiWorkerTestCase(InstanceTestCase):
     @classmethod
     def setUpClass(cls):
         cls.inst = Instance(cls.__name__, conf=cls.CONF, workers=cls.WORKERS)
-        try:
-            cls.inst.start()
-            cls.wait_workers(WORKERS)
-        except BaseException:
-            cls.inst.close()
-            raise
+        started(cls.inst, lambda: cls.wait_workers(WORKERS))
 
     @classmethod
     def wait_workers(cls, n, timeout=15):

@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 
 import harness                                  # noqa: E402
 from harness import (ADMIN, ALICE, BOB, FCGI, LOGDIR, TOP_SRCDIR,  # noqa: E402,F401
-                     Instance, _pdeathsig, free_port, pids_with_env)
+                     Instance, _pdeathsig, free_port, pids_with_env, started)
 
 ETC = os.path.join(TOP_SRCDIR, "etc")
 CI = os.environ.get("CI") == "true"
@@ -421,12 +421,7 @@ class ServerChecks:
     @classmethod
     def setUpClass(cls):
         require(**cls.PROGRAMS)
-        cls.inst = cls.INSTANCE(cls.__name__, conf=cls.CONF)
-        try:
-            cls.inst.start()
-        except BaseException:
-            cls.inst.close()
-            raise
+        cls.inst = started(cls.INSTANCE(cls.__name__, conf=cls.CONF))
 
     @classmethod
     def tearDownClass(cls):
