@@ -25,7 +25,7 @@ mkuser(struct store *st, struct user *u, const char *email)
 	snprintf(u->full_name, sizeof(u->full_name), "Bench %s", email);
 	u->is_active = 1;
 	u->created_at = util_now_ms();
-	if (store_user_add(st, u) != STORE_OK) {
+	if (store_user_add(st, u, NULL) != STORE_OK) {
 		fprintf(stderr, "bench_fill: cannot add %s\n", email);
 		exit(1);
 	}
@@ -55,7 +55,7 @@ fill(struct store *st, const struct user *u, const char *prefix, long n)
 		t.is_active = 1;
 		t.scope = json_object_new_object();
 		t.tags = json_object_new_array();
-		if (t.name == NULL || store_token_add(st, &t) != STORE_OK) {
+		if (t.name == NULL || store_token_add(st, &t, NULL) != STORE_OK) {
 			fprintf(stderr, "bench_fill: token %ld failed\n", i);
 			exit(1);
 		}

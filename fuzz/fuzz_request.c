@@ -78,7 +78,7 @@ mkuser(struct user *u, const char *email, int is_admin, const char *hash)
 	u->is_admin = is_admin;
 	u->is_active = 1;
 	u->created_at = util_now_ms();
-	if (store_user_add(app.st, u) != STORE_OK)
+	if (store_user_add(app.st, u, NULL) != STORE_OK)
 		abort();
 }
 
@@ -137,8 +137,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(t.name, sizeof(t.name), "red");
 	t.created_at = util_now_ms();
-	if (store_team_add(app.st, &t, alice.id) != STORE_OK ||
-	    store_member_set(app.st, t.id, bob.id, ROLE_MEMBER, &created) != STORE_OK)
+	if (store_team_add(app.st, &t, alice.id, NULL) != STORE_OK ||
+	    store_member_set(app.st, t.id, bob.id, ROLE_MEMBER, &created, NULL) != STORE_OK)
 		abort();
 	memcpy(red, t.id, sizeof(red));
 	refresh();
@@ -197,8 +197,8 @@ refresh(void)
 	char *env[8], auth[4200], clen[32], body[96];
 	unsigned ex;
 
-	if (store_user_put(app.st, &admin) != 0 || store_user_put(app.st, &alice) != 0 ||
-	    store_user_put(app.st, &bob) != 0)
+	if (store_user_put(app.st, &admin, NULL) != 0 || store_user_put(app.st, &alice, NULL) != 0 ||
+	    store_user_put(app.st, &bob, NULL) != 0)
 		abort();
 	free(s_alice);
 	free(s_admin);

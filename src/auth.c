@@ -2,15 +2,15 @@
  * auth.c - who is calling (API.md 3): a session JWT, an API-token JWT
  * checked against its catalog record, or REMOTE_USER from a trusted web
  * server. Admin status and activity are read from the store every time.
+ * Plain inputs in, a code and a caller out: no request, no answer here.
  * Nothing here logs a token.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
 #include "app.h"
-#include "http.h"
+#include "auth.h"
 #include "js.h"
 #include "jws.h"
 #include "log.h"
@@ -18,52 +18,41 @@
 #include "store.h"
 #include "util.h"
 
-#define BEARER_MAX	16384   /* longer Authorization values are refused */
-#define WWW_AUTH_BAD	"Bearer realm=\"tokencat\", error=\"invalid_token\""
-#define WWW_AUTH_PLAIN	"Bearer realm=\"tokencat\""
-
-/*
- * Refuse presented credentials: forget any partial caller and answer 401
- * "Invalid or expired token"; error="invalid_token" when a bearer token was
- * presented (RFC 6750). Returns 401.
- */
-static int
-reject(struct req *r, int had_token)
+int
+auth_is_refusal(int err)
 {
-	caller_free(&r->caller);
-	http_add_header(r, "WWW-Authenticate",
-	    had_token ? WWW_AUTH_BAD : WWW_AUTH_PLAIN);
-	return http_error(r, 401, "Invalid or expired token");
+	return err <= AUTH_NONE && err >= AUTH_COOKIE;
 }
 
-/* A store failure while identifying: 507 when full, else 503; cause logged. */
-static int
-store_fail(struct req *r, int err)
+const char *
+auth_strerror(int err)
 {
-	caller_free(&r->caller);
-	log_error("req=%s: store failure during authentication: %s", r->id,
-	    store_strerror(err));
-	if (err == STORE_FULL)
-		return http_error(r, 507, "Insufficient storage");
-	return http_error(r, 503, "Service temporarily unavailable");
+	switch (err) {
+	case AUTH_NONE:
+		return "Authorization token required";
+	case AUTH_REVOKED:
+		return "Token has been revoked";
+	case AUTH_DISABLED:
+		return "Account disabled";
+	case AUTH_COOKIE:
+		return "Cookie authentication not allowed for API requests. "
+		    "Use Authorization header.";
+	default:
+		return "Invalid authentication credentials";
+	}
 }
 
-/*
- * Read the user id into r->caller.user; must exist and be active.
- * Returns 0, 401 (unknown or disabled) or 503/507.
- */
-static int
-load_user(struct req *r, const char *id)
+const char *
+auth_bearer(const char *h)
 {
-	int	rc = store_user_get(r->app->st, id, &r->caller.user);
-
-	if (rc == STORE_NOTFOUND)
-		return reject(r, 1);
-	if (rc != 0)
-		return store_fail(r, rc);
-	if (!r->caller.user.is_active)
-		return reject(r, 1);
-	return 0;
+	if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ')
+		return NULL;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0' || strlen(h) > BEARER_MAX || strpbrk(h, " \t") != NULL)
+		return NULL;
+	return h;
 }
 
 /* 1 if the Authorization value h uses the Bearer scheme (any case). */
@@ -74,27 +63,27 @@ is_bearer(const char *h)
 	    (h[6] == '\0' || h[6] == ' ' || h[6] == '\t');
 }
 
-/* The token of "Bearer <token>" (scheme any case, one or more spaces), or NULL. */
-static const char *
-bearer_token(const char *h)
-{
-	if (strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ')
-		return NULL;
-	h += 6;
-	while (*h == ' ')
-		h++;
-	if (*h == '\0' || strlen(h) > BEARER_MAX || strpbrk(h, " \t") != NULL)
-		return NULL;
-	return h;
-}
-
-/* Copy a jti claim into r->caller.jti. 0, or -1 if it does not fit. */
+/*
+ * 1 if the Cookie header holds a credential: a cookie named jwt_token or
+ * access_token, the names the reference API's page uses.
+ */
 static int
-keep_jti(struct req *r, const char *jti)
+cookie_credential(const char *cookie)
 {
-	if (strlen(jti) > UUID_LEN)
-		return -1;
-	strcpy(r->caller.jti, jti);
+	static const char *const names[] = { "jwt_token", "access_token" };
+	const char *p;
+	size_t i, n;
+
+	for (p = cookie; p != NULL && *p != '\0'; p += strcspn(p, ";"),
+	    p += *p == ';') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			n = strlen(names[i]);
+			if (strncmp(p, names[i], n) == 0 && p[n] == '=')
+				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -111,11 +100,27 @@ claim_str(struct json_object *claims, const char *name)
 }
 
 /*
+ * Read user id into u: AUTH_INVALID when unknown, AUTH_DISABLED when
+ * disabled, else AUTH_OK or a STORE_* error.
+ */
+static int
+active_user(const struct app *a, const char *id, struct user *u)
+{
+	int	rc = store_user_get(a->st, id, u);
+
+	if (rc == STORE_NOTFOUND || rc == STORE_INVALID)
+		return AUTH_INVALID;
+	if (rc != 0)
+		return rc;
+	return u->is_active ? AUTH_OK : AUTH_DISABLED;
+}
+
+/*
  * A "teams" claim that is an array narrows the session to those team ids
  * (an empty array: public-only). Returns 0, or -1 for a non-string entry.
  */
 static int
-session_teams(struct req *r, struct json_object *claims)
+session_teams(struct caller *c, struct json_object *claims)
 {
 	struct json_object	*t, *e;
 	size_t			 i, n;
@@ -123,12 +128,12 @@ session_teams(struct req *r, struct json_object *claims)
 	if (!json_object_object_get_ex(claims, "teams", &t) ||
 	    !json_object_is_type(t, json_type_array))
 		return 0;
-	r->caller.narrowed = 1;
+	c->narrowed = 1;
 	n = json_object_array_length(t);
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(t, i);
 		if (!json_object_is_type(e, json_type_string) ||
-		    strlist_add(&r->caller.teams, json_object_get_string(e)) == -1)
+		    strlist_add(&c->teams, json_object_get_string(e)) == -1)
 			return -1;
 	}
 	return 0;
@@ -136,145 +141,218 @@ session_teams(struct req *r, struct json_object *claims)
 
 /*
  * A verified session JWT: jti not revoked (logout), user active, teams
- * narrowing. Returns 0 (caller filled), 401 or 503/507.
+ * narrowing. Returns AUTH_OK (c filled), a refusal or a STORE_* error.
  */
 static int
-identify_session(struct req *r, struct json_object *claims)
+identify_session(const struct app *a, struct json_object *claims,
+    struct caller *c)
 {
 	struct json_object	*exp;
 	const char		*jti = claim_str(claims, "jti");
 	const char		*sub = claim_str(claims, "sub");
-	int			 rc, st;
+	int			 rc;
 
-	if (jti == NULL || sub == NULL || keep_jti(r, jti) == -1)
-		return reject(r, 1);
-	if ((rc = store_jti_revoked(r->app->st, jti)) < 0)
-		return store_fail(r, rc);
+	if (jti == NULL || sub == NULL || strlen(jti) > UUID_LEN)
+		return AUTH_INVALID;
+	strcpy(c->jti, jti);
+	if ((rc = store_jti_revoked(a->st, jti)) < 0)
+		return rc;
 	if (rc == 1)
-		return reject(r, 1);
-	if ((st = load_user(r, sub)) != 0)
-		return st;
-	if (session_teams(r, claims) == -1)
-		return reject(r, 1);
+		return AUTH_REVOKED;
+	if ((rc = active_user(a, sub, &c->user)) != AUTH_OK)
+		return rc;
+	if (session_teams(c, claims) == -1)
+		return AUTH_INVALID;
 	if (json_object_object_get_ex(claims, "exp", &exp))
-		r->caller.exp_ms = json_object_get_int64(exp) * 1000;
-	r->caller.kind = CALLER_SESSION;
-	return 0;
+		c->exp_ms = json_object_get_int64(exp) * 1000;
+	c->kind = CALLER_SESSION;
+	return AUTH_OK;
 }
 
 /*
- * A verified API-token JWT: the catalog record of its jti must exist, hold
- * the SHA-256 of exactly this token, be live now, and belong to sub, whose
- * user must be active. A team token's team is kept as the caller's narrowing.
- * Returns 0 (caller filled, record in r->caller.token), 401 or 503/507.
+ * The catalog part of auth_api_token: the record of the verified claims'
+ * jti, its owner and the owner's team role. Returns AUTH_OK, a refusal or
+ * a STORE_* error.
  */
 static int
-identify_api(struct req *r, struct json_object *claims, const char *raw)
+api_reads(const struct app *a, int64_t now, struct api_token *t)
 {
 	char		 hash[SHA256_HEX + 1];
-	const char	*jti = claim_str(claims, "jti");
-	const char	*sub = claim_str(claims, "sub");
-	struct token	*t = &r->caller.token;
-	int		 rc, st;
+	const char	*jti = claim_str(t->claims, "jti");
+	const char	*sub = claim_str(t->claims, "sub");
+	int		 rc;
 
-	if (jti == NULL || sub == NULL || keep_jti(r, jti) == -1)
-		return reject(r, 1);
-	if ((rc = store_token_by_jti(r->app->st, jti, t)) == STORE_NOTFOUND)
-		return reject(r, 1);
+	if (jti == NULL || sub == NULL)
+		return AUTH_INVALID;
+	rc = store_token_by_jti(a->st, jti, &t->tok);
+	if (rc == STORE_NOTFOUND || rc == STORE_INVALID)
+		return AUTH_INVALID;
 	if (rc != 0)
-		return store_fail(r, rc);
-	util_sha256_hex(raw, strlen(raw), hash);
-	if (!util_ct_eq(hash, t->hash, SHA256_HEX) ||
-	    !token_live(t, util_now_ms()) || strcmp(t->owner_id, sub) != 0)
-		return reject(r, 1);
-	if ((st = load_user(r, t->owner_id)) != 0)
-		return st;
-	if (t->team_id[0] != '\0') {
-		r->caller.narrowed = 1;
-		if (strlist_add(&r->caller.teams, t->team_id) == -1)
-			return store_fail(r, STORE_NOMEM);
+		return rc;
+	util_hex(t->sha256, sizeof(t->sha256), hash);
+	if (!util_ct_eq(hash, t->tok.hash, SHA256_HEX) ||
+	    strcmp(t->tok.owner_id, sub) != 0) {
+		token_free(&t->tok);
+		return AUTH_INVALID;    /* not this token's record: no use */
 	}
-	r->caller.kind = CALLER_API_TOKEN;
-	return 0;
+	t->have_tok = 1;
+	if ((rc = store_user_get(a->st, t->tok.owner_id, &t->owner)) == 0)
+		t->have_owner = 1;
+	else if (rc != STORE_NOTFOUND)
+		return rc;
+	if (t->have_owner && t->tok.team_id[0] != '\0' &&
+	    (rc = store_member_get(a->st, t->tok.team_id, t->owner.id,
+	    &t->team_role)) != 0 && rc != STORE_NOTFOUND)
+		return rc;
+	if (t->tok.is_revoked)
+		return AUTH_REVOKED;
+	if (!token_live(&t->tok, now) || !t->have_owner)
+		return AUTH_INVALID;
+	return t->owner.is_active ? AUTH_OK : AUTH_DISABLED;
+}
+
+/* api_reads from one snapshot of the store: record, owner and role agree. */
+static int
+api_record(const struct app *a, int64_t now, struct api_token *t)
+{
+	int rc;
+
+	if ((rc = store_snapshot(a->st)) != 0)
+		return rc;
+	rc = api_reads(a, now, t);
+	store_snapshot_end(a->st);
+	return rc;
+}
+
+int
+auth_api_token(const struct app *a, const char *raw, int64_t now,
+    struct api_token *t)
+{
+	const char	*use;
+	int		 rc;
+
+	t->team_role = ROLE_NONE;
+	rc = jws_verify_digest(&a->key, raw, a->cfg.issuer, a->cfg.audience,
+	    NULL, now / 1000, &t->claims, t->sha256);
+	if (rc != JWS_OK) {
+		log_debug("bearer token refused: %s", jws_strerror(rc));
+		return AUTH_INVALID;    /* whatever failed, never a 5xx for it */
+	}
+	use = claim_str(t->claims, "token_use");
+	if (use == NULL || strcmp(use, "api") != 0)
+		return AUTH_INVALID;
+	return api_record(a, now, t);
+}
+
+void
+api_token_free(struct api_token *t)
+{
+	if (t == NULL)
+		return;
+	json_object_put(t->claims);
+	token_free(&t->tok);
+	memset(t, 0, sizeof(*t));
 }
 
 /*
- * Verify a bearer token (signature, alg, iss, aud, exp, required claims)
- * and dispatch on token_use. Returns 0, 401 or 503/507.
+ * An API token as a management caller (/auth/me, /auth/introspect), its
+ * claims verified into t: the catalog checks of auth_api_token, then the
+ * record and owner move into c.
  */
 static int
-identify_bearer(struct req *r, const char *raw)
+identify_api(const struct app *a, struct api_token *t, int64_t now,
+    struct caller *c)
 {
-	const struct app	*a = r->app;
-	struct json_object	*claims = NULL;
-	const char		*use;
-	int			 rc, st;
+	int rc;
 
-	rc = jws_verify(&a->key, raw, a->cfg.issuer, a->cfg.audience, NULL,
-	    util_now_ms() / 1000, &claims);
-	if (rc != JWS_OK) {
-		log_debug("req=%s: bearer token refused: %s", r->id,
-		    jws_strerror(rc));
-		st = reject(r, 1);
-		goto out;
+	if ((rc = api_record(a, now, t)) != AUTH_OK)
+		return rc;
+	memcpy(c->jti, t->tok.jti, sizeof(c->jti));
+	c->user = t->owner;
+	c->token = t->tok;
+	memset(&t->tok, 0, sizeof(t->tok));     /* moved */
+	c->team_role = t->team_role;
+	if (c->token.team_id[0] != '\0') {
+		c->narrowed = 1;
+		if (strlist_add(&c->teams, c->token.team_id) == -1)
+			return STORE_NOMEM;
 	}
-	use = claim_str(claims, "token_use");
+	c->kind = CALLER_API_TOKEN;
+	return AUTH_OK;
+}
+
+/*
+ * A bearer token: verified once (signature, alg, iss, aud, exp, claims),
+ * then by token_use a session or an API token.
+ */
+static int
+identify_bearer(const struct app *a, const char *raw, int64_t now,
+    struct caller *c)
+{
+	struct api_token	 t;
+	const char		*use;
+	int			 rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = jws_verify_digest(&a->key, raw, a->cfg.issuer, a->cfg.audience,
+	    NULL, now / 1000, &t.claims, t.sha256);
+	if (rc != JWS_OK) {
+		log_debug("bearer token refused: %s", jws_strerror(rc));
+		return AUTH_INVALID;    /* whatever failed, never a 5xx for it */
+	}
+	use = claim_str(t.claims, "token_use");
 	if (use != NULL && strcmp(use, "session") == 0)
-		st = identify_session(r, claims);
+		rc = identify_session(a, t.claims, c);
 	else if (use != NULL && strcmp(use, "api") == 0)
-		st = identify_api(r, claims, raw);
+		rc = identify_api(a, &t, now, c);
 	else
-		st = reject(r, 1);
-out:
-	json_object_put(claims);
-	return st;
+		rc = AUTH_INVALID;
+	api_token_free(&t);
+	return rc;
 }
 
 /*
  * REMOTE_USER set by a trusted web server: the user with that e-mail must
- * exist and be active. Returns 0, 401 or 503/507.
+ * exist (else AUTH_INVALID) and be active (else AUTH_DISABLED).
  */
 static int
-identify_remote(struct req *r, const char *email)
+identify_remote(const struct app *a, const char *email, struct caller *c)
 {
-	int	rc = store_user_by_email(r->app->st, email, &r->caller.user);
+	int	rc = store_user_by_email(a->st, email, &c->user);
 
-	if (rc == STORE_NOTFOUND)
-		return reject(r, 0);
+	if (rc == STORE_NOTFOUND || rc == STORE_INVALID)
+		return AUTH_INVALID;
 	if (rc != 0)
-		return store_fail(r, rc);
-	if (!r->caller.user.is_active)
-		return reject(r, 0);
-	r->caller.kind = CALLER_REMOTE_USER;
-	return 0;
+		return rc;
+	if (!c->user.is_active)
+		return AUTH_DISABLED;
+	c->kind = CALLER_REMOTE_USER;
+	return AUTH_OK;
 }
 
-/*
- * Identify the caller of r (see auth.h). r->caller must be zeroed (as in a
- * fresh struct req). A Bearer Authorization wins; REMOTE_USER counts only
- * with trust_remote_user, and then a non-Bearer Authorization (the web
- * server's own Basic login) is left to the web server. Returns 0 (kind may
- * be CALLER_NONE), 401 with r->out and WWW-Authenticate set, or 503/507 on
- * a store failure.
- */
 int
-auth_identify(struct req *r)
+auth_identify(const struct app *a, const struct credentials *cr, int64_t now,
+    struct caller *c)
 {
-	const char	*h, *tok, *ru;
+	const char	*h = cr->authorization, *tok, *ru = NULL;
+	int		 rc;
 
-	r->caller.kind = CALLER_NONE;
-	h = http_param(r, "HTTP_AUTHORIZATION");
-	tok = h != NULL ? bearer_token(h) : NULL;
-	ru = r->app->cfg.trust_remote_user ? http_param(r, "REMOTE_USER") : NULL;
-	if (ru != NULL && *ru == '\0')
-		ru = NULL;
+	c->kind = CALLER_NONE;
+	tok = auth_bearer(h);
+	if (a->cfg.trust_remote_user && cr->remote_user != NULL &&
+	    *cr->remote_user != '\0')
+		ru = cr->remote_user;
 	if (tok != NULL)
-		return identify_bearer(r, tok);
-	if (ru != NULL && (h == NULL || !is_bearer(h)))
-		return identify_remote(r, ru);
-	if (h != NULL)
-		return reject(r, 1);
-	return 0;
+		rc = identify_bearer(a, tok, now, c);
+	else if (ru != NULL && (h == NULL || !is_bearer(h)))
+		rc = identify_remote(a, ru, c);
+	else if (h != NULL)
+		rc = AUTH_INVALID;
+	else
+		rc = cookie_credential(cr->cookie) ? AUTH_COOKIE : AUTH_OK;
+	if (rc != AUTH_OK)
+		caller_free(c);
+	return rc;
 }
 
 /* The auth_method name of the caller's kind, NULL for CALLER_NONE. */

@@ -1,15 +1,17 @@
 /*
  * decide.c - the enforcement decision (API.md 7), pure: no I/O, no store.
- * Checks, in order: JWT (401) -> catalog record (401) -> owner (401) ->
- * team membership (403) -> IP (403) -> time window (403) -> server_id
- * (403) -> permission by the rule table (403) -> usage limits (429).
+ * Checks, in order: the token, its record and owner (401, as
+ * auth_api_token found them) -> team membership (403) -> the request path
+ * (403) -> IP (403) -> time window (403) -> server_id (403) -> permission
+ * by the rule table, within the token's and its owner's (403) -> usage
+ * limits (429).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "decide.h"
-#include "jws.h"
 #include "js.h"
 
 static void
@@ -100,41 +102,50 @@ scope_get(const struct token *t, const char *key)
 	return v;
 }
 
-void
-decide_caps(const struct token *tok, uint32_t cap[3])
+int
+decide_caps(const struct token *tok, uint32_t cap[WIN__MAX])
 {
 	struct limits l;
 	char detail[DETAIL_MAX];
 
-	memset(cap, 0, 3 * sizeof(*cap));
+	memset(cap, 0, WIN__MAX * sizeof(*cap));
 	if (tok == NULL || scope_limits_parse(scope_get(tok, "usage_limits"), &l, detail) == -1)
-		return;
-	cap[0] = l.per_minute;
-	cap[1] = l.per_hour;
-	cap[2] = l.per_day;
+		return 0;
+	cap[WIN_MINUTE] = l.per_minute;
+	cap[WIN_HOUR] = l.per_hour;
+	cap[WIN_DAY] = l.per_day;
+	return (cap[WIN_MINUTE] | cap[WIN_HOUR] | cap[WIN_DAY]) != 0;
 }
 
-/* Steps 1-4: the JWT, its catalog record and its owner. 0 when all hold. */
+/*
+ * The token (as auth_api_token found it: AUTH_OK or the refusal, 401) and
+ * its owner's membership of the token's team (403). 0 when both hold.
+ */
 static int
 check_identity(const struct decide_in *in, struct verdict *v)
 {
-	const struct token *t = in->tok;
-
-	if (in->jws_rc != JWS_OK || !in->is_api || t == NULL || !in->hash_ok) {
-		set(v, 401, "Invalid or expired token");
+	v->record = in->tok != NULL;
+	if (in->auth != AUTH_OK || in->tok == NULL || in->owner == NULL) {
+		v->auth = in->auth != AUTH_OK ? in->auth : AUTH_INVALID;
+		set(v, 401, "%s", auth_strerror(v->auth));
 		return -1;
 	}
-	v->record = 1;
-	if (!token_live(t, in->now) || in->owner == NULL || !in->owner->is_active ||
-	    in->sub == NULL || strcmp(in->sub, t->owner_id) != 0) {
-		set(v, 401, "Invalid or expired token");
-		return -1;
-	}
-	if (t->team_id[0] != '\0' && in->team_role == ROLE_NONE) {
+	if (in->tok->team_id[0] != '\0' && in->team_role == ROLE_NONE) {
 		set(v, 403, "Token owner is no longer a member of the token's team");
 		return -1;
 	}
 	return 0;
+}
+
+/* The request path, when upath_canon refused it: 403 naming it. */
+static int
+check_path(const struct decide_in *in, struct verdict *v)
+{
+	if (in->path_refused == NULL)
+		return 0;
+	set(v, 403, "Request path refused: %.150s (%s)",
+	    in->shown_path != NULL ? in->shown_path : "", in->path_refused);
+	return -1;
 }
 
 /* Step 5: the client address against ip_restrictions. */
@@ -209,42 +220,69 @@ find_rule(const struct config *cfg, const char *method, const char *path)
 	return best;
 }
 
-/* The owner's own permissions in the token's team context hold perm. */
+/* The owner's current effective permissions in the token's team context. */
 static int
-owner_grants(const struct config *cfg, const struct decide_in *in, const char *perm)
+owner_grants(const struct config *cfg, const struct user *owner, int role,
+    const char *perm)
 {
-	if (in->owner->is_admin)
+	if (owner->is_admin)
 		return 1;
 	return scope_perms_grant(&cfg->user_permissions, perm) ||
-	    (in->team_role != ROLE_NONE &&
+	    (role != ROLE_NONE &&
 	    scope_perms_grant(&cfg->team_member_permissions, perm)) ||
-	    (in->team_role == ROLE_OWNER &&
+	    (role == ROLE_OWNER &&
 	    scope_perms_grant(&cfg->team_owner_permissions, perm));
 }
 
-/* Step 8: the rule table; restricted tokens are denied without a rule. */
+/* 1 if the token has a non-empty permission list. */
+static int
+restricted(const struct token *tok)
+{
+	struct json_object *p = scope_get(tok, "permissions");
+
+	return p != NULL && json_object_array_length(p) > 0;
+}
+
+int
+decide_token_grants(const struct config *cfg, const struct token *tok,
+    const struct user *owner, int team_role, const char *perm)
+{
+	struct json_object *perms = scope_get(tok, "permissions");
+	size_t i, n = perms != NULL ? json_object_array_length(perms) : 0;
+
+	if (!owner_grants(cfg, owner, team_role, perm))
+		return 0;
+	if (n == 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (scope_perm_grants(json_object_get_string(
+		    json_object_array_get_idx(perms, i)), perm))
+			return 1;
+	return 0;
+}
+
+/*
+ * Step 8: the rule table; restricted tokens are denied without a rule. The
+ * rule's permission must be held by the token and, now, by its owner: a
+ * demoted owner's "*" token shrinks with the owner.
+ */
 static int
 check_permission(const struct config *cfg, const struct decide_in *in, struct verdict *v)
 {
-	struct json_object *perms = scope_get(in->tok, "permissions");
-	size_t i, n = perms != NULL ? json_object_array_length(perms) : 0;
 	const struct rule *r;
 
-	if (in->path == NULL)
-		return 0;
 	if ((r = find_rule(cfg, in->method, in->path)) == NULL) {
-		if (n == 0)
+		if (!restricted(in->tok))
 			return 0;
 		set(v, 403, "No rule grants this request to a restricted token");
 		return -1;
 	}
-	if (n == 0 && owner_grants(cfg, in, r->perm))
+	if (decide_token_grants(cfg, in->tok, in->owner, in->team_role, r->perm))
 		return 0;
-	for (i = 0; i < n; i++)
-		if (scope_perm_grants(json_object_get_string(json_object_array_get_idx(perms,
-		    i)), r->perm))
-			return 0;
-	set(v, 403, "Token lacks permission '%.200s' for this request", r->perm);
+	if (!owner_grants(cfg, in->owner, in->team_role, r->perm))
+		set(v, 403, "Token owner no longer holds permission '%.200s'", r->perm);
+	else
+		set(v, 403, "Token lacks permission '%.200s' for this request", r->perm);
 	return -1;
 }
 
@@ -252,13 +290,13 @@ check_permission(const struct config *cfg, const struct decide_in *in, struct ve
 static int
 check_limits(const struct decide_in *in, struct verdict *v)
 {
-	static const char *const per[3] = { "minute", "hour", "day" };
-	uint32_t cap[3];
+	static const char *const per[WIN__MAX] = { "minute", "hour", "day" };
+	uint32_t cap[WIN__MAX];
 	int64_t wait;
 	int i;
 
 	decide_caps(in->tok, cap);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < WIN__MAX; i++) {
 		if (cap[i] == 0 || in->used[i] < cap[i])
 			continue;
 		wait = in->frees_at[i] - in->now;
@@ -274,8 +312,18 @@ decide(const struct config *cfg, const struct decide_in *in, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	decide_client(cfg, in->remote_addr, in->xff, v->client);
-	if (check_identity(in, v) == 0 && (in->path == NULL || (check_ip(in, v) == 0 &&
+	if (check_identity(in, v) == 0 &&
+	    ((in->path == NULL && in->path_refused == NULL) ||
+	    (check_path(in, v) == 0 && check_ip(in, v) == 0 &&
 	    check_time(in, v) == 0 && check_server(cfg, in, v) == 0 &&
-	    check_permission(cfg, in, v) == 0 && check_limits(in, v) == 0)))
+	    check_permission(cfg, in, v) == 0 &&
+	    (!in->counted || check_limits(in, v) == 0))))
 		set(v, 200, "Allowed");
+}
+
+void
+decide_limits(const struct decide_in *in, struct verdict *v)
+{
+	if (v->status == 200)
+		(void)check_limits(in, v);
 }

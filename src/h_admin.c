@@ -1,43 +1,20 @@
 /*
  * h_admin.c - what only an un-narrowed admin may do (the router checks it):
  * every user's tokens and their revocation, the audit trail, and users
- * over HTTP. Also h_audit(), through which every handler records events.
+ * over HTTP.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "h_token_io.h"
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
 #include "log.h"
 #include "pw.h"
 #include "util.h"
-
-void
-h_audit(struct req *r, const char *action, const char *token_id, const char *target,
-    const char *fmt, ...)
-{
-	struct audit_event e;
-	va_list ap;
-	int rc;
-
-	memset(&e, 0, sizeof(e));
-	snprintf(e.actor, sizeof(e.actor), "%s", r->caller.user.email);
-	snprintf(e.action, sizeof(e.action), "%s", action);
-	snprintf(e.token_id, sizeof(e.token_id), "%s", token_id ? token_id : "");
-	snprintf(e.target_user, sizeof(e.target_user), "%s", target ? target : "");
-	va_start(ap, fmt);
-	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
-	va_end(ap);
-	if ((rc = store_audit_add(r->app->st, &e)) != 0)
-		log_error("req=%s: audit event %s not stored: %s", r->id, action,
-		    store_strerror(rc));
-	else
-		log_info("req=%s: audit %s by %s", r->id, action, e.actor);
-}
 
 /* GET /tokens/admin/all?user_email=&include_inactive=&limit=&offset= */
 int
@@ -62,7 +39,7 @@ h_admin_tokens(struct req *r)
 		rc = store_token_list(r->app->st, TOKSET_OWNER, u.id, q.include_inactive,
 		    util_now_ms(), q.offset, q.limit, &v, &n, &total);
 	if (rc != 0 && rc != STORE_NOTFOUND) {
-		rc = h_store_error(r, rc);
+		rc = h_fail(r, rc);
 		goto out;
 	}
 	r->out = h_token_list_json(v, n, total, &q);
@@ -74,9 +51,9 @@ out:
 }
 
 struct admin_revoke {
-	const char	*by;
-	const char	*reason;
-	char		 owner[EMAIL_MAX + 1];
+	const char		*by;
+	const char		*reason;
+	struct audit_event	*ev;    /* its target: the token's owner */
 };
 
 /* token_edit_fn: revoke any token; an already revoked one is left as it is. */
@@ -85,7 +62,8 @@ ed_admin_revoke(struct token *t, void *arg)
 {
 	struct admin_revoke *a = arg;
 
-	snprintf(a->owner, sizeof(a->owner), "%s", t->owner_email);
+	snprintf(a->ev->target_user, sizeof(a->ev->target_user), "%s",
+	    t->owner_email);
 	if (t->is_revoked)
 		return 1;
 	return token_mark_revoked(t, a->by, a->reason, util_now_ms());
@@ -95,7 +73,8 @@ ed_admin_revoke(struct token *t, void *arg)
 int
 h_admin_revoke(struct req *r)
 {
-	struct admin_revoke a = { r->caller.user.email, NULL, "" };
+	struct audit_event ev;
+	struct admin_revoke a = { r->caller->user.email, NULL, &ev };
 	char reason[EMAIL_MAX + 32], detail[DETAIL_MAX];
 	int rc;
 
@@ -104,16 +83,19 @@ h_admin_revoke(struct req *r)
 	if (r->json != NULL &&
 	    js_get_str(r->json, "reason", 0, 255, &a.reason, detail) == JS_BAD)
 		return http_error(r, 422, "%s", detail);
-	snprintf(reason, sizeof(reason), "Revoked by admin %s", r->caller.user.email);
+	snprintf(reason, sizeof(reason), "Revoked by admin %s", r->caller->user.email);
 	if (a.reason == NULL)
 		a.reason = reason;
-	rc = store_token_edit(r->app->st, r->params[0], ed_admin_revoke, &a, NULL);
+	h_audit_event(r, &ev, "token.admin_revoke", r->params[0], NULL, "%.200s",
+	    a.reason);
+	rc = store_token_edit(r->app->st, r->params[0], ed_admin_revoke, &a, NULL,
+	    &ev);
 	if (rc == STORE_NOTFOUND)
 		return http_error(r, 404, "Token not found");
 	if (rc != 0 && rc != 1)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if (rc == 0)
-		h_audit(r, "token.admin_revoke", r->params[0], a.owner, "%.200s", a.reason);
+		h_audit_logged(r, &ev);
 	return 204;
 }
 
@@ -137,7 +119,7 @@ h_admin_audit(struct req *r)
 	}
 	if ((rc = store_audit_list(r->app->st, email, q.offset, q.limit, &v, &n,
 	    &total)) != 0) {
-		rc = h_store_error(r, rc);
+		rc = h_fail(r, rc);
 		goto out;
 	}
 	arr = json_object_new_array();

@@ -1,6 +1,6 @@
 /*
  * h_auth.c - GET /health, POST /auth/login, POST /auth/logout, GET /auth/me
- * (API.md 3), and the one translation of STORE_* codes into answers.
+ * (API.md 3).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
@@ -17,26 +18,6 @@
 #include "util.h"
 
 #define LOGIN_FAILED	"Invalid email or password"
-
-/*
- * The one translation of a STORE_* code into an answer: 404, 409, 507, or
- * 503 for everything else. The cause is logged with the request id only.
- */
-int
-h_store_error(struct req *r, int err)
-{
-	log_error("req=%s: store: %s", r->id, store_strerror(err));
-	switch (err) {
-	case STORE_NOTFOUND:
-		return http_error(r, 404, "Not found");
-	case STORE_EXISTS:
-		return http_error(r, 409, "Conflict");
-	case STORE_FULL:
-		return http_error(r, 507, "Insufficient storage");
-	default:
-		return http_error(r, 503, "Service temporarily unavailable");
-	}
-}
 
 /* The User object of API.md 3.3: a new json object, caller owns. */
 struct json_object *
@@ -61,47 +42,56 @@ h_health(struct req *r)
 	int rc = store_user_get(r->app->st, "00000000-0000-4000-8000-000000000000", &u);
 
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	r->out = json_object_new_object();
 	js_add_str(r->out, "status", "ok");
 	return 200;
 }
 
-/*
- * 429 while the e-mail is locked: count >= login_max_failures and the last
- * failure less than login_lockout_minutes ago. Returns 0 when not locked.
- */
+/* 429 with Retry-After until left ms have passed. */
 static int
-login_locked(struct req *r, const char *email)
+locked_out(struct req *r, int64_t left)
 {
-	const struct config *c = &r->app->cfg;
-	int64_t window = (int64_t)c->login_lockout_minutes * 60000, left, last;
-	unsigned count;
 	char secs[24];
-	int rc;
 
-	if ((rc = store_login_get(r->app->st, email, &count, &last)) != 0)
-		return h_store_error(r, rc);
-	left = last + window - util_now_ms();
-	if (count < c->login_max_failures || left <= 0)
-		return 0;
 	snprintf(secs, sizeof(secs), "%lld", (long long)((left + 999) / 1000));
 	http_add_header(r, "Retry-After", secs);
 	return http_error(r, 429, "Too many failed login attempts. Try again later.");
 }
 
-/* Count a failed login and answer 401. */
+/*
+ * Count this attempt before the password is checked (store_login_attempt),
+ * so that concurrent guesses cannot have more than login_max_failures
+ * passwords checked: 429 while the e-mail is locked. A read-only database
+ * cannot count: its stored lock still holds. Returns 0 when the password
+ * may be checked.
+ */
 static int
-login_failed(struct req *r, const char *email)
+login_attempt(struct req *r, const char *email)
 {
+	const struct config *c = &r->app->cfg;
+	int64_t window = (int64_t)c->login_lockout_minutes * 60000, last;
+	int64_t now = util_now_ms();
 	unsigned count;
-	int64_t window = (int64_t)r->app->cfg.login_lockout_minutes * 60000;
-	int rc = store_login_fail(r->app->st, email, util_now_ms(), window, &count);
+	int rc, locked;
 
-	if (rc != 0)
-		return h_store_error(r, rc);
-	log_info("req=%s: login failed (%u in a row)", r->id, count);
-	http_add_header(r, "WWW-Authenticate", "Bearer realm=\"tokencat\"");
+	rc = store_login_attempt(r->app->st, email, now, window,
+	    c->login_max_failures, &count, &last, &locked);
+	if (rc == STORE_RDONLY) {
+		if ((rc = store_login_get(r->app->st, email, &count, &last)) != 0)
+			return h_fail(r, rc);
+		locked = count >= c->login_max_failures && now - last < window;
+	} else if (rc != 0)
+		return h_fail(r, rc);
+	return locked ? locked_out(r, last + window - now) : 0;
+}
+
+/* A failed login (counted already by login_attempt): 401. */
+static int
+login_failed(struct req *r)
+{
+	log_info("req=%s: login failed", r->id);
+	h_challenge(r, 0);
 	return http_error(r, 401, LOGIN_FAILED);
 }
 
@@ -135,7 +125,7 @@ login_teams(struct req *r, const struct user *u, struct strlist *list, int *narr
 			return http_error(r, 400, "teams: unknown team or not a member: %.64s",
 			    json_object_get_string(v));
 		if (rc != 0)
-			return h_store_error(r, rc);
+			return h_fail(r, rc);
 		if (!strlist_has(list, t.id) && strlist_add(list, t.id) == -1)
 			return http_error(r, 503, "Service temporarily unavailable");
 	}
@@ -154,7 +144,7 @@ login_ok(struct req *r, const struct user *u)
 	/* a read-only database keeps its failure count, and logins go on */
 	if ((rc = store_login_reset(r->app->st, u->email)) != 0 &&
 	    rc != STORE_RDONLY)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if ((rc = login_teams(r, u, &teams, &narrowed)) != 0)
 		goto out;
 	jwt = auth_session_token(r->app, u, narrowed ? &teams : NULL,
@@ -227,19 +217,19 @@ h_login(struct req *r)
 	int rc;
 
 	if ((rc = login_fields(r, &email, &password)) != 0 ||
-	    (rc = login_locked(r, email)) != 0)
+	    (rc = login_attempt(r, email)) != 0)
 		return rc;
 	rc = util_email_valid(email) ? store_user_by_email(r->app->st, email, &u) :
 	    STORE_NOTFOUND;
 	if (rc == STORE_NOTFOUND) {
 		pw_dummy(password);
-		return login_failed(r, email);
+		return login_failed(r);
 	}
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if (!login_password_ok(&u, password)) {
 		OPENSSL_cleanse(u.pwhash, sizeof(u.pwhash));
-		return login_failed(r, email);
+		return login_failed(r);
 	}
 	OPENSSL_cleanse(u.pwhash, sizeof(u.pwhash));
 	return login_ok(r, &u);
@@ -254,9 +244,9 @@ h_logout(struct req *r)
 {
 	int rc;
 
-	if (r->caller.kind == CALLER_SESSION &&
-	    (rc = store_jti_revoke(r->app->st, r->caller.jti, r->caller.exp_ms)) != 0)
-		return h_store_error(r, rc);
+	if (r->caller->kind == CALLER_SESSION &&
+	    (rc = store_jti_revoke(r->app->st, r->caller->jti, r->caller->exp_ms)) != 0)
+		return h_fail(r, rc);
 	r->out = json_object_new_object();
 	js_add_str(r->out, "message", "Logged out successfully");
 	return 200;
@@ -271,7 +261,7 @@ my_teams(struct req *r, int *err)
 	struct team t;
 	size_t i, n = 0;
 
-	if ((*err = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) != 0)
+	if ((*err = store_user_teams(r->app->st, r->caller->user.id, &m, &n)) != 0)
 		return NULL;
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -307,16 +297,16 @@ h_me(struct req *r)
 	int err;
 
 	if ((teams = my_teams(r, &err)) == NULL)
-		return h_store_error(r, err);
-	if (r->caller.narrowed) {
+		return h_fail(r, err);
+	if (r->caller->narrowed) {
 		tt = json_object_new_array();
-		for (i = 0; i < r->caller.teams.n; i++)
+		for (i = 0; i < r->caller->teams.n; i++)
 			json_object_array_add(tt,
-			    json_object_new_string(r->caller.teams.v[i]));
+			    json_object_new_string(r->caller->teams.v[i]));
 	}
 	r->out = json_object_new_object();
-	json_object_object_add(r->out, "user", h_user_json(&r->caller.user));
-	js_add_str(r->out, "auth_method", caller_method(&r->caller));
+	json_object_object_add(r->out, "user", h_user_json(&r->caller->user));
+	js_add_str(r->out, "auth_method", caller_method(r->caller));
 	json_object_object_add(r->out, "teams", teams);
 	json_object_object_add(r->out, "token_teams", tt);
 	/* what a token form needs to know (the admin page) */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "h_token_io.h"
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
@@ -33,13 +34,13 @@ team_json(const struct team *t, int role)
 static int
 my_role(struct req *r, const char *id, int *role)
 {
-	int rc = store_member_get(r->app->st, id, r->caller.user.id, role);
+	int rc = store_member_get(r->app->st, id, r->caller->user.id, role);
 
 	if (rc == STORE_NOTFOUND) {
 		*role = ROLE_NONE;
 		return 0;
 	}
-	return rc != 0 ? h_store_error(r, rc) : 0;
+	return rc != 0 ? h_fail(r, rc) : 0;
 }
 
 /*
@@ -56,12 +57,12 @@ load_team(struct req *r, struct team *t, int *role, int need)
 	if ((rc = store_team_get(r->app->st, r->params[0], t)) == STORE_NOTFOUND)
 		return http_error(r, 404, NO_TEAM);
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if ((rc = my_role(r, t->id, role)) != 0)
 		return rc;
-	if (need == 1 && *role == ROLE_NONE && !r->caller.user.is_admin)
+	if (need == 1 && *role == ROLE_NONE && !r->caller->user.is_admin)
 		return http_error(r, 403, "Team membership required");
-	caller_who(&r->caller, &w);
+	caller_who(r->caller, &w);
 	if (need == 2 && !policy_may_manage_team(&w, *role))
 		return http_error(r, 403, "Team owner or admin access required");
 	return 0;
@@ -74,7 +75,7 @@ add_team(struct req *r, struct json_object *arr, const char *id, int role)
 	struct team t;
 	int rc;
 
-	if (r->caller.narrowed && !strlist_has(&r->caller.teams, id))
+	if (r->caller->narrowed && !strlist_has(&r->caller->teams, id))
 		return 0;
 	if ((rc = store_team_get(r->app->st, id, &t)) == STORE_NOTFOUND)
 		return 0;
@@ -94,7 +95,7 @@ all_teams(struct req *r, struct json_object *arr)
 	if ((rc = store_team_list(r->app->st, &v, &n)) != 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = store_member_get(r->app->st, v[i].id, r->caller.user.id,
+		if ((rc = store_member_get(r->app->st, v[i].id, r->caller->user.id,
 		    &role)) == STORE_NOTFOUND || rc == 0) {
 			json_object_array_add(arr, team_json(&v[i], rc == 0 ? role :
 			    ROLE_NONE));
@@ -119,15 +120,15 @@ h_team_list(struct req *r)
 	if (rc)
 		return http_error(r, 422, "all: must be true or false");
 	arr = json_object_new_array();
-	if (all && caller_unnarrowed_admin(&r->caller))
+	if (all && caller_unnarrowed_admin(r->caller))
 		rc = all_teams(r, arr);
-	else if ((rc = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) == 0)
+	else if ((rc = store_user_teams(r->app->st, r->caller->user.id, &m, &n)) == 0)
 		for (i = 0; i < n && rc == 0; i++)
 			rc = add_team(r, arr, m[i].team_id, m[i].role);
 	free(m);
 	if (rc != 0) {
 		json_object_put(arr);
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	}
 	r->out = arr;
 	return 200;
@@ -138,10 +139,11 @@ h_team_create(struct req *r)
 {
 	const char *name;
 	char detail[DETAIL_MAX];
+	struct audit_event ev;
 	struct team t;
 	int rc;
 
-	if (!r->app->cfg.allow_team_creation && !caller_unnarrowed_admin(&r->caller))
+	if (!r->app->cfg.allow_team_creation && !caller_unnarrowed_admin(r->caller))
 		return http_error(r, 403, "Team creation is restricted to admins");
 	if ((rc = js_get_str(r->json, "name", 1, 255, &name, detail)) != JS_OK)
 		return http_error(r, 422, "%s", rc == JS_BAD ? detail : "name: field required");
@@ -151,11 +153,13 @@ h_team_create(struct req *r)
 	snprintf(t.name, sizeof(t.name), "%s", name);
 	t.created_at = util_now_ms();
 	t.member_count = 1;
-	if ((rc = store_team_add(r->app->st, &t, r->caller.user.id)) == STORE_EXISTS)
+	h_audit_event(r, &ev, "team.create", NULL, NULL, "%s %.200s", t.id, t.name);
+	if ((rc = store_team_add(r->app->st, &t, r->caller->user.id, &ev)) ==
+	    STORE_EXISTS)
 		return http_error(r, 409, "A team with this name already exists");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	h_audit(r, "team.create", NULL, NULL, "%s %.200s", t.id, t.name);
+		return h_fail(r, rc);
+	h_audit_logged(r, &ev);
 	r->out = team_json(&t, ROLE_OWNER);
 	return 201;
 }
@@ -185,7 +189,7 @@ h_team_members(struct req *r)
 	if ((rc = load_team(r, &t, &role, 1)) != 0)
 		return rc;
 	if ((rc = store_team_members(r->app->st, t.id, &m, &n)) != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		if (store_user_get(r->app->st, m[i].user_id, &u) != 0)
@@ -206,6 +210,7 @@ h_team_member_add(struct req *r)
 {
 	const char *email, *rname = "member";
 	char detail[DETAIL_MAX];
+	struct audit_event ev;
 	struct team t;
 	struct user u;
 	int rc, role, created = 0;
@@ -223,14 +228,16 @@ h_team_member_add(struct req *r)
 	if ((rc = store_user_by_email(r->app->st, email, &u)) == STORE_NOTFOUND)
 		return http_error(r, 400, "email: user not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
+	h_audit_event(r, &ev, "team.member.add", NULL, u.email, "%s as %s", t.id,
+	    rname);
 	rc = store_member_set(r->app->st, t.id, u.id, strcmp(rname, "owner") == 0 ?
-	    ROLE_OWNER : ROLE_MEMBER, &created);
+	    ROLE_OWNER : ROLE_MEMBER, &created, &ev);
 	if (rc == STORE_LASTOWNER)
 		return http_error(r, 409, "The last owner of a team cannot be demoted");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	h_audit(r, "team.member.add", NULL, u.email, "%s as %s", t.id, rname);
+		return h_fail(r, rc);
+	h_audit_logged(r, &ev);
 	r->out = json_object_new_object();
 	js_add_str(r->out, "email", u.email);
 	js_add_str(r->out, "role", rname);
@@ -240,6 +247,7 @@ h_team_member_add(struct req *r)
 int
 h_team_member_remove(struct req *r)
 {
+	struct audit_event ev;
 	struct team t;
 	struct user u;
 	int rc, role;
@@ -249,15 +257,16 @@ h_team_member_remove(struct req *r)
 	if ((rc = store_user_by_email(r->app->st, r->params[1], &u)) == STORE_NOTFOUND)
 		return http_error(r, 404, "Member not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	rc = store_member_del(r->app->st, t.id, u.id);
+		return h_fail(r, rc);
+	h_audit_event(r, &ev, "team.member.remove", NULL, u.email, "%s", t.id);
+	rc = store_member_del(r->app->st, t.id, u.id, &ev);
 	if (rc == STORE_LASTOWNER)
 		return http_error(r, 409, "The last owner of a team cannot be removed");
 	if (rc == STORE_NOTFOUND)
 		return http_error(r, 404, "Member not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	h_audit(r, "team.member.remove", NULL, u.email, "%s", t.id);
+		return h_fail(r, rc);
+	h_audit_logged(r, &ev);
 	return 204;
 }
 
@@ -279,15 +288,15 @@ h_token_team_list(struct req *r)
 	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
 		return http_error(r, 404, NO_TEAM);
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if ((rc = my_role(r, t.id, &role)) != 0)
 		return rc;
-	caller_who(&r->caller, &w);
+	caller_who(r->caller, &w);
 	if (!policy_may_view_team(&w, t.id, role))
 		return http_error(r, 403, "Team membership required");
 	if ((rc = store_token_list(r->app->st, TOKSET_TEAM, t.id, q.include_inactive,
 	    util_now_ms(), q.offset, q.limit, &v, &n, &total)) != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	r->out = h_token_list_json(v, n, total, &q);
 	tokens_free(v, n);
 	return 200;

@@ -65,9 +65,9 @@ check_tags(struct json_object *tags, char *detail)
 
 /* The string fields of a create/update body. JS_BAD with detail, else JS_OK. */
 static int
-parse_strings(struct json_object *j, struct token_input *in, int create, char *detail)
+parse_strings(struct json_object *j, struct token_input *in, int flags, char *detail)
 {
-	int rc;
+	int rc, create = flags & TI_CREATE;
 
 	rc = js_get_str(j, "name", 1, 255, &in->name, detail);
 	if (rc == JS_BAD)
@@ -78,7 +78,9 @@ parse_strings(struct json_object *j, struct token_input *in, int create, char *d
 	    detail)) == JS_BAD)
 		return JS_BAD;
 	in->has_description = rc == JS_OK;
-	if ((rc = js_get_str(j, "team_id", 1, TEAMID_LEN, &in->team_id,
+	if (flags & TI_PATH_TEAM)
+		rc = JS_ABSENT;         /* the path's team wins: not read */
+	else if ((rc = js_get_str(j, "team_id", 1, TEAMID_LEN, &in->team_id,
 	    detail)) == JS_BAD)
 		return JS_BAD;
 	if (rc == JS_OK && !util_is_team_id(in->team_id))
@@ -95,8 +97,9 @@ parse_strings(struct json_object *j, struct token_input *in, int create, char *d
 
 /* The typed fields: expires_in_days, is_active, scope, tags. */
 static int
-parse_typed(struct json_object *j, struct token_input *in, int create, char *detail)
+parse_typed(struct json_object *j, struct token_input *in, int flags, char *detail)
 {
+	int create = flags & TI_CREATE;
 	struct json_object *scope = NULL, *tags = NULL;
 	int64_t days;
 	int rc, b;
@@ -124,13 +127,13 @@ parse_typed(struct json_object *j, struct token_input *in, int create, char *det
 }
 
 int
-token_input_parse(struct req *r, struct token_input *in, int create)
+token_input_parse(struct req *r, struct token_input *in, int flags)
 {
 	char detail[DETAIL_MAX];
 
 	memset(in, 0, sizeof(*in));
-	if (parse_strings(r->json, in, create, detail) == JS_BAD ||
-	    parse_typed(r->json, in, create, detail) == JS_BAD) {
+	if (parse_strings(r->json, in, flags, detail) == JS_BAD ||
+	    parse_typed(r->json, in, flags, detail) == JS_BAD) {
 		token_input_free(in);
 		return http_error(r, 422, "%s", detail);
 	}

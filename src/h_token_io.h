@@ -26,12 +26,15 @@ struct token_input {
 	const char	*user_email;    /* NULL = absent */
 };
 
+#define TI_CREATE	0x1     /* the create rules: name required, defaults for
+				 * scope, tags and is_active */
+#define TI_PATH_TEAM	0x2     /* the team comes from the path: the body's
+				 * team_id is not read, whatever it holds */
 /*
- * Read r->json into in (strings borrow from r->json). create = 1 applies
- * the create rules (name required, defaults for scope, tags, is_active).
- * Returns 0, or 422 with r->out naming the field.
+ * Read r->json into in (strings borrow from r->json) under flags (TI_*;
+ * 0: the update rules). Returns 0, or 422 with r->out naming the field.
  */
-int	token_input_parse(struct req *r, struct token_input *in, int create);
+int	token_input_parse(struct req *r, struct token_input *in, int flags);
 void	token_input_free(struct token_input *in);
 
 struct list_query {

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "h_token_io.h"
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
@@ -41,7 +42,11 @@ not_found(struct req *r)
 	return http_error(r, 404, NOT_FOUND);
 }
 
-/* Map a store result of a token write: 409 on a taken name, else the store's. */
+/*
+ * What a store result means for a token: a taken name is 409 DUP_NAME, an
+ * unknown or foreign token 404 "Token not found"; everything else is
+ * h_fail's.
+ */
 static int
 write_error(struct req *r, int rc)
 {
@@ -49,7 +54,7 @@ write_error(struct req *r, int rc)
 		return http_error(r, 409, DUP_NAME);
 	if (rc == STORE_NOTFOUND || rc == EDIT_FOREIGN)
 		return not_found(r);
-	return h_store_error(r, rc);
+	return h_fail(r, rc);
 }
 
 /* --- create --- */
@@ -64,12 +69,12 @@ resolve_owner(struct req *r, const char *email, struct user *owner, int *delegat
 	int rc;
 
 	*delegated = 0;
-	*owner = r->caller.user;
-	if (email == NULL || util_ieq(email, r->caller.user.email))
+	*owner = r->caller->user;
+	if (email == NULL || util_ieq(email, r->caller->user.email))
 		return 0;
-	if (!r->caller.user.is_admin)
+	if (!r->caller->user.is_admin)
 		return http_error(r, 403, "Admin access required to create tokens for other users");
-	if (r->caller.narrowed)
+	if (r->caller->narrowed)
 		return http_error(r, 403, "Admin-delegated token creation requires "
 		    "un-narrowed admin access. Your session is narrowed to specific teams.");
 	if (!util_email_valid(email))
@@ -77,7 +82,7 @@ resolve_owner(struct req *r, const char *email, struct user *owner, int *delegat
 	if ((rc = store_user_by_email(r->app->st, email, owner)) == STORE_NOTFOUND)
 		return http_error(r, 400, "user_email: user not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	*delegated = 1;
 	return 0;
 }
@@ -92,8 +97,8 @@ inherit_team(struct req *r, const struct user *owner, char team[TEAMID_LEN + 1])
 
 	team[0] = '\0';
 	if ((rc = store_user_teams(r->app->st, owner->id, &m, &n)) != 0)
-		return h_store_error(r, rc);
-	if (n == 1 && (!r->caller.narrowed || strlist_has(&r->caller.teams, m[0].team_id)))
+		return h_fail(r, rc);
+	if (n == 1 && (!r->caller->narrowed || strlist_has(&r->caller->teams, m[0].team_id)))
 		memcpy(team, m[0].team_id, TEAMID_LEN + 1);
 	free(m);
 	return 0;
@@ -113,20 +118,20 @@ resolve_team(struct req *r, const struct token_input *in, const struct user *own
 
 	if (in->team_id == NULL)
 		return inherit_team(r, owner, team);
-	if (r->caller.narrowed && !strlist_has(&r->caller.teams, in->team_id))
+	if (r->caller->narrowed && !strlist_has(&r->caller->teams, in->team_id))
 		return http_error(r, 403, "Your session is not scoped to this team");
 	if ((rc = store_team_get(r->app->st, in->team_id, &t)) == STORE_NOTFOUND)
 		return http_error(r, 400, "team_id: team not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	caller_who(&r->caller, &w);
+		return h_fail(r, rc);
+	caller_who(r->caller, &w);
 	if (!policy_team_bypass(&w, delegated)) {
 		rc = store_member_get(r->app->st, t.id, owner->id, &role);
 		if (rc == STORE_NOTFOUND)
 			return http_error(r, 400,
 			    "team_id: the token owner is not a member of this team");
 		if (rc != 0)
-			return h_store_error(r, rc);
+			return h_fail(r, rc);
 	}
 	memcpy(team, t.id, TEAMID_LEN + 1);
 	return 0;
@@ -147,36 +152,48 @@ check_expiry(struct req *r, const struct token_input *in)
 }
 
 /*
- * Containment (API.md 5.1, 6.1): every permission of scope must be granted
- * by the caller's effective permissions in the context of team (may be
- * ""): "*" for an un-narrowed admin, else user_permissions plus the team
- * role's sets. Returns 0, 400 naming the permission, or a store status.
+ * Containment (API.md 5.1, 6.1): every permission of scope must be within
+ * the effective permissions of the token's owner-to-be w in the context of
+ * team (may be ""): "*" for an un-narrowed admin, else user_permissions
+ * plus the sets of w's role in team. w is the caller's session when it
+ * makes, edits or rotates its own token (a narrowed admin is no admin
+ * then), and the target user for an admin's delegation. Returns 0, 400
+ * naming the permission, or a store status.
  */
 static int
-check_containment(struct req *r, struct json_object *scope, const char *team)
+check_containment(struct req *r, struct json_object *scope,
+    const struct who *w, const char *team)
 {
 	struct json_object *perms;
-	struct who w;
 	size_t i;
 	int rc, role = ROLE_NONE;
 
-	caller_who(&r->caller, &w);
 	if (scope == NULL || !json_object_object_get_ex(scope, "permissions", &perms) ||
-	    policy_unnarrowed_admin(&w))
+	    policy_unnarrowed_admin(w))
 		return 0;
 	if (team[0] != '\0') {
-		rc = store_member_get(r->app->st, team, r->caller.user.id, &role);
+		rc = store_member_get(r->app->st, team, w->user_id, &role);
 		if (rc != 0 && rc != STORE_NOTFOUND)
-			return h_store_error(r, rc);
+			return h_fail(r, rc);
 	}
 	for (i = 0; i < json_object_array_length(perms); i++) {
 		const char *want = json_object_get_string(json_object_array_get_idx(perms, i));
 
-		if (!policy_grants(&r->app->cfg, &w, role, want))
+		if (!policy_grants(&r->app->cfg, w, role, want))
 			return http_error(r, 400, "Cannot grant permission '%.255s' - not "
 			    "in your effective permissions.", want);
 	}
 	return 0;
+}
+
+/* The caller's own containment: its session is the owner-to-be. */
+static int
+own_containment(struct req *r, struct json_object *scope, const char *team)
+{
+	struct who w;
+
+	caller_who(r->caller, &w);
+	return check_containment(r, scope, &w, team);
 }
 
 /*
@@ -219,33 +236,37 @@ ed_rotate(struct token *t, void *arg)
 }
 
 /*
- * Sign t, store it (or, for a rotation, revoke rot->old_id and store it in
- * one transaction) and answer 201 TokenCreateResponse.
+ * Sign t, store it with its audit event (or, for a rotation, revoke
+ * rot->old_id and store it, in one transaction) and answer 201
+ * TokenCreateResponse.
  */
 static int
 issue_token(struct req *r, struct token *t, const struct user *owner,
     struct rotate_arg *rot)
 {
+	struct audit_event ev;
 	char *jwt;
 	int rc;
 
 	if ((jwt = h_token_jwt(r->app, t, owner)) == NULL)
 		return http_error(r, 503, "Service temporarily unavailable");
 	util_sha256_hex(jwt, strlen(jwt), t->hash);
-	rc = rot == NULL ? store_token_add(r->app->st, t) :
-	    store_token_rotate(r->app->st, rot->old_id, ed_rotate, rot, t);
+	if (rot != NULL)
+		h_audit_event(r, &ev, "token.rotate", t->id, t->owner_email,
+		    "replaces %s", rot->old_id);
+	else
+		h_audit_event(r, &ev, strcmp(t->owner_email, t->created_by) != 0 ?
+		    "token.create.delegated" : "token.create", t->id, t->owner_email,
+		    "%.200s", t->name);
+	rc = rot == NULL ? store_token_add(r->app->st, t, &ev) :
+	    store_token_rotate(r->app->st, rot->old_id, ed_rotate, rot, t, &ev);
 	if (rc == EDIT_DEAD)
 		rc = http_error(r, 400, "Only an active token can be rotated");
 	else if (rc != 0)
 		rc = write_error(r, rc);
 	if (rc != 0)
 		goto out;
-	if (rot != NULL)
-		h_audit(r, "token.rotate", t->id, t->owner_email, "replaces %s", rot->old_id);
-	else
-		h_audit(r, strcmp(t->owner_email, t->created_by) != 0 ?
-		    "token.create.delegated" : "token.create", t->id, t->owner_email,
-		    "%.200s", t->name);
+	h_audit_logged(r, &ev);
 	r->out = json_object_new_object();
 	json_object_object_add(r->out, "token", h_token_json(t));
 	js_add_str(r->out, "access_token", jwt);
@@ -258,7 +279,9 @@ out:
 
 /*
  * POST /tokens, and POST /tokens/teams/{team_id} with path_team, which wins
- * over a team_id in the body.
+ * over anything in the body's team_id. Containment is judged for the
+ * owner-to-be: the caller's session, or the target of a delegation (an
+ * admin cannot hand a non-admin more than the non-admin may hold).
  */
 static int
 create(struct req *r, const char *path_team)
@@ -266,22 +289,30 @@ create(struct req *r, const char *path_team)
 	struct token_input in;
 	struct user owner;
 	struct token t;
+	struct who w;
 	int rc, delegated;
 
 	memset(&t, 0, sizeof(t));
-	if ((rc = token_input_parse(r, &in, 1)) != 0)
+	if ((rc = token_input_parse(r, &in, TI_CREATE |
+	    (path_team != NULL ? TI_PATH_TEAM : 0))) != 0)
 		return rc;
 	if (path_team != NULL)
 		in.team_id = path_team;
 	if ((rc = resolve_owner(r, in.user_email, &owner, &delegated)) != 0 ||
 	    (rc = check_expiry(r, &in)) != 0)
 		goto out;
-	if (fill_token(&t, &in, &owner, r->caller.user.email) == -1) {
+	if (fill_token(&t, &in, &owner, r->caller->user.email) == -1) {
 		rc = http_error(r, 503, "Service temporarily unavailable");
 		goto out;
 	}
+	if (delegated) {
+		memset(&w, 0, sizeof(w));
+		w.user_id = owner.id;
+		w.is_admin = owner.is_admin;
+	} else
+		caller_who(r->caller, &w);
 	if ((rc = resolve_team(r, &in, &owner, delegated, t.team_id)) != 0 ||
-	    (rc = check_containment(r, t.scope, t.team_id)) != 0)
+	    (rc = check_containment(r, t.scope, &w, t.team_id)) != 0)
 		goto out;
 	rc = issue_token(r, &t, &owner, NULL);
 out:
@@ -306,7 +337,7 @@ h_token_create_team(struct req *r)
 
 	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
 		return http_error(r, 404, "Team not found");
-	return rc != 0 ? h_store_error(r, rc) : create(r, r->params[0]);
+	return rc != 0 ? h_fail(r, rc) : create(r, r->params[0]);
 }
 
 /* --- list and read --- */
@@ -319,10 +350,10 @@ caller_teams(struct req *r, struct strlist *teams)
 	size_t i, n = 0;
 	int rc;
 
-	if ((rc = store_user_teams(r->app->st, r->caller.user.id, &m, &n)) != 0)
+	if ((rc = store_user_teams(r->app->st, r->caller->user.id, &m, &n)) != 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
-		if (!r->caller.narrowed || strlist_has(&r->caller.teams, m[i].team_id))
+		if (!r->caller->narrowed || strlist_has(&r->caller->teams, m[i].team_id))
 			rc = strlist_add(teams, m[i].team_id) == -1 ? STORE_NOMEM : 0;
 	free(m);
 	return rc;
@@ -342,11 +373,11 @@ h_token_list(struct req *r)
 	if ((rc = list_query_parse(r, &q, 50)) != 0)
 		return rc;
 	if ((rc = caller_teams(r, &teams)) == 0)
-		rc = store_token_list_visible(r->app->st, r->caller.user.id, &teams,
+		rc = store_token_list_visible(r->app->st, r->caller->user.id, &teams,
 		    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
 	strlist_free(&teams);
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	r->out = h_token_list_json(v, n, total, &q);
 	tokens_free(v, n);
 	return 200;
@@ -363,8 +394,8 @@ h_token_get(struct req *r)
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
-		return rc == STORE_NOTFOUND ? not_found(r) : h_store_error(r, rc);
-	caller_who(&r->caller, &w);
+		return rc == STORE_NOTFOUND ? not_found(r) : h_fail(r, rc);
+	caller_who(r->caller, &w);
 	if (!policy_may_read_token(&w, &t))
 		rc = not_found(r);
 	else {
@@ -380,6 +411,7 @@ h_token_get(struct req *r)
 struct update_arg {
 	const char		*caller_id;
 	const struct token_input *in;
+	struct audit_event	*ev;    /* its detail: the name as written */
 };
 
 /* Replace *dst with a copy of src (NULL keeps NULL). */
@@ -423,6 +455,7 @@ ed_update(struct token *t, void *arg)
 		set_json(&t->tags, in->tags);
 	if (in->is_active != -1)
 		t->is_active = in->is_active;
+	snprintf(a->ev->detail, sizeof(a->ev->detail), "%.200s", t->name);
 	return 0;
 }
 
@@ -438,10 +471,10 @@ update_containment(struct req *r, struct json_object *scope)
 
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
 		return write_error(r, rc);
-	if (strcmp(t.owner_id, r->caller.user.id) != 0)
+	if (strcmp(t.owner_id, r->caller->user.id) != 0)
 		rc = not_found(r);
 	else
-		rc = check_containment(r, scope, t.team_id);
+		rc = own_containment(r, scope, t.team_id);
 	token_free(&t);
 	return rc;
 }
@@ -454,7 +487,8 @@ int
 h_token_update(struct req *r)
 {
 	struct token_input in;
-	struct update_arg a = { r->caller.user.id, &in };
+	struct audit_event ev;
+	struct update_arg a = { r->caller->user.id, &in, &ev };
 	struct token t;
 	int rc;
 
@@ -464,13 +498,15 @@ h_token_update(struct req *r)
 		return rc;
 	if (in.scope != NULL && (rc = update_containment(r, in.scope)) != 0)
 		goto out;
-	rc = store_token_edit(r->app->st, r->params[0], ed_update, &a, &t);
+	h_audit_event(r, &ev, "token.update", r->params[0], r->caller->user.email,
+	    "%s", "");
+	rc = store_token_edit(r->app->st, r->params[0], ed_update, &a, &t, &ev);
 	if (rc == EDIT_REVIVE)
 		rc = http_error(r, 400, "is_active: a revoked token cannot be reactivated");
 	else if (rc != 0)
 		rc = write_error(r, rc);
 	else {
-		h_audit(r, "token.update", t.id, t.owner_email, "%.200s", t.name);
+		h_audit_logged(r, &ev);
 		r->out = h_token_json(&t);
 		token_free(&t);
 		rc = 200;
@@ -518,10 +554,10 @@ revoke_allowed(struct req *r, struct revoke_arg *a)
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
 		return write_error(r, rc);
 	if (t.team_id[0] != '\0')
-		rc = store_member_get(r->app->st, t.team_id, r->caller.user.id, &role);
-	caller_who(&r->caller, &w);
+		rc = store_member_get(r->app->st, t.team_id, r->caller->user.id, &role);
+	caller_who(r->caller, &w);
 	if (rc != 0 && rc != STORE_NOTFOUND)
-		rc = h_store_error(r, rc);
+		rc = h_fail(r, rc);
 	else if (!policy_may_revoke_token(&w, &t, rc == 0 ? role : ROLE_NONE))
 		rc = not_found(r);
 	else {
@@ -541,11 +577,12 @@ int
 h_token_revoke(struct req *r)
 {
 	struct revoke_arg a;
+	struct audit_event ev;
 	char detail[DETAIL_MAX];
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	a.by = r->caller.user.email;
+	a.by = r->caller->user.email;
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if (r->json != NULL &&
@@ -555,12 +592,14 @@ h_token_revoke(struct req *r)
 		a.reason = "Revoked by user";
 	if ((rc = revoke_allowed(r, &a)) != 0)
 		return rc;
-	rc = store_token_edit(r->app->st, r->params[0], ed_revoke, &a, NULL);
+	h_audit_event(r, &ev, "token.revoke", r->params[0], a.owner_email,
+	    "%.200s", a.reason);
+	rc = store_token_edit(r->app->st, r->params[0], ed_revoke, &a, NULL, &ev);
 	if (rc == EDIT_NOOP)
 		return 204;
 	if (rc != 0)
 		return write_error(r, rc);
-	h_audit(r, "token.revoke", r->params[0], a.owner_email, "%.200s", a.reason);
+	h_audit_logged(r, &ev);
 	return 204;
 }
 
@@ -583,7 +622,7 @@ successor(struct req *r, const struct token *old, const struct user *owner,
 	in.is_active = 1;
 	in.scope = old->scope;
 	in.tags = old->tags;
-	if (fill_token(t, &in, owner, r->caller.user.email) == -1)
+	if (fill_token(t, &in, owner, r->caller->user.email) == -1)
 		return -1;
 	memcpy(t->team_id, old->team_id, sizeof(t->team_id));
 	if (days == 0)
@@ -593,12 +632,14 @@ successor(struct req *r, const struct token *old, const struct user *owner,
 
 /*
  * POST /tokens/{id}/rotate: a live token of the caller is revoked "Rotated"
- * and replaced in one write; 201 TokenCreateResponse of the successor.
+ * and replaced in one write; 201 TokenCreateResponse of the successor. Its
+ * permissions are checked for containment again, against what the owner's
+ * session may grant now (400 naming the first one it may not).
  */
 int
 h_token_rotate(struct req *r)
 {
-	struct rotate_arg a = { r->params[0], r->caller.user.id, r->caller.user.email,
+	struct rotate_arg a = { r->params[0], r->caller->user.id, r->caller->user.email,
 	    util_now_ms() };
 	struct token old, t;
 	struct user owner;
@@ -617,12 +658,14 @@ h_token_rotate(struct req *r)
 		    r->app->cfg.max_token_days);
 	if ((rc = store_token_get(r->app->st, r->params[0], &old)) != 0)
 		return write_error(r, rc);
-	if (strcmp(old.owner_id, r->caller.user.id) != 0)
+	if (strcmp(old.owner_id, r->caller->user.id) != 0)
 		rc = not_found(r);
 	else if (!token_live(&old, a.now))
 		rc = http_error(r, 400, "Only an active token can be rotated");
 	else if ((rc = store_user_get(r->app->st, old.owner_id, &owner)) != 0)
-		rc = h_store_error(r, rc);
+		rc = h_fail(r, rc);
+	else if ((rc = own_containment(r, old.scope, old.team_id)) != 0)
+		;       /* a demoted owner cannot mint what it may no longer hold */
 	else if (successor(r, &old, &owner, days, &t) == -1)
 		rc = http_error(r, 503, "Service temporarily unavailable");
 	else

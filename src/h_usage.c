@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
@@ -70,16 +71,16 @@ h_token_usage(struct req *r)
 	if (!util_is_uuid(r->params[0]))
 		return http_error(r, 404, "Token not found");
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND ||
-	    (rc == 0 && strcmp(t.owner_id, r->caller.user.id) != 0)) {
+	    (rc == 0 && strcmp(t.owner_id, r->caller->user.id) != 0)) {
 		token_free(&t);
 		return http_error(r, 404, "Token not found");
 	}
 	token_free(&t);
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if ((rc = store_use_stats(r->app->st, r->params[0], util_now_ms(), (unsigned)days,
 	    &st)) != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	r->out = stats_json(&st, (unsigned)days);
 	free(st.days);
 	return 200;

@@ -30,7 +30,7 @@ h_admin_users(struct req *r)
 	if ((rc = list_query_parse(r, &q, 100)) != 0)
 		return rc;
 	if ((rc = store_user_list(r->app->st, q.offset, q.limit, &v, &n, &total)) != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, h_user_json(&v[i]));
@@ -60,6 +60,7 @@ h_admin_user_create(struct req *r)
 {
 	const char *email, *password, *name = NULL;
 	char detail[DETAIL_MAX];
+	struct audit_event ev;
 	struct user u;
 	int rc, admin = 0;
 
@@ -82,13 +83,15 @@ h_admin_user_create(struct req *r)
 	u.is_admin = admin;
 	u.is_active = 1;
 	u.created_at = util_now_ms();
-	rc = store_user_add(r->app->st, &u);
+	h_audit_event(r, &ev, "user.create", NULL, u.email, "%s",
+	    admin ? "admin" : "user");
+	rc = store_user_add(r->app->st, &u, &ev);
 	OPENSSL_cleanse(u.pwhash, sizeof(u.pwhash));
 	if (rc == STORE_EXISTS)
 		return http_error(r, 409, "A user with this email already exists");
 	if (rc != 0)
-		return h_store_error(r, rc);
-	h_audit(r, "user.create", NULL, u.email, "%s", admin ? "admin" : "user");
+		return h_fail(r, rc);
+	h_audit_logged(r, &ev);
 	r->out = h_user_json(&u);
 	return 201;
 }
@@ -144,6 +147,7 @@ patch_user(struct req *r, struct user *u, char *what, size_t whatsz)
 int
 h_admin_user_update(struct req *r)
 {
+	struct audit_event ev;
 	struct user u;
 	char what[96];
 	int rc;
@@ -151,12 +155,14 @@ h_admin_user_update(struct req *r)
 	if ((rc = store_user_by_email(r->app->st, r->params[0], &u)) == STORE_NOTFOUND)
 		return http_error(r, 404, "User not found");
 	if (rc != 0)
-		return h_store_error(r, rc);
+		return h_fail(r, rc);
 	if ((rc = patch_user(r, &u, what, sizeof(what))) != 0)
 		return rc;
-	if ((rc = store_user_put(r->app->st, &u)) != 0)
-		return h_store_error(r, rc);
-	h_audit(r, "user.update", NULL, u.email, "%s", what[0] ? what + 1 : "no change");
+	h_audit_event(r, &ev, "user.update", NULL, u.email, "%s",
+	    what[0] ? what + 1 : "no change");
+	if ((rc = store_user_put(r->app->st, &u, &ev)) != 0)
+		return h_fail(r, rc);
+	h_audit_logged(r, &ev);
 	r->out = h_user_json(&u);
 	return 200;
 }

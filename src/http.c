@@ -18,6 +18,7 @@
 #include "http.h"
 #include "js.h"
 #include "log.h"
+#include "upath.h"
 #include "util.h"
 
 #define BODY_CHUNK	4096    /* first allocation when reading to EOF */
@@ -48,16 +49,6 @@ http_reason(int status)
 	return NULL;
 }
 
-/* Monotonic clock in microseconds. */
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* NAME=value lookup in io->envp; the value is borrowed from envp. */
 const char *
 http_param(const struct req *r, const char *name)
@@ -84,70 +75,91 @@ param_nonempty(const struct req *r, const char *name)
 }
 
 /*
- * The raw routing path before the /v1 and trailing-slash rules: PATH_INFO
- * when set, else REQUEST_URI up to '?' with mount_prefix removed at a
- * segment boundary. Sets *start and *len into borrowed memory, or *start
- * NULL when neither is set. A path equal to the prefix becomes "/".
+ * The raw routing path: PATH_INFO when set (decoded by the web server),
+ * else REQUEST_URI up to '?' (as sent). Sets *start and *len into borrowed
+ * memory and *mode to how upath_canon must read it, or *start NULL when
+ * neither is set.
  */
 static void
-raw_path(const struct req *r, const char **start, size_t *len)
+raw_path(const struct req *r, const char **start, size_t *len,
+    enum upath_mode *mode)
 {
-	const char	*pi, *uri, *pre = r->app->cfg.mount_prefix;
-	size_t		 n, plen = pre != NULL ? strlen(pre) : 0;
+	const char	*pi, *uri;
 
+	*start = NULL;
+	*len = 0;
 	if ((pi = param_nonempty(r, "PATH_INFO")) != NULL) {
 		*start = pi;
 		*len = strlen(pi);
+		*mode = UPATH_DECODED;
+	} else if ((uri = http_param(r, "REQUEST_URI")) != NULL) {
+		*start = uri;
+		*len = strcspn(uri, "?#");
+		*mode = UPATH_RAW;
+	}
+}
+
+/* Drop the segment prefix pre from the canonical path p (in place). */
+static void
+strip_prefix(char *p, const char *pre)
+{
+	size_t	n = pre != NULL ? strlen(pre) : 0;
+
+	while (n > 0 && pre[n - 1] == '/')
+		n--;
+	if (n == 0 || strncmp(p, pre, n) != 0 || (p[n] != '\0' && p[n] != '/'))
 		return;
-	}
-	if ((uri = http_param(r, "REQUEST_URI")) == NULL) {
-		*start = NULL;
-		*len = 0;
-		return;
-	}
-	n = strcspn(uri, "?");
-	if (plen > 0 && n >= plen && strncmp(uri, pre, plen) == 0 &&
-	    (n == plen || uri[plen] == '/')) {
-		if (n == plen) {
-			*start = "/";
-			*len = 1;
-			return;
-		}
-		uri += plen;
-		n -= plen;
-	}
-	*start = uri;
-	*len = n;
+	if (p[n] == '\0')
+		strcpy(p, "/");
+	else
+		memmove(p, p + n, strlen(p + n) + 1);
 }
 
 /*
- * Set r->path from the request (see raw_path), then drop a leading "/v1"
- * segment and one trailing '/'. Returns 0, 400 (no path or not starting
- * with '/') or 414 (longer than PATH_MAX_LEN), with r->out set.
+ * Set r->path to the canonical routing path (upath_canon: decoded once,
+ * dot segments resolved, "//" collapsed), with mount_prefix removed when
+ * routing on REQUEST_URI, then a leading "/v1" segment and one trailing
+ * '/' dropped. In the Authorizer role, which is never routed, r->path is
+ * the path as sent, for the log line. Returns 0, 400 (no path, or one upath_canon refuses, named
+ * in the detail) or 414 (longer than PATH_MAX_LEN), with r->out set.
  */
 static int
 init_path(struct req *r)
 {
-	const char	*p;
+	enum upath_mode	 mode = UPATH_RAW;
+	const char	*p, *why;
+	char		*c, shown[128];
 	size_t		 n;
 
-	raw_path(r, &p, &n);
+	raw_path(r, &p, &n, &mode);
 	if (p == NULL || n == 0 || p[0] != '/')
 		return http_error(r, 400, "Invalid request path");
 	if (n > PATH_MAX_LEN)
 		return http_error(r, 414, "URI too long");
-	if (n >= 3 && strncmp(p, "/v1", 3) == 0 && (n == 3 || p[3] == '/')) {
-		p += 3;
+	if (r->io->role == ROLE_AUTHORIZER) {
+		/* never routed: the door judges REQUEST_URI itself (h_authorizer,
+		 * through upath_canon); r->path only names it in the log */
+		if ((r->path = strndup(p, n)) == NULL)
+			return http_error(r, 500, "Internal server error");
+		return 0;
+	}
+	if (upath_canon(p, n, mode, &c, &why) == -1)
+		return http_error(r, 400, "Invalid request path %s: %s",
+		    upath_show(p, n, shown, sizeof(shown)), why);
+	if (mode == UPATH_RAW)
+		strip_prefix(c, r->app->cfg.mount_prefix);
+	n = strlen(c);
+	if (n >= 3 && strncmp(c, "/v1", 3) == 0 && (n == 3 || c[3] == '/')) {
+		memmove(c, c + 3, n - 2);
 		n -= 3;
 		if (n == 0) {
-			p = "/";
+			strcpy(c, "/");
 			n = 1;
 		}
 	}
-	if (n > 1 && p[n - 1] == '/')
-		n--;
-	if ((r->path = strndup(p, n)) == NULL)
-		return http_error(r, 500, "Internal server error");
+	if (n > 1 && c[n - 1] == '/')
+		c[n - 1] = '\0';
+	r->path = c;
 	return 0;
 }
 
@@ -216,7 +228,7 @@ http_req_init(struct req *r, const struct app *a, struct http_io *io)
 
 	r->app = a;
 	r->io = io;
-	r->start_us = mono_us();
+	r->start_us = util_mono_us();
 	request_id(r->id);
 	if ((r->method = param_nonempty(r, "REQUEST_METHOD")) == NULL)
 		return http_error(r, 400, "Missing request method");
@@ -516,7 +528,6 @@ req_free(struct req *r)
 		hdr_free(r, r->hdrs[i].value);
 	}
 	r->hused = 0;
-	caller_free(&r->caller);
 	r->path = r->query = r->body = NULL;
 	r->json = r->out = NULL;
 	r->nparams = r->nhdrs = 0;

@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "app.h"
-#include "auth.h"
 
 enum http_role { ROLE_RESPONDER = 1, ROLE_AUTHORIZER = 2 };
 
@@ -35,6 +34,7 @@ struct hdr {
 };
 
 struct route;
+struct caller;
 
 struct req {
 	const struct app *app;
@@ -58,7 +58,9 @@ struct req {
 	char		*params[PARAM_MAX];    /* owned: captured path segments */
 	size_t		 nparams;
 
-	struct caller	 caller;
+	/* who is calling: set by router_dispatch, which owns it, for the
+	 * handler's run; NULL before and after */
+	struct caller	*caller;
 
 	/* response */
 	int		 status;
@@ -93,7 +95,7 @@ int	 http_error(struct req *r, int status, const char *fmt, ...)
 void	 http_reply(struct req *r);
 /* The reason phrase of a status this server sends ("Not Found"), or NULL. */
 const char *http_reason(int status);
-/* Free everything the request owns (caller included). */
+/* Free everything the request owns. */
 void	 req_free(struct req *r);
 
 #endif

@@ -155,27 +155,27 @@ opt_flag(int nopt, char **opts, const char *name)
 	return 0;
 }
 
-/* Store an audit event of the command line (actor "tokencat(1)"); a failure is reported. */
+/*
+ * Fill e as an audit event of the command line (actor "tokencat(1)"); the
+ * store write it is given to stores it with its change.
+ */
 static void
-audit(struct cli *cl, const char *action, const char *target, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+audit_event(struct audit_event *e, const char *action, const char *target,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-audit(struct cli *cl, const char *action, const char *target, const char *fmt, ...)
+audit_event(struct audit_event *e, const char *action, const char *target,
+    const char *fmt, ...)
 {
-	struct audit_event e;
 	va_list ap;
-	int rc;
 
-	memset(&e, 0, sizeof(e));
-	snprintf(e.actor, sizeof(e.actor), "tokencat(1)");
-	snprintf(e.action, sizeof(e.action), "%s", action);
-	snprintf(e.target_user, sizeof(e.target_user), "%s", target ? target : "");
+	memset(e, 0, sizeof(*e));
+	snprintf(e->actor, sizeof(e->actor), "tokencat(1)");
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	snprintf(e->target_user, sizeof(e->target_user), "%s", target ? target : "");
 	va_start(ap, fmt);
-	vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
-	if ((rc = store_audit_add(cl->app.st, &e)) != 0)
-		fail("warning: audit event %s not stored: %s", action, store_strerror(rc));
 }
 
 /* --- commands --- */
@@ -214,6 +214,7 @@ cmd_user_add(struct cli *cl, char **args, int nopt, char **opts)
 {
 	const char *name = opt_value(nopt, opts, "--full-name");
 	char pw[PW_MAX_LEN + 2];
+	struct audit_event ev;
 	struct user u;
 	int rc;
 
@@ -240,7 +241,8 @@ cmd_user_add(struct cli *cl, char **args, int nopt, char **opts)
 	u.is_admin = opt_flag(nopt, opts, "--admin");
 	u.is_active = 1;
 	u.created_at = util_now_ms();
-	if ((rc = store_user_add(cl->app.st, &u)) == STORE_EXISTS) {
+	audit_event(&ev, "user.create", u.email, "%s", u.is_admin ? "admin" : "user");
+	if ((rc = store_user_add(cl->app.st, &u, &ev)) == STORE_EXISTS) {
 		fail("user %s exists; use 'tokencat user set'", u.email);
 		return 1;
 	}
@@ -248,7 +250,6 @@ cmd_user_add(struct cli *cl, char **args, int nopt, char **opts)
 		fail("cannot add user: %s", store_strerror(rc));
 		return 1;
 	}
-	audit(cl, "user.create", u.email, "%s", u.is_admin ? "admin" : "user");
 	printf("%s\n", u.id);
 	return 0;
 }
@@ -257,6 +258,7 @@ static int
 cmd_user_set(struct cli *cl, char **args, int nopt, char **opts)
 {
 	char pw[PW_MAX_LEN + 2];
+	struct audit_event ev;
 	struct user u;
 	int rc;
 
@@ -280,12 +282,12 @@ cmd_user_set(struct cli *cl, char **args, int nopt, char **opts)
 			return 1;
 		}
 	}
-	if ((rc = store_user_put(cl->app.st, &u)) != 0) {
+	audit_event(&ev, "user.update", u.email, "admin=%d active=%d%s", u.is_admin,
+	    u.is_active, opt_flag(nopt, opts, "--password") ? " password" : "");
+	if ((rc = store_user_put(cl->app.st, &u, &ev)) != 0) {
 		fail("cannot update user %s: %s", u.email, store_strerror(rc));
 		return 1;
 	}
-	audit(cl, "user.update", u.email, "admin=%d active=%d%s", u.is_admin,
-	    u.is_active, opt_flag(nopt, opts, "--password") ? " password" : "");
 	printf("updated %s\n", u.email);
 	return 0;
 }
@@ -317,6 +319,7 @@ static int
 cmd_team_add(struct cli *cl, char **args, int nopt, char **opts)
 {
 	const char *owner = opt_value(nopt, opts, "--owner");
+	struct audit_event ev;
 	struct user u;
 	struct team t;
 	size_t len = strlen(args[0]);
@@ -334,15 +337,14 @@ cmd_team_add(struct cli *cl, char **args, int nopt, char **opts)
 	t.created_at = util_now_ms();
 	if (util_team_id(t.id) == -1)
 		return 1;
-	rc = store_team_add(cl->app.st, &t, owner != NULL ? u.id : NULL);
+	audit_event(&ev, "team.create", owner, "%s %.200s", t.id, t.name);
+	rc = store_team_add(cl->app.st, &t, owner != NULL ? u.id : NULL, &ev);
 	if (rc == STORE_EXISTS)
 		fail("team name %s is taken; choose another", t.name);
 	else if (rc != 0)
 		fail("cannot add team: %s", store_strerror(rc));
-	else {
-		audit(cl, "team.create", owner, "%s %.200s", t.id, t.name);
+	else
 		printf("%s\n", t.id);
-	}
 	return rc != 0;
 }
 
@@ -367,6 +369,7 @@ static int
 cmd_member_add(struct cli *cl, char **args, int nopt, char **opts)
 {
 	const char *role = opt_value(nopt, opts, "--role");
+	struct audit_event ev;
 	struct team t;
 	struct user u;
 	int rc, r, created = 0;
@@ -380,13 +383,13 @@ cmd_member_add(struct cli *cl, char **args, int nopt, char **opts)
 	if (member_target(cl, args, &t, &u) != 0)
 		return 1;
 	r = strcmp(role, "owner") == 0 ? ROLE_OWNER : ROLE_MEMBER;
-	rc = store_member_set(cl->app.st, t.id, u.id, r, &created);
+	audit_event(&ev, "team.member.add", u.email, "%s as %s", t.id, role);
+	rc = store_member_set(cl->app.st, t.id, u.id, r, &created, &ev);
 	if (rc == STORE_LASTOWNER)
 		fail("cannot demote the last owner of team %s; add another owner first", t.id);
 	else if (rc != 0)
 		fail("cannot change membership: %s", store_strerror(rc));
 	else {
-		audit(cl, "team.member.add", u.email, "%s as %s", t.id, role);
 		printf("%s %s as %s of %s\n", created ? "added" : "updated", u.email,
 		    role, t.id);
 	}
@@ -396,23 +399,23 @@ cmd_member_add(struct cli *cl, char **args, int nopt, char **opts)
 static int
 cmd_member_remove(struct cli *cl, char **args, int nopt, char **opts)
 {
+	struct audit_event ev;
 	struct team t;
 	struct user u;
 	int rc;
 
 	if (member_target(cl, args, &t, &u) != 0)
 		return 1;
-	rc = store_member_del(cl->app.st, t.id, u.id);
+	audit_event(&ev, "team.member.remove", u.email, "%s", t.id);
+	rc = store_member_del(cl->app.st, t.id, u.id, &ev);
 	if (rc == STORE_LASTOWNER)
 		fail("cannot remove the last owner of team %s; add another owner first", t.id);
 	else if (rc == STORE_NOTFOUND)
 		fail("%s is not a member of team %s", u.email, t.id);
 	else if (rc != 0)
 		fail("cannot change membership: %s", store_strerror(rc));
-	else {
-		audit(cl, "team.member.remove", u.email, "%s", t.id);
+	else
 		printf("removed %s from %s\n", u.email, t.id);
-	}
 	return rc != 0;
 }
 

@@ -147,7 +147,6 @@ static void
 serve(const struct app *a, struct http_io *io)
 {
 	struct req	 r;
-	struct timespec	 ts;
 	int64_t		 end_us;
 	int		 st;
 
@@ -156,8 +155,7 @@ serve(const struct app *a, struct http_io *io)
 		st = router_dispatch(&r);
 	r.status = st;
 	http_reply(&r);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	end_us = util_mono_us();
 	log_info("req=%s %s %s %d %.2fms", r.id,
 	    r.method != NULL ? r.method : "-", r.path != NULL ? r.path : "-",
 	    r.status, (double)(end_us - r.start_us) / 1000.0);

@@ -8,19 +8,20 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "router.h"
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
 #include "log.h"
+#include "util.h"
 
 #define SEG_MAX		16      /* more path segments than any pattern: 404 */
-#define CAPTURE_MAX	256     /* longest decoded {x} segment */
+#define CAPTURE_MAX	PATH_MAX_LEN    /* longest {x} segment */
 
 #define MSG_API_TOKEN	"Token management requires an interactive session " \
 	"(JWT from web login or SSO). API tokens cannot create, list, or " \
 	"revoke other tokens."
-#define WWW_AUTH	"Bearer realm=\"tokencat\""
 
 static const struct route routes[] = {
 	{ "GET",    "/health",           h_health,       0 },
@@ -101,43 +102,21 @@ pattern_rank(const char *pattern, const char *path)
 }
 
 /*
- * Percent-decode one captured path segment (only %XX; '+' stays '+').
- * Returns a malloc'd string (caller frees), or NULL when an escape is bad
- * or the result is empty, longer than CAPTURE_MAX bytes, or holds '/' or NUL.
+ * A copy of one captured path segment. The path is canonical already
+ * (upath_canon decoded it exactly once), so nothing is decoded here: a
+ * '%' in a capture is a '%'. Returns a malloc'd string (caller frees), or
+ * NULL when the segment is empty or longer than CAPTURE_MAX bytes.
  */
 static char *
-seg_decode(const char *s, size_t n)
+seg_copy(const char *s, size_t n)
 {
-	char	*out, *q;
-	size_t	 i;
-	int	 hi, lo;
-
-	if (n == 0 || n > CAPTURE_MAX * 3 || (out = malloc(n + 1)) == NULL)
+	if (n == 0 || n > CAPTURE_MAX)
 		return NULL;
-	for (i = 0, q = out; i < n; i++) {
-		if (s[i] != '%')
-			*q++ = s[i];
-		else if (n - i < 3 || (hi = util_hexval(s[i + 1])) < 0 ||
-		    (lo = util_hexval(s[i + 2])) < 0)
-			goto bad;
-		else {
-			*q++ = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (q[-1] == '/' || q[-1] == '\0')
-			goto bad;
-	}
-	*q = '\0';
-	if (q - out > CAPTURE_MAX)
-		goto bad;
-	return out;
-bad:
-	free(out);
-	return NULL;
+	return strndup(s, n);
 }
 
 /*
- * Fill params with the decoded capture segments of path under pattern.
+ * Fill params with the capture segments of path under pattern.
  * Returns 0, or -1 (params freed, *nparams 0) when one is rejected.
  */
 static int
@@ -151,7 +130,7 @@ capture(const char *pattern, const char *path, char **params, size_t *nparams)
 		if (!(pn > 0 && ps[0] == '{'))
 			continue;
 		if (*nparams >= PARAM_MAX ||
-		    (params[*nparams] = seg_decode(ts, tn)) == NULL)
+		    (params[*nparams] = seg_copy(ts, tn)) == NULL)
 			goto bad;
 		(*nparams)++;
 	}
@@ -227,7 +206,7 @@ router_match_in(const struct route *tab, size_t n, const char *method,
 /*
  * router_match_in over the built-in route table. The last path that found
  * a route is remembered with it: a worker behind an enforcement point sees
- * the same path again and again, and then only its captures are decoded.
+ * the same path again and again, and then only its captures are copied.
  */
 const struct route *
 router_match(const char *method, const char *path, char **params,
@@ -275,26 +254,62 @@ has_header(const struct req *r, const char *name)
 }
 
 /*
- * Check the caller against the route flags: identify (auth_identify's own
- * 401/503), none -> 401, API token on a session route -> 403, admin rules.
+ * 1 if a request says it comes from another site: Sec-Fetch-Site is
+ * "cross-site" or "same-site" (a sibling host is another origin too), or
+ * Origin is present and is not this host (HTTP_HOST), "null" included.
+ * A request with neither header (curl, scripts) is not cross-site.
+ */
+static int
+cross_site(const struct req *r)
+{
+	const char	*site = http_param(r, "HTTP_SEC_FETCH_SITE");
+	const char	*origin = http_param(r, "HTTP_ORIGIN");
+	const char	*host = http_param(r, "HTTP_HOST"), *h;
+
+	if (site != NULL && (strcmp(site, "cross-site") == 0 ||
+	    strcmp(site, "same-site") == 0))
+		return 1;
+	if (origin == NULL)
+		return 0;
+	if ((h = strstr(origin, "://")) == NULL || host == NULL)
+		return 1;
+	return strcasecmp(h + 3, host) != 0;
+}
+
+/*
+ * Check the caller against the route flags: identify (an AUTH_* refusal or
+ * a store failure answered by h_fail), none -> 401, API token on a session
+ * route -> 403, admin rules. A web-server login (REMOTE_USER) has no token
+ * a page must present, so a state-changing request of it that says it is
+ * cross-site is refused (403): no cross-site request forgery.
  * Returns 0 or the status with r->out set.
  */
 static int
 check_caller(struct req *r, unsigned flags)
 {
-	int	st;
+	const struct credentials cr = {
+		http_param(r, "HTTP_AUTHORIZATION"),
+		http_param(r, "REMOTE_USER"),
+		http_param(r, "HTTP_COOKIE")
+	};
+	int	rc;
 
-	if ((st = auth_identify(r)) != 0)
-		return st;
-	if (r->caller.kind == CALLER_NONE)
-		return http_error(r, 401, "Authorization token required");
+	if ((rc = auth_identify(r->app, &cr, util_now_ms(), r->caller)) != 0)
+		return h_fail(r, rc);
+	if (r->caller->kind == CALLER_NONE)
+		return h_fail(r, AUTH_NONE);
 	if ((flags & (RF_SESSION | RF_ADMIN)) &&
-	    r->caller.kind == CALLER_API_TOKEN)
+	    r->caller->kind == CALLER_API_TOKEN)
 		return http_error(r, 403, "%s", MSG_API_TOKEN);
+	if (r->caller->kind == CALLER_REMOTE_USER &&
+	    strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+	    cross_site(r))
+		return http_error(r, 403, "Cross-site request refused for a "
+		    "web-server login (Origin or Sec-Fetch-Site)");
 	if (flags & RF_ADMIN) {
-		if (!caller_is_admin(&r->caller))
+		if (!caller_is_admin(r->caller))
 			return http_error(r, 403, "Admin access required");
-		if (!caller_unnarrowed_admin(&r->caller))
+		if (!caller_unnarrowed_admin(r->caller))
 			return http_error(r, 403, "Token oversight requires "
 			    "un-narrowed admin access");
 	}
@@ -334,23 +349,25 @@ is_null_doc(const char *body)
 /*
  * Read and check the body of a route that takes one: 413, 415, 400
  * (empty where required, unreadable, invalid JSON), 422 (not an object).
- * A JSON body (no Content-Type or application/json) is parsed into
- * r->json; a form body is left in r->body for the handler.
+ * A body must say what it is: application/json (parsed into r->json), or
+ * on a RF_FORM route application/x-www-form-urlencoded (left in r->body
+ * for the handler). Any other type, or none, is 415: an untyped body is
+ * what a cross-site form or Blob sends without a CORS preflight.
  */
 static int
 check_body(struct req *r, unsigned flags)
 {
 	char			 detail[DETAIL_MAX];
 	const char		*ct = r->content_type;
-	int			 is_json = ct == NULL || media_is(ct, "application/json");
+	int			 is_json = ct != NULL && media_is(ct, "application/json");
+	int			 is_form = ct != NULL && (flags & RF_FORM) &&
+				     media_is(ct, "application/x-www-form-urlencoded");
 	int			 st;
 	struct json_object	*o;
 
 	if (r->body_too_large)
 		return http_error(r, 413, "Request body too large");
-	if (!is_json && (r->content_length > 0 || (flags & RF_BODY)) &&
-	    !((flags & RF_FORM) &&
-	    media_is(ct, "application/x-www-form-urlencoded")))
+	if (!is_json && !is_form && (r->content_length > 0 || (flags & RF_BODY)))
 		return http_error(r, 415, "Content-Type must be application/json");
 	if ((st = http_read_body(r, r->app->cfg.max_body_bytes)) != 0)
 		return st;
@@ -359,7 +376,9 @@ check_body(struct req *r, unsigned flags)
 			return http_error(r, 400, "Request body required");
 		return 0;
 	}
-	if (!is_json)
+	if (!is_json && !is_form)       /* a body sent without a length */
+		return http_error(r, 415, "Content-Type must be application/json");
+	if (is_form)
 		return 0;
 	if ((o = js_parse(r->body, r->bodylen, detail)) == NULL)
 		return http_error(r, is_null_doc(r->body) ? 422 : 400, "%s",
@@ -400,9 +419,13 @@ run_handler(struct req *r)
 int
 router_dispatch(struct req *r)
 {
+	struct caller	caller;
 	char		allow[64];
 	unsigned	flags;
 	int		st;
+
+	memset(&caller, 0, sizeof(caller));
+	r->caller = &caller;
 
 	if (r->io != NULL && r->io->role == ROLE_AUTHORIZER) {
 		st = h_authorizer(r);   /* routes on REQUEST_URI itself */
@@ -427,7 +450,9 @@ router_dispatch(struct req *r)
 	st = run_handler(r);
 out:
 	if (st == 401 && !has_header(r, "WWW-Authenticate"))
-		http_add_header(r, "WWW-Authenticate", WWW_AUTH);
+		h_challenge(r, 0);
+	caller_free(&caller);
+	r->caller = NULL;
 	r->status = st;
 	return st;
 }

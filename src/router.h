@@ -30,7 +30,7 @@ struct route {
 
 /*
  * Find the route for method and path. Literal segments win over captures.
- * Returns the route and fills params (malloc'd, percent-decoded segments; the
+ * Returns the route and fills params (malloc'd copies of the segments; the
  * caller frees them), or NULL with *status 404, or 405 and the allowed
  * methods in allow ("GET, PUT, DELETE").
  */

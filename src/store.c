@@ -37,6 +37,7 @@ store_strerror(int err)
 	case STORE_FULL:	return "database full (disk full or map cannot grow)";
 	case STORE_RDONLY:	return "database not writable";
 	case STORE_NOMEM:	return "out of memory";
+	case STORE_INVALID:	return "invalid input";
 	default:		return "database failure";
 	}
 }
@@ -214,8 +215,14 @@ write_err(const struct store *s, int rc)
 	return map_err(rc);
 }
 
-int
-store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
+/*
+ * Run fn in a write transaction of env and commit; when fn succeeds and ev
+ * is not NULL, the audit event ev is written in the same transaction, so
+ * that a change and its event are one durable commit.
+ */
+static int
+write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
+    const struct audit_event *ev)
 {
 	MDB_txn *txn;
 	int rc, tries;
@@ -225,7 +232,8 @@ store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
 		if ((rc = txn_begin(env, 0, &txn)) != 0)
 			return map_err(rc);
-		if ((rc = fn(s, txn, arg)) != 0) {
+		if ((rc = fn(s, txn, arg)) != 0 ||
+		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0)) {
 			mdb_txn_abort(txn);
 			if (rc == MDB_MAP_FULL && (store_read_cache_drop(s),
 			    grow_map(env)) == 0)
@@ -247,9 +255,22 @@ store_read(struct store *s, txn_fn fn, void *arg)
 }
 
 int
+store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
+{
+	return write_txn(s, env, fn, arg, NULL);
+}
+
+int
 store_write(struct store *s, txn_fn fn, void *arg)
 {
-	return store_write_env(s, s->env, fn, arg);
+	return write_txn(s, s->env, fn, arg, NULL);
+}
+
+int
+store_write_audited(struct store *s, txn_fn fn, void *arg,
+    const struct audit_event *ev)
+{
+	return write_txn(s, s->env, fn, arg, ev);
 }
 
 /* Open every named database, creating the missing ones. */
@@ -588,11 +609,12 @@ tx_user_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_add(struct store *s, const struct user *u)
+store_user_add(struct store *s, const struct user *u,
+    const struct audit_event *ev)
 {
 	if (strlen(u->id) != UUID_LEN)
-		return STORE_IO;
-	return store_write(s, tx_user_add, (void *)(uintptr_t)u);
+		return STORE_INVALID;
+	return store_write_audited(s, tx_user_add, (void *)(uintptr_t)u, ev);
 }
 
 static int
@@ -608,9 +630,10 @@ tx_user_put(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_put(struct store *s, const struct user *u)
+store_user_put(struct store *s, const struct user *u,
+    const struct audit_event *ev)
 {
-	return store_write(s, tx_user_put, (void *)(uintptr_t)u);
+	return store_write_audited(s, tx_user_put, (void *)(uintptr_t)u, ev);
 }
 
 struct user_get {
@@ -789,7 +812,7 @@ store_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
 	struct jti_arg a = { jti, exp_ms, 0 };
 
 	if (*jti == '\0' || strlen(jti) > 256)
-		return STORE_NOTFOUND;
+		return STORE_INVALID;
 	return store_write(s, tx_jti_revoke, &a);
 }
 
@@ -828,6 +851,7 @@ struct login_rec {
 struct login_arg {
 	char		 email[EMAIL_MAX + 1];
 	int64_t		 now, window;
+	unsigned	 max;
 	struct login_rec rec;
 	int		 reset;
 };
@@ -857,7 +881,7 @@ tx_login_update(struct store *s, MDB_txn *txn, void *arg)
 	}
 	if ((rc = tx_login_get(s, txn, a)) != 0)
 		return rc;
-	if (a->rec.count > 0 && a->now - a->rec.last > a->window)
+	if (a->rec.count > 0 && a->now - a->rec.last >= a->window)
 		a->rec.count = 0;
 	if (a->rec.count < UINT32_MAX)
 		a->rec.count++;
@@ -894,20 +918,45 @@ store_login_get(struct store *s, const char *email, unsigned *count, int64_t *la
 	return rc;
 }
 
+#define LOGIN_LOCKED (-40102)           /* private: abort, nothing written */
+
+/* store_login_attempt's transaction: the lock check and the count together. */
+static int
+tx_login_attempt(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct login_arg *a = arg;
+	int rc;
+
+	if ((rc = tx_login_get(s, txn, a)) != 0)
+		return rc;
+	if (a->rec.count >= a->max && a->now - a->rec.last < a->window)
+		return LOGIN_LOCKED;
+	return tx_login_update(s, txn, a);
+}
+
 int
-store_login_fail(struct store *s, const char *email, int64_t now,
-    int64_t window_ms, unsigned *count)
+store_login_attempt(struct store *s, const char *email, int64_t now,
+    int64_t window_ms, unsigned max, unsigned *count, int64_t *last_ms,
+    int *locked)
 {
 	struct login_arg a;
 	int rc;
 
 	*count = 0;
+	*last_ms = 0;
+	*locked = 0;
 	if (login_arg(&a, email) == -1)
 		return 0;
 	a.now = now;
 	a.window = window_ms;
-	if ((rc = store_write(s, tx_login_update, &a)) == 0)
-		*count = a.rec.count;
+	a.max = max;
+	rc = store_write(s, tx_login_attempt, &a);
+	if (rc == LOGIN_LOCKED) {
+		*locked = 1;
+		rc = 0;
+	}
+	*count = a.rec.count;
+	*last_ms = a.rec.last;
 	return rc;
 }
 

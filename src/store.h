@@ -26,8 +26,14 @@ enum store_err {
 	STORE_FULL = -40004,            /* disk full or map cannot grow */
 	STORE_RDONLY = -40005,          /* database not writable */
 	STORE_IO = -40006,              /* any other LMDB or system failure (logged) */
-	STORE_NOMEM = -40007
+	STORE_NOMEM = -40007,
+	STORE_INVALID = -40008          /* a write of malformed input (a bug above) */
 };
+/*
+ * A lookup by a malformed key (a team id that is not 32 hex, an e-mail
+ * that is too long) is STORE_NOTFOUND: no such record can exist. A write
+ * of malformed input is STORE_INVALID.
+ */
 const char *store_strerror(int);
 
 enum role { ROLE_NONE = 0, ROLE_MEMBER = 1, ROLE_OWNER = 2 };
@@ -116,14 +122,31 @@ void	store_snapshot_end(struct store *);
  */
 int	store_backup(struct store *, const char *dest_dir);
 
+/*
+ * --- the audit trail: durable, newest first ---
+ * Every write below that takes `const struct audit_event *ev` stores ev
+ * (NULL: none) in the same transaction as the change, and only when the
+ * change is written: one durable commit for both.
+ */
+struct audit_event {
+	int64_t	at;                     /* ms; 0 = now when added */
+	char	actor[EMAIL_MAX + 1];   /* who did it (e-mail) */
+	char	action[48];             /* "token.create", "team.member.add", ... */
+	char	token_id[UUID_LEN + 1]; /* "" when none */
+	char	target_user[EMAIL_MAX + 1];     /* whose token or account; "" */
+	char	detail[256];
+};
+
 /* --- users --- */
 /* Insert a new user (u->id, u->email lowercase, set by caller). STORE_EXISTS if the e-mail is taken. */
-int	store_user_add(struct store *, const struct user *u);
+int	store_user_add(struct store *, const struct user *u,
+	    const struct audit_event *ev);
 int	store_user_get(struct store *, const char *id, struct user *out);
 /* Case-insensitive e-mail lookup. */
 int	store_user_by_email(struct store *, const char *email, struct user *out);
 /* Replace the user with u->id (e-mail cannot change). */
-int	store_user_put(struct store *, const struct user *u);
+int	store_user_put(struct store *, const struct user *u,
+	    const struct audit_event *ev);
 /* Users ordered by e-mail; *out is a malloc'd array (caller frees). */
 int	store_user_list(struct store *, uint64_t offset, uint32_t limit,
 	    struct user **out, size_t *n, uint64_t *total);
@@ -131,16 +154,18 @@ int	store_user_list(struct store *, uint64_t offset, uint32_t limit,
 /* --- teams and memberships --- */
 /* Insert team t (t->id set by caller); owner_id (may be NULL) becomes its owner.
  * STORE_EXISTS if a team of that name (case-insensitive) exists. */
-int	store_team_add(struct store *, const struct team *t, const char *owner_id);
+int	store_team_add(struct store *, const struct team *t, const char *owner_id,
+	    const struct audit_event *ev);
 int	store_team_get(struct store *, const char *id, struct team *out);
 /* All teams by name; *out malloc'd. */
 int	store_team_list(struct store *, struct team **out, size_t *n);
 /* Add or change a membership. *created = 1 when new. STORE_NOTFOUND if the team
  * or user is unknown; STORE_LASTOWNER when demoting the last owner. */
 int	store_member_set(struct store *, const char *team_id, const char *user_id,
-	    int role, int *created);
+	    int role, int *created, const struct audit_event *ev);
 /* STORE_NOTFOUND if not a member; STORE_LASTOWNER for the last owner. */
-int	store_member_del(struct store *, const char *team_id, const char *user_id);
+int	store_member_del(struct store *, const char *team_id, const char *user_id,
+	    const struct audit_event *ev);
 /* *role = ROLE_MEMBER/ROLE_OWNER, or STORE_NOTFOUND. */
 int	store_member_get(struct store *, const char *team_id, const char *user_id,
 	    int *role);
@@ -156,7 +181,8 @@ int	store_team_members(struct store *, const char *team_id,
  * the same owner and team (or both team-less) is active, unrevoked and has
  * the same name. The record keeps only t->hash, never a raw token.
  */
-int	store_token_add(struct store *, const struct token *t);
+int	store_token_add(struct store *, const struct token *t,
+	    const struct audit_event *ev);
 int	store_token_get(struct store *, const char *id, struct token *out);
 int	store_token_by_jti(struct store *, const char *jti, struct token *out);
 
@@ -171,7 +197,7 @@ int	store_token_by_jti(struct store *, const char *jti, struct token *out);
  */
 typedef int (*token_edit_fn)(struct token *t, void *arg);
 int	store_token_edit(struct store *, const char *id, token_edit_fn fn,
-	    void *arg, struct token *out);
+	    void *arg, struct token *out, const struct audit_event *ev);
 
 /*
  * Rotation in one write transaction: fn may refuse or revoke the token old_id
@@ -179,7 +205,7 @@ int	store_token_edit(struct store *, const char *id, token_edit_fn fn,
  * store_token_add). Either both happen or neither.
  */
 int	store_token_rotate(struct store *, const char *old_id, token_edit_fn fn,
-	    void *arg, const struct token *newt);
+	    void *arg, const struct token *newt, const struct audit_event *ev);
 
 enum tokset { TOKSET_ALL, TOKSET_OWNER, TOKSET_TEAM };
 /*
@@ -213,19 +239,19 @@ int	store_jti_revoked(struct store *, const char *jti);
 /* Failures for email counted while each came within window_ms of the previous one. */
 int	store_login_get(struct store *, const char *email, unsigned *count,
 	    int64_t *last_ms);
-int	store_login_fail(struct store *, const char *email, int64_t now,
-	    int64_t window_ms, unsigned *count);
+/*
+ * One login attempt for email at now, counted before its password is
+ * checked, in one write: when the e-mail holds max failures, each within
+ * window_ms of the previous, and the last less than window_ms ago, it is
+ * *locked (nothing counted; *last_ms says since when); else the attempt
+ * counts as a failure (*count after it) until store_login_reset forgets
+ * it on a success. So concurrent guesses never get more than max
+ * passwords checked. STORE_RDONLY on a read-only database.
+ */
+int	store_login_attempt(struct store *, const char *email, int64_t now,
+	    int64_t window_ms, unsigned max, unsigned *count, int64_t *last_ms,
+	    int *locked);
 int	store_login_reset(struct store *, const char *email);
-
-/* --- the audit trail: durable, newest first --- */
-struct audit_event {
-	int64_t	at;                     /* ms; 0 = now when added */
-	char	actor[EMAIL_MAX + 1];   /* who did it (e-mail) */
-	char	action[48];             /* "token.create", "team.member.add", ... */
-	char	token_id[UUID_LEN + 1]; /* "" when none */
-	char	target_user[EMAIL_MAX + 1];     /* whose token or account; "" */
-	char	detail[256];
-};
 
 int	store_audit_add(struct store *, const struct audit_event *e);
 /*
@@ -267,9 +293,8 @@ int	store_use_due(const struct store *, int64_t now);
 /* Time of the last allowed use (0 = never). */
 int	store_use_last(struct store *, const char *token_id, int64_t *last_ms);
 
-#define WIN_MINUTE 0
-#define WIN_HOUR   1
-#define WIN_DAY    2
+/* The three sliding windows of usage limits, as indexes of WIN__MAX arrays. */
+enum win { WIN_MINUTE = 0, WIN_HOUR = 1, WIN_DAY = 2, WIN__MAX = 3 };
 /*
  * Allowed uses of token_id in the sliding last 60 s, 3600 s, 86400 s before
  * now, each counted up to cap[i] (0 = not counted). Uses are counted in
@@ -280,7 +305,22 @@ int	store_use_last(struct store *, const char *token_id, int64_t *last_ms);
  * whatever the traffic.
  */
 int	store_use_window(struct store *, const char *token_id, int64_t now,
-	    const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3]);
+	    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+	    int64_t frees_at[WIN__MAX]);
+
+/*
+ * Admit one allowed use u of a token with usage limits, exactly: under
+ * one lock, count its windows (as store_use_window, at the time the lock
+ * is held, which is also u's time) and, when every count is below its cap,
+ * record u in the same step. *admitted = 1 then, and count[] includes u;
+ * else 0, nothing is recorded (the caller records the refusal with
+ * store_use_record) and frees_at[] says when a full window frees. Every
+ * allowed use of a token with limits must go through here, so that the
+ * counts of all workers and hosts are exact. Returns 0 or a STORE_* error.
+ */
+int	store_use_admit(struct store *, const char *token_id,
+	    const uint32_t cap[WIN__MAX], const struct use *u,
+	    uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX], int *admitted);
 
 #define TOP_PATHS 5
 #define PATH_KEY_MAX 400

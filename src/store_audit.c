@@ -41,17 +41,21 @@ event_from_json(struct json_object *o, struct audit_event *e)
 	jcpy(o, "detail", e->detail, sizeof(e->detail));
 }
 
-static int
-tx_audit_add(struct store *s, MDB_txn *txn, void *arg)
+int
+audit_put(struct store *s, MDB_txn *txn, const struct audit_event *ev)
 {
 	static uint32_t seq;
-	const struct audit_event *e = arg;
-	struct json_object *o = event_json(e);
-	uint64_t at = htobe64((uint64_t)e->at);
+	struct audit_event e = *ev;
+	struct json_object *o;
+	uint64_t at;
 	uint32_t pid = htobe32((uint32_t)getpid()), n = htobe32(++seq);
 	char key[AKEY_LEN];
 	int rc;
 
+	if (e.at == 0)
+		e.at = util_now_ms();
+	o = event_json(&e);
+	at = htobe64((uint64_t)e.at);
 	memcpy(key, &at, 8);
 	memcpy(key + 8, &pid, 4);
 	memcpy(key + 12, &n, 4);
@@ -60,14 +64,16 @@ tx_audit_add(struct store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
+static int
+tx_audit_add(struct store *s, MDB_txn *txn, void *arg)
+{
+	return audit_put(s, txn, arg);
+}
+
 int
 store_audit_add(struct store *s, const struct audit_event *e)
 {
-	struct audit_event copy = *e;
-
-	if (copy.at == 0)
-		copy.at = util_now_ms();
-	return store_write(s, tx_audit_add, &copy);
+	return store_write(s, tx_audit_add, (void *)(uintptr_t)e);
 }
 
 struct audit_page {

@@ -31,6 +31,7 @@ struct store {
 	int		 rbusy[2];
 	int		 snap;          /* rtxn[0] pinned by store_snapshot */
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
+	struct pending	*one;           /* store_use_admit's batch of one */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
 	int		 rdonly;        /* opened read-only: writes get STORE_RDONLY */
 	struct wcache	*wc;            /* closed parts of windows (store_usage.c) */
@@ -56,6 +57,15 @@ int	store_read(struct store *, txn_fn fn, void *arg);
 /* Run fn in a write transaction and commit durably; grows the map and
  * retries on MDB_MAP_FULL. Returns a STORE_* code, or fn's own positive code. */
 int	store_write(struct store *, txn_fn fn, void *arg);
+
+/*
+ * store_write, and when fn succeeds the audit event ev (NULL: none) in the
+ * same transaction: one durable commit for a change and its event.
+ */
+int	store_write_audited(struct store *, txn_fn fn, void *arg,
+	    const struct audit_event *ev);
+/* Write the audit event e (at 0: now) inside txn (store_audit.c). */
+int	audit_put(struct store *, MDB_txn *txn, const struct audit_event *e);
 
 /* Get key from dbi as a NUL-terminated, parsed JSON object (caller puts). */
 int	db_get_json(struct store *, MDB_txn *, int db, const void *k, size_t kl,

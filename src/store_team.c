@@ -86,13 +86,14 @@ tx_team_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_team_add(struct store *s, const struct team *t, const char *owner_id)
+store_team_add(struct store *s, const struct team *t, const char *owner_id,
+    const struct audit_event *ev)
 {
 	struct team_arg a = { t, owner_id };
 
 	if (!util_is_team_id(t->id) || (owner_id != NULL && strlen(owner_id) != UUID_LEN))
-		return STORE_NOTFOUND;
-	return store_write(s, tx_team_add, &a);
+		return STORE_INVALID;
+	return store_write_audited(s, tx_team_add, &a, ev);
 }
 
 /*
@@ -420,27 +421,28 @@ member_ids_ok(const char *team, const char *user)
 
 int
 store_member_set(struct store *s, const char *team_id, const char *user_id,
-    int role, int *created)
+    int role, int *created, const struct audit_event *ev)
 {
 	struct member_arg a = { team_id, user_id, role, 0, 0, util_now_ms() };
 	int rc;
 
 	if (!member_ids_ok(team_id, user_id) || (role != ROLE_OWNER && role != ROLE_MEMBER))
-		return STORE_NOTFOUND;
-	rc = store_write(s, tx_member_set_keep, &a);
+		return STORE_INVALID;
+	rc = store_write_audited(s, tx_member_set_keep, &a, ev);
 	if (created != NULL)
 		*created = a.created;
 	return rc;
 }
 
 int
-store_member_del(struct store *s, const char *team_id, const char *user_id)
+store_member_del(struct store *s, const char *team_id, const char *user_id,
+    const struct audit_event *ev)
 {
 	struct member_arg a = { team_id, user_id, ROLE_NONE, 0, 0, 0 };
 
 	if (!member_ids_ok(team_id, user_id))
 		return STORE_NOTFOUND;
-	return store_write(s, tx_member_del, &a);
+	return store_write_audited(s, tx_member_del, &a, ev);
 }
 
 static int

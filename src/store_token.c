@@ -308,14 +308,15 @@ tx_token_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_token_add(struct store *s, const struct token *t)
+store_token_add(struct store *s, const struct token *t,
+    const struct audit_event *ev)
 {
 	if (strlen(t->id) != UUID_LEN || strlen(t->owner_id) != UUID_LEN ||
 	    t->jti[0] == '\0' || t->name == NULL || t->scope == NULL || t->tags == NULL)
-		return STORE_NOTFOUND;
+		return STORE_INVALID;
 	if (t->team_id[0] != '\0' && !util_is_team_id(t->team_id))
-		return STORE_NOTFOUND;
-	return store_write(s, tx_token_add, (void *)(uintptr_t)t);
+		return STORE_INVALID;
+	return store_write_audited(s, tx_token_add, (void *)(uintptr_t)t, ev);
 }
 
 struct tok_get {
@@ -525,14 +526,14 @@ out_old:
 
 int
 store_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
-    struct token *out)
+    struct token *out, const struct audit_event *ev)
 {
 	struct tok_edit e = { id, fn, arg, out, 0 };
 	int rc;
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	rc = store_write(s, tx_token_edit, &e);
+	rc = store_write_audited(s, tx_token_edit, &e, ev);
 	if (rc != 0 && out != NULL)
 		token_free(out);
 	else if (out != NULL)
@@ -558,15 +559,15 @@ tx_token_rotate(struct store *s, MDB_txn *txn, void *arg)
 
 int
 store_token_rotate(struct store *s, const char *old_id, token_edit_fn fn, void *arg,
-    const struct token *newt)
+    const struct token *newt, const struct audit_event *ev)
 {
 	struct tok_rotate r = { { old_id, fn, arg, NULL, 0 }, newt };
 	int rc;
 
 	if (strlen(newt->id) != UUID_LEN || newt->name == NULL || newt->scope == NULL ||
 	    newt->tags == NULL)
-		return STORE_NOTFOUND;
-	rc = store_write(s, tx_token_rotate, &r);
+		return STORE_INVALID;
+	rc = store_write_audited(s, tx_token_rotate, &r, ev);
 	return r.edit.fn_rc != 0 ? r.edit.fn_rc : rc;
 }
 

@@ -32,8 +32,8 @@
 #define PRUNE_MAX	4               /* old buckets removed per use and level */
 #define BKEY_LEN	(UUID_LEN + 1 + 8)
 
-static const int64_t bucket_width[3] = { 1000, 60000, 900000 };        /* ms */
-static const int64_t window_span[3] = { 60000, 3600000, 86400000 };    /* ms */
+static const int64_t bucket_width[WIN__MAX] = { 1000, 60000, 900000 };        /* ms */
+static const int64_t window_span[WIN__MAX] = { 60000, 3600000, 86400000 };    /* ms */
 #define UKEY_LEN	(UUID_LEN + 8 + 4)
 #define DKEY_LEN	(UUID_LEN + 4)
 #define OTHER_PATH	"(other)"
@@ -92,6 +92,8 @@ usage_close(struct store *s)
 		store_use_flush(s);
 	free(s->pend);
 	s->pend = NULL;
+	free(s->one);
+	s->one = NULL;
 	free(s->wc);
 	s->wc = NULL;
 	if (s->uenv != NULL) {
@@ -147,7 +149,7 @@ struct pending {
 	struct pending_use	 v[USE_BATCH];
 	size_t			 n;
 	int64_t			 first;         /* ms of the oldest pending use */
-	struct pending_bucket	 b[USE_BATCH * 3];
+	struct pending_bucket	 b[USE_BATCH * WIN__MAX];
 	size_t			 nb;
 };
 
@@ -159,7 +161,7 @@ pending_count(struct pending *p, const char *id, int64_t at)
 	size_t i;
 	int level;
 
-	for (level = 0; level < 3; level++) {
+	for (level = 0; level < WIN__MAX; level++) {
 		int64_t start = at / bucket_width[level] * bucket_width[level];
 
 		for (i = 0; i < p->nb; i++) {
@@ -466,14 +468,38 @@ copy_cut(char *dst, size_t n, const char *src)
 	dst[len] = '\0';
 }
 
+/*
+ * Copy use u of token id, at `at` (ms), into e with copies of its strings.
+ * The key's time is at in µs; the clock's µs keep two uses of one ms apart.
+ */
+static void
+pending_set(struct pending_use *e, const char *id, const struct use *u,
+    int64_t at)
+{
+	struct timespec ts;
+
+	memcpy(e->id, id, UUID_LEN + 1);
+	copy_cut(e->method, sizeof(e->method), u->method);
+	copy_cut(e->path, sizeof(e->path), u->path);
+	copy_cut(e->addr, sizeof(e->addr), u->addr);
+	copy_cut(e->agent, sizeof(e->agent), u->agent);
+	e->u = *u;
+	e->u.at = at;
+	e->u.method = e->method;
+	e->u.path = e->path;
+	e->u.addr = e->addr;
+	e->u.agent = e->agent;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->at_us = at * 1000 + (ts.tv_nsec / 1000) % 1000;
+}
+
 int
 store_use_record(struct store *s, const char *token_id, const struct use *u)
 {
-	struct timespec ts;
 	struct pending_use *e;
 
 	if (strlen(token_id) != UUID_LEN)
-		return STORE_NOTFOUND;
+		return STORE_INVALID;
 	if (s->uenv == NULL)            /* a read-only database (store_open) */
 		return STORE_RDONLY;
 	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
@@ -481,19 +507,7 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 	if (s->pend->n == USE_BATCH && store_use_flush(s) != 0)
 		s->pend->n = s->pend->nb = 0;
 	e = &s->pend->v[s->pend->n];
-	memcpy(e->id, token_id, UUID_LEN + 1);
-	copy_cut(e->method, sizeof(e->method), u->method);
-	copy_cut(e->path, sizeof(e->path), u->path);
-	copy_cut(e->addr, sizeof(e->addr), u->addr);
-	copy_cut(e->agent, sizeof(e->agent), u->agent);
-	e->u = *u;
-	e->u.method = e->method;
-	e->u.path = e->path;
-	e->u.addr = e->addr;
-	e->u.agent = e->agent;
-	/* the key is u->at in µs; the clock's µs keep two uses of one ms apart */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
+	pending_set(e, token_id, u, u->at);
 	if (!u->blocked)
 		pending_count(s->pend, token_id, u->at);
 	if (s->pend->n++ == 0)
@@ -507,7 +521,7 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
  */
 static void
 pending_window(const struct store *s, const char *id, int64_t now,
-    const uint32_t cap[3], uint32_t count[3], int64_t oldest[3])
+    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX], int64_t oldest[WIN__MAX])
 {
 	size_t i;
 
@@ -616,10 +630,10 @@ struct win_arg {
 struct wcache {
 	char		 id[UUID_LEN + 1];
 	uint64_t	 gen;           /* s->wgen it was computed at */
-	int64_t		 from[3];       /* first bucket of the window (ms), 0 = none */
-	int64_t		 upto[3];       /* last closed bucket summed (ms) */
-	int64_t		 oldest[3];     /* oldest of them with uses, 0 = none */
-	uint64_t	 sum[3];
+	int64_t		 from[WIN__MAX];        /* first bucket of the window (ms), 0 = none */
+	int64_t		 upto[WIN__MAX];        /* last closed bucket summed (ms) */
+	int64_t		 oldest[WIN__MAX];      /* oldest of them with uses, 0 = none */
+	uint64_t	 sum[WIN__MAX];
 };
 
 /* Sum the buckets of level of id from `from` (ms) up to `upto` (ms, or
@@ -717,30 +731,115 @@ tx_window(struct store *s, MDB_txn *txn, void *arg)
 	struct win_arg *a = arg;
 	int i, rc;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < WIN__MAX; i++)
 		if (a->cap[i] > 0 && (rc = count_window(s, txn, a, i)) != 0)
 			return rc;
 	return 0;
 }
 
+/* Turn the oldest counted bucket of each full window into when it leaves. */
+static void
+frees_from_oldest(const uint32_t cap[WIN__MAX], const uint32_t count[WIN__MAX],
+    int64_t frees_at[WIN__MAX])
+{
+	int i;
+
+	for (i = 0; i < WIN__MAX; i++)
+		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
+		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
+}
+
 int
 store_use_window(struct store *s, const char *token_id, int64_t now,
-    const uint32_t cap[3], uint32_t count[3], int64_t frees_at[3])
+    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX])
 {
 	struct win_arg a = { token_id, now, cap, count, frees_at };
-	int rc, i;
+	int rc;
 
-	memset(count, 0, 3 * sizeof(*count));
-	memset(frees_at, 0, 3 * sizeof(*frees_at));
+	memset(count, 0, WIN__MAX * sizeof(*count));
+	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
 	if (strlen(token_id) != UUID_LEN || (cap[0] | cap[1] | cap[2]) == 0)
 		return STORE_OK;
 	if ((rc = store_read_env(s, s->uenv, tx_window, &a)) != 0)
 		return rc;
 	pending_window(s, token_id, now, cap, count, frees_at);
-	for (i = 0; i < 3; i++)         /* oldest counted bucket -> when it leaves */
-		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
-		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
+	frees_from_oldest(cap, count, frees_at);
 	return STORE_OK;
+}
+
+struct admit_arg {
+	struct win_arg		 w;
+	struct pending		*one;           /* the use, as a batch of one */
+	const struct use	*u;
+	const char		*id;
+	int			 admitted;
+};
+
+#define ADMIT_FULL (-40101)             /* a window is full: write nothing */
+
+/*
+ * Under the usage environment's write lock: count the windows (every
+ * allowed use of a limited token is written by store_use_admit, so the
+ * stored buckets hold all of them), and when each is below its cap, write
+ * the use in the same transaction. The time is read once the lock is
+ * held, so uses are written in the order they were admitted.
+ */
+static int
+tx_admit(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct admit_arg *a = arg;
+	struct pending_use *e = &a->one->v[0];
+	int64_t oldest[WIN__MAX] = { 0, 0, 0 };
+	int i, rc;
+
+	a->w.now = util_now_ms();
+	memset(a->w.count, 0, WIN__MAX * sizeof(*a->w.count));
+	memset(a->w.frees_at, 0, WIN__MAX * sizeof(*a->w.frees_at));
+	if ((rc = tx_window(s, txn, &a->w)) != 0)
+		return rc;
+	memcpy(oldest, a->w.frees_at, sizeof(oldest));
+	pending_window(s, a->id, a->w.now, a->w.cap, a->w.count, oldest);
+	memcpy(a->w.frees_at, oldest, sizeof(oldest));
+	for (i = 0; i < WIN__MAX; i++)
+		if (a->w.cap[i] > 0 && a->w.count[i] >= a->w.cap[i])
+			return ADMIT_FULL;
+	a->one->n = a->one->nb = 0;
+	pending_set(e, a->id, a->u, a->w.now);
+	pending_count(a->one, a->id, a->w.now);
+	a->one->n = 1;
+	if ((rc = tx_flush(s, txn, a->one)) == 0) {
+		for (i = 0; i < WIN__MAX; i++)
+			a->w.count[i] += a->w.cap[i] > 0;
+		a->admitted = 1;
+	}
+	return rc;
+}
+
+int
+store_use_admit(struct store *s, const char *token_id,
+    const uint32_t cap[WIN__MAX], const struct use *u, uint32_t count[WIN__MAX],
+    int64_t frees_at[WIN__MAX], int *admitted)
+{
+	struct admit_arg a = { { token_id, 0, cap, count, frees_at }, NULL, u,
+	    token_id, 0 };
+	int rc;
+
+	*admitted = 0;
+	memset(count, 0, WIN__MAX * sizeof(*count));
+	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_INVALID;
+	if (s->uenv == NULL)
+		return STORE_RDONLY;
+	if (s->one == NULL && (s->one = calloc(1, sizeof(*s->one))) == NULL)
+		return STORE_NOMEM;
+	a.one = s->one;
+	rc = store_write_env(s, s->uenv, tx_admit, &a);
+	if (rc == ADMIT_FULL)
+		rc = STORE_OK;
+	*admitted = a.admitted;
+	frees_from_oldest(cap, count, frees_at);
+	return rc;
 }
 
 struct stats_arg {

@@ -41,6 +41,8 @@ void	 util_sha256_hex(const void *data, size_t n, char out[SHA256_HEX + 1]);
 /* Constant-time equality of two n-byte buffers (CRYPTO_memcmp). 1 if equal. */
 int	 util_ct_eq(const void *, const void *, size_t n);
 
+/* The monotonic clock in microseconds (CLOCK_MONOTONIC): durations. */
+int64_t	 util_mono_us(void);
 /* Wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t	 util_now_ms(void);
 /* RFC 3339 UTC with millisecond fraction and Z: "2026-11-22T08:42:41.123Z". */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "auth.h"
 #include "handlers.h"
 #include "http.h"
 #include "jws.h"
@@ -38,7 +39,7 @@ mkuser(struct user *u, const char *email, int is_admin, int active, const char *
 	u->is_admin = is_admin;
 	u->is_active = active;
 	u->created_at = util_now_ms();
-	cr_assert_eq(store_user_add(app.st, u), STORE_OK);
+	cr_assert_eq(store_user_add(app.st, u, NULL), STORE_OK);
 }
 
 static void
@@ -48,7 +49,7 @@ mkteam(struct team *t, const char *name, const struct user *owner)
 	cr_assert_eq(util_team_id(t->id), 0);
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->created_at = util_now_ms();
-	cr_assert_eq(store_team_add(app.st, t, owner->id), STORE_OK);
+	cr_assert_eq(store_team_add(app.st, t, owner->id, NULL), STORE_OK);
 }
 
 static void
@@ -72,15 +73,21 @@ setup(void)
 	mkuser(&nopw, "nopw@example.com", 0, 1, "");
 	mkteam(&red, "red", &alice);
 	mkteam(&blue, "blue", &admin);
-	cr_assert_eq(store_member_set(app.st, red.id, bob.id, ROLE_MEMBER, &created), 0);
-	cr_assert_eq(store_member_set(app.st, blue.id, bob.id, ROLE_MEMBER, &created), 0);
+	cr_assert_eq(store_member_set(app.st, red.id, bob.id, ROLE_MEMBER, &created, NULL), 0);
+	cr_assert_eq(store_member_set(app.st, blue.id, bob.id, ROLE_MEMBER, &created, NULL), 0);
 }
+
+static struct caller callers[4];         /* mkreq's */
+static size_t ncallers;
 
 static void
 teardown(void)
 {
 	char cmd[128];
+	size_t i;
 
+	for (i = 0; i < sizeof(callers) / sizeof(callers[0]); i++)
+		caller_free(&callers[i]);
 	store_close(app.st);
 	config_free(&app.cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -117,6 +124,8 @@ static void
 mkreq(struct req *r, const struct user *u, const char *narrow, const char *body,
     const char *query, const char *param)
 {
+	struct caller *c;
+
 	memset(r, 0, sizeof(*r));
 	r->app = &app;
 	snprintf(r->id, sizeof(r->id), "test");
@@ -129,16 +138,20 @@ mkreq(struct req *r, const struct user *u, const char *narrow, const char *body,
 		r->params[0] = strdup(param);
 		r->nparams = 1;
 	}
+	/* the router owns a request's caller; here a small ring of them */
+	c = &callers[ncallers++ % (sizeof(callers) / sizeof(callers[0]))];
+	caller_free(c);
+	r->caller = c;
 	if (u == NULL)
 		return;
-	r->caller.kind = CALLER_SESSION;
-	r->caller.user = *u;
-	cr_assert_eq(util_uuid4(r->caller.jti), 0);
-	r->caller.exp_ms = util_now_ms() + 3600000;
+	c->kind = CALLER_SESSION;
+	c->user = *u;
+	cr_assert_eq(util_uuid4(c->jti), 0);
+	c->exp_ms = util_now_ms() + 3600000;
 	if (narrow != NULL) {
-		r->caller.narrowed = 1;
+		c->narrowed = 1;
 		if (*narrow)
-			strlist_add(&r->caller.teams, strcmp(narrow, "red") == 0 ?
+			strlist_add(&c->teams, strcmp(narrow, "red") == 0 ?
 			    red.id : blue.id);
 	}
 }
@@ -233,13 +246,14 @@ Test(handlers, store_error_mapping)
 		{ STORE_IO, 503, "Service temporarily unavailable" },
 		{ STORE_NOMEM, 503, "Service temporarily unavailable" },
 		{ STORE_LASTOWNER, 503, "Service temporarily unavailable" },
+		{ STORE_INVALID, 503, "Service temporarily unavailable" },
 	};
 	struct req r;
 	size_t i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		mkreq(&r, NULL, NULL, NULL, NULL, NULL);
-		cr_expect_eq(h_store_error(&r, rows[i].err), rows[i].status);
+		cr_expect_eq(h_fail(&r, rows[i].err), rows[i].status);
 		cr_expect_str_eq(detail(&r), rows[i].detail);
 		req_free(&r);
 	}
@@ -415,14 +429,14 @@ Test(handlers, logout_revokes_the_session_jti_only)
 	mkreq(&r, &alice, NULL, NULL, NULL, NULL);
 	cr_assert_eq(h_logout(&r), 200);
 	cr_assert_str_eq(sget(r.out, "message"), "Logged out successfully");
-	cr_assert_eq(store_jti_revoked(app.st, r.caller.jti), 1);
+	cr_assert_eq(store_jti_revoked(app.st, r.caller->jti), 1);
 	req_free(&r);
 
 	mkreq(&r, &alice, NULL, NULL, NULL, NULL);
-	r.caller.kind = CALLER_REMOTE_USER;
+	r.caller->kind = CALLER_REMOTE_USER;
 	cr_assert_eq(h_logout(&r), 200);
 	cr_assert_str_eq(sget(r.out, "message"), "Logged out successfully");
-	cr_assert_eq(store_jti_revoked(app.st, r.caller.jti), 0);
+	cr_assert_eq(store_jti_revoked(app.st, r.caller->jti), 0);
 	req_free(&r);
 }
 

@@ -146,20 +146,17 @@ static const struct match_row match_rows[] = {
 	{ "PUT", "/tokens/abc", 200, h_token_update, "abc", NULL },
 	{ "DELETE", "/tokens/abc", 200, h_token_revoke, "abc", NULL },
 	{ "GET", "/tokens/admin", 200, h_token_get, "admin", NULL },
-	/* capture decoding: only %XX, '+' stays */
-	{ "GET", "/tokens/a%20b", 200, h_token_get, "a b", NULL },
+	/* captures are copied as they are: the path is canonical already
+	 * (http_req_init decoded it once with upath_canon) */
+	{ "GET", "/tokens/a%20b", 200, h_token_get, "a%20b", NULL },
 	{ "GET", "/tokens/a+b", 200, h_token_get, "a+b", NULL },
-	{ "GET", "/tokens/%41%6a", 200, h_token_get, "Aj", NULL },
-	{ "GET", "/tokens/%c3%a9", 200, h_token_get, "\xc3\xa9", NULL },
-	/* bad captures */
-	{ "GET", "/tokens/a%2fb", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/a%2Fb", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/a%00b", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/%zz", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/ab%4", 404, NULL, NULL, NULL },
-	{ "GET", "/tokens/ab%", 404, NULL, NULL, NULL },
+	{ "GET", "/tokens/a b", 200, h_token_get, "a b", NULL },
+	{ "GET", "/tokens/a%2fb", 200, h_token_get, "a%2fb", NULL },
+	{ "GET", "/tokens/%zz", 200, h_token_get, "%zz", NULL },
+	{ "GET", "/tokens/\xc3\xa9", 200, h_token_get, "\xc3\xa9", NULL },
+	/* an empty capture is no capture */
 	{ "GET", "/tokens/", 404, NULL, NULL, NULL },
-	{ "DELETE", "/tokens/%2f", 404, NULL, NULL, NULL },
+	{ "DELETE", "/tokens//x", 404, NULL, NULL, NULL },
 	/* unknown paths */
 	{ "GET", "/", 404, NULL, NULL, NULL },
 	{ "GET", "", 404, NULL, NULL, NULL },
@@ -299,8 +296,9 @@ Test(router, capture_length)
 	static const struct {
 		size_t	len;
 		int	status;
-	} rows[] = { { 1, 200 }, { 256, 200 }, { 257, 404 }, { 2000, 404 } };
-	char		 path[2100], *params[PARAM_MAX], allow[64];
+	} rows[] = { { 1, 200 }, { 256, 200 }, { 600, 200 },
+	    { PATH_MAX_LEN, 200 }, { PATH_MAX_LEN + 1, 404 } };
+	char		 path[PATH_MAX_LEN + 16], *params[PARAM_MAX], allow[64];
 	const struct route *rt;
 	size_t		 i, n;
 	int		 st;
@@ -317,14 +315,6 @@ Test(router, capture_length)
 			free(params[0]);
 		}
 	}
-	/* 256 bytes after decoding, written with escapes: accepted */
-	strcpy(path, "/tokens/");
-	for (i = 0; i < 256; i++)
-		strcat(path, "%41");
-	rt = router_match("GET", path, params, &n, &st, allow, sizeof(allow));
-	cr_assert_not_null(rt);
-	cr_assert_eq(strlen(params[0]), 256);
-	free(params[0]);
 }
 
 /* --- http_req_init --- */
@@ -381,10 +371,31 @@ static const struct init_row init_rows[] = {
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/", NULL },
 	    "", 0, "/", "", 0, 0, NULL },
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens//", NULL },
-	    "", 0, "/tokens/", "", 0, 0, NULL },
-	/* the path is not percent-decoded here */
+	    "", 0, "/tokens", "", 0, 0, NULL },
+	/* REQUEST_URI is canonicalized (decoded once, dot segments, "//")
+	 * before the prefix is stripped; PATH_INFO is not decoded again */
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/api/tokens/%41b?x", NULL },
+	    "/api", 0, "/tokens/Ab", "x", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/api/x/../tokens", NULL },
+	    "/api", 0, "/tokens", "", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/api/../tokens", NULL },
+	    "/api", 0, "/tokens", "", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/api/%2e%2e/api/auth/me", NULL },
+	    "/api", 0, "/auth/me", "", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=//api//tokens/./x", NULL },
+	    "/api", 0, "/tokens/x", "", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens/%2e%2e", NULL },
+	    "", 0, "/tokens/%2e%2e", "", 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens/x/../admin/all", NULL },
+	    "", 0, "/tokens/admin/all", "", 0, 0, NULL },
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens/a%2Fb?x", NULL },
-	    "", 0, "/tokens/a%2Fb", "x", 0, 0, NULL },
+	    "", 400, NULL, NULL, 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens/%252e%252e", NULL },
+	    "", 400, NULL, NULL, 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/../tokens", NULL },
+	    "", 400, NULL, NULL, 0, 0, NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens/%zz", NULL },
+	    "", 400, NULL, NULL, 0, 0, NULL },
 	/* QUERY_STRING wins over the query in REQUEST_URI */
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens?a=1",
 	    "QUERY_STRING=b=2", NULL }, "", 0, "/tokens", "b=2", 0, 0, NULL },
@@ -761,6 +772,7 @@ struct dispatch {
 	struct http_io	io;
 	struct mem	m;
 	struct req	r;
+	struct caller	c;              /* identify()'s */
 };
 
 /* Init, dispatch and reply one request; returns the status. */
@@ -816,8 +828,11 @@ struct dispatch_row {
 static const struct dispatch_row dispatch_rows[] = {
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/nope", NULL }, NULL,
 	    ROLE_RESPONDER, 404, "Not found", NULL },
-	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens/a%2fb", NULL }, NULL,
+	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens/a/b", NULL }, NULL,
 	    ROLE_RESPONDER, 404, "Not found", NULL },
+	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/tokens/a%2fb", NULL }, NULL,
+	    ROLE_RESPONDER, 400, "Invalid request path /tokens/a%2fb: encoded slash",
+	    NULL },
 	/* no credentials on a session route */
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens", NULL }, NULL,
 	    ROLE_RESPONDER, 401, "Authorization token required", WA },
@@ -830,22 +845,22 @@ static const struct dispatch_row dispatch_rows[] = {
 	/* malformed Authorization values */
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=Basic dXNlcjpwdw==", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=Bearer", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=Bearer ", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=Bearer a b", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=Bearerx.y.z", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	{ { "REQUEST_METHOD=GET", "PATH_INFO=/tokens",
 	    "HTTP_AUTHORIZATION=", NULL }, NULL,
-	    ROLE_RESPONDER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_RESPONDER, 401, "Invalid authentication credentials", WA_BAD },
 	/* body checks on POST /auth/login (no caller needed) */
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
 	    "CONTENT_LENGTH=70000", NULL }, NULL,
@@ -863,13 +878,24 @@ static const struct dispatch_row dispatch_rows[] = {
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
 	    "CONTENT_TYPE=text/plain", "CONTENT_LENGTH=0", NULL }, "",
 	    ROLE_RESPONDER, 415, "Content-Type must be application/json", NULL },
+	/* a body must say it is JSON: no Content-Type is 415 too (a cross-site
+	 * form or Blob sends none without a preflight) */
+	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
+	    "CONTENT_LENGTH=2", NULL }, "{}",
+	    ROLE_RESPONDER, 415, "Content-Type must be application/json", NULL },
+	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login", NULL }, "{}",
+	    ROLE_RESPONDER, 415, "Content-Type must be application/json", NULL },
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
 	    "CONTENT_LENGTH=0", NULL }, "",
-	    ROLE_RESPONDER, 400, "Request body required", NULL },
-	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login", NULL }, "",
+	    ROLE_RESPONDER, 415, "Content-Type must be application/json", NULL },
+	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
+	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=0", NULL }, "",
 	    ROLE_RESPONDER, 400, "Request body required", NULL },
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
-	    "CONTENT_LENGTH=10", NULL }, "{}",
+	    "CONTENT_TYPE=application/json", NULL }, "",
+	    ROLE_RESPONDER, 400, "Request body required", NULL },
+	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
+	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=10", NULL }, "{}",
 	    ROLE_RESPONDER, 400, "Incomplete request body", NULL },
 	/* accepted types reach the parser: invalid JSON is 400, not 415 */
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
@@ -880,11 +906,11 @@ static const struct dispatch_row dispatch_rows[] = {
 	    "CONTENT_TYPE=APPLICATION/JSON", "CONTENT_LENGTH=1", NULL }, "{",
 	    ROLE_RESPONDER, 400, NULL, NULL },
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
-	    "CONTENT_LENGTH=3", NULL }, "nul",
+	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=3", NULL }, "nul",
 	    ROLE_RESPONDER, 400, NULL, NULL },
 	/* valid JSON that is not an object */
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
-	    "CONTENT_LENGTH=3", NULL }, "[1]",
+	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=3", NULL }, "[1]",
 	    ROLE_RESPONDER, 422, "body: must be a JSON object", NULL },
 	{ { "REQUEST_METHOD=POST", "PATH_INFO=/auth/login",
 	    "CONTENT_TYPE=application/json", "CONTENT_LENGTH=4", NULL }, "\"x\"\n",
@@ -895,7 +921,7 @@ static const struct dispatch_row dispatch_rows[] = {
 	    ROLE_AUTHORIZER, 401, "Authorization token required", WA },
 	{ { "REQUEST_METHOD=GET", "REQUEST_URI=/health",
 	    "HTTP_AUTHORIZATION=Bearer x.y.z", NULL }, NULL,
-	    ROLE_AUTHORIZER, 401, "Invalid or expired token", WA_BAD },
+	    ROLE_AUTHORIZER, 401, "Invalid authentication credentials", WA_BAD },
 };
 
 Test(http, dispatch_table)
@@ -981,23 +1007,31 @@ add_user(const char *email, int active, int admin, char id[UUID_LEN + 1])
 	u.is_active = active;
 	u.is_admin = admin;
 	u.created_at = util_now_ms();
-	cr_assert_eq(store_user_add(app.st, &u), 0);
+	cr_assert_eq(store_user_add(app.st, &u, NULL), 0);
 	strcpy(id, u.id);
 }
 
-/* http_req_init + auth_identify with one extra parameter. */
+/*
+ * auth_identify with what one extra parameter presents ("NAME=value":
+ * HTTP_AUTHORIZATION, REMOTE_USER or HTTP_COOKIE) into d->c (zeroed
+ * first; caller_free it). Returns auth_identify's code.
+ */
 static int
 identify(struct dispatch *d, const char *extra)
 {
-	static char	 buf[8192];
-	char		*env[] = { "REQUEST_METHOD=GET", "PATH_INFO=/auth/me", buf,
-			    NULL };
+	struct credentials cr = { NULL, NULL, NULL };
+	const char *v = strchr(extra, '=');
 
-	snprintf(buf, sizeof(buf), "%s", extra);
-	io_init(&d->io, &d->m, env, NULL);
-	memset(&d->r, 0, sizeof(d->r));
-	cr_assert_eq(http_req_init(&d->r, &app, &d->io), 0);
-	return auth_identify(&d->r);
+	cr_assert_not_null(v);
+	v++;
+	if (strncmp(extra, "HTTP_AUTHORIZATION=", 19) == 0)
+		cr.authorization = v;
+	else if (strncmp(extra, "REMOTE_USER=", 12) == 0)
+		cr.remote_user = v;
+	else if (strncmp(extra, "HTTP_COOKIE=", 12) == 0)
+		cr.cookie = v;
+	memset(&d->c, 0, sizeof(d->c));
+	return auth_identify(&app, &cr, util_now_ms(), &d->c);
 }
 
 TestSuite(auth, .init = store_setup, .fini = store_teardown);
@@ -1012,29 +1046,75 @@ Test(auth, remote_user)
 	app.cfg.trust_remote_user = 1;
 
 	cr_assert_eq(identify(&d, "REMOTE_USER=ANN@example.com"), 0);
-	cr_assert_eq(d.r.caller.kind, CALLER_REMOTE_USER);
-	cr_assert_str_eq(d.r.caller.user.id, id);
-	cr_assert_str_eq(caller_method(&d.r.caller), "remote_user");
-	cr_assert(caller_unnarrowed_admin(&d.r.caller));
-	req_free(&d.r);
+	cr_assert_eq(d.c.kind, CALLER_REMOTE_USER);
+	cr_assert_str_eq(d.c.user.id, id);
+	cr_assert_str_eq(caller_method(&d.c), "remote_user");
+	cr_assert(caller_unnarrowed_admin(&d.c));
+	caller_free(&d.c);
 
-	cr_assert_eq(identify(&d, "REMOTE_USER=off@example.com"), 401);
-	cr_assert_eq(d.r.caller.kind, CALLER_NONE);
-	cr_assert_str_eq(detail_of(&d.r), "Invalid or expired token");
-	cr_assert_str_eq(hdr_of(&d.r, "WWW-Authenticate"), WA);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, "REMOTE_USER=off@example.com"), AUTH_DISABLED);
+	cr_assert_eq(d.c.kind, CALLER_NONE);
+	caller_free(&d.c);
 
-	cr_assert_eq(identify(&d, "REMOTE_USER=who@example.com"), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, "REMOTE_USER=who@example.com"), AUTH_INVALID);
+	caller_free(&d.c);
 
 	cr_assert_eq(identify(&d, "REMOTE_USER="), 0);
-	cr_assert_eq(d.r.caller.kind, CALLER_NONE);
-	req_free(&d.r);
+	cr_assert_eq(d.c.kind, CALLER_NONE);
+	caller_free(&d.c);
 
 	app.cfg.trust_remote_user = 0;
 	cr_assert_eq(identify(&d, "REMOTE_USER=ann@example.com"), 0);
-	cr_assert_eq(d.r.caller.kind, CALLER_NONE);
-	req_free(&d.r);
+	cr_assert_eq(d.c.kind, CALLER_NONE);
+	caller_free(&d.c);
+}
+
+/* A credential sent only as a cookie is named as such; other cookies are not. */
+Test(auth, cookie_only)
+{
+	struct dispatch	d;
+
+	cr_assert_eq(identify(&d, "HTTP_COOKIE=jwt_token=abc"), AUTH_COOKIE);
+	cr_assert_eq(identify(&d, "HTTP_COOKIE=a=1; access_token=abc"), AUTH_COOKIE);
+	cr_assert_eq(identify(&d, "HTTP_COOKIE=theme=dark; x_jwt_token=1"), 0);
+	cr_assert_eq(d.c.kind, CALLER_NONE);
+	cr_assert_eq(identify(&d, "HTTP_COOKIE="), 0);
+}
+
+/* h_fail: each refusal's status, sentence and challenge, in one place. */
+Test(auth, refusals_answered_once)
+{
+	static const struct {
+		int		 err, status;
+		const char	*detail, *challenge;
+	} rows[] = {
+		{ AUTH_NONE, 401, "Authorization token required", WA },
+		{ AUTH_INVALID, 401, "Invalid authentication credentials", WA_BAD },
+		{ AUTH_REVOKED, 401, "Token has been revoked", WA_BAD },
+		{ AUTH_DISABLED, 401, "Account disabled", WA_BAD },
+		{ AUTH_COOKIE, 401, "Cookie authentication not allowed for API "
+		    "requests. Use Authorization header.", WA },
+		{ STORE_NOTFOUND, 404, "Not found", NULL },
+		{ STORE_EXISTS, 409, "Conflict", NULL },
+		{ STORE_FULL, 507, "Insufficient storage", NULL },
+		{ STORE_IO, 503, "Service temporarily unavailable", NULL },
+		{ STORE_RDONLY, 503, "Service temporarily unavailable", NULL },
+		{ STORE_INVALID, 503, "Service temporarily unavailable", NULL },
+	};
+	struct req	r;
+	size_t		i;
+
+	for (i = 0; i < NROWS(rows); i++) {
+		memset(&r, 0, sizeof(r));
+		cr_assert_eq(h_fail(&r, rows[i].err), rows[i].status, "row %zu", i);
+		cr_assert_str_eq(detail_of(&r), rows[i].detail, "row %zu", i);
+		if (rows[i].challenge != NULL)
+			cr_assert_str_eq(hdr_of(&r, "WWW-Authenticate"),
+			    rows[i].challenge, "row %zu", i);
+		else
+			cr_assert_null(hdr_of(&r, "WWW-Authenticate"), "row %zu", i);
+		req_free(&r);
+	}
 }
 
 /* "HTTP_AUTHORIZATION=Bearer <jwt>" for claims signed with app.key. */
@@ -1071,21 +1151,20 @@ Test(auth, session_tokens)
 	snprintf(h, sizeof(h), "HTTP_AUTHORIZATION=bearer   %s", jwt);
 	free(jwt);
 	cr_assert_eq(identify(&d, h), 0);
-	cr_assert_eq(d.r.caller.kind, CALLER_SESSION);
-	cr_assert_str_eq(caller_method(&d.r.caller), "jwt");
-	cr_assert_str_eq(d.r.caller.user.email, "bob@example.com");
-	cr_assert(!d.r.caller.narrowed);
-	cr_assert(caller_unnarrowed_admin(&d.r.caller));
-	cr_assert(util_is_uuid(d.r.caller.jti));
-	cr_assert_gt(d.r.caller.exp_ms, util_now_ms());
+	cr_assert_eq(d.c.kind, CALLER_SESSION);
+	cr_assert_str_eq(caller_method(&d.c), "jwt");
+	cr_assert_str_eq(d.c.user.email, "bob@example.com");
+	cr_assert(!d.c.narrowed);
+	cr_assert(caller_unnarrowed_admin(&d.c));
+	cr_assert(util_is_uuid(d.c.jti));
+	cr_assert_gt(d.c.exp_ms, util_now_ms());
 
 	/* after logout the same JWT is refused */
-	cr_assert_eq(store_jti_revoke(app.st, d.r.caller.jti,
-	    d.r.caller.exp_ms), 0);
-	req_free(&d.r);
-	cr_assert_eq(identify(&d, h), 401);
-	cr_assert_str_eq(hdr_of(&d.r, "WWW-Authenticate"), WA_BAD);
-	req_free(&d.r);
+	cr_assert_eq(store_jti_revoke(app.st, d.c.jti,
+	    d.c.exp_ms), 0);
+	caller_free(&d.c);
+	cr_assert_eq(identify(&d, h), AUTH_REVOKED);
+	caller_free(&d.c);
 
 	/* narrowed session: teams kept, admin narrowed */
 	cr_assert_eq(strlist_add(&teams, "0123456789abcdef0123456789abcdef"), 0);
@@ -1093,11 +1172,11 @@ Test(auth, session_tokens)
 	snprintf(h, sizeof(h), "HTTP_AUTHORIZATION=Bearer %s", jwt);
 	free(jwt);
 	cr_assert_eq(identify(&d, h), 0);
-	cr_assert(d.r.caller.narrowed);
-	cr_assert_eq(d.r.caller.teams.n, 1);
-	cr_assert(caller_is_admin(&d.r.caller));
-	cr_assert(!caller_unnarrowed_admin(&d.r.caller));
-	req_free(&d.r);
+	cr_assert(d.c.narrowed);
+	cr_assert_eq(d.c.teams.n, 1);
+	cr_assert(caller_is_admin(&d.c));
+	cr_assert(!caller_unnarrowed_admin(&d.c));
+	caller_free(&d.c);
 	strlist_free(&teams);
 
 	/* an empty teams list is a public-only (narrowed) session */
@@ -1105,9 +1184,9 @@ Test(auth, session_tokens)
 	snprintf(h, sizeof(h), "HTTP_AUTHORIZATION=Bearer %s", jwt);
 	free(jwt);
 	cr_assert_eq(identify(&d, h), 0);
-	cr_assert(d.r.caller.narrowed);
-	cr_assert_eq(d.r.caller.teams.n, 0);
-	req_free(&d.r);
+	cr_assert(d.c.narrowed);
+	cr_assert_eq(d.c.teams.n, 0);
+	caller_free(&d.c);
 
 	/* unknown user, wrong token_use, disabled user */
 	c = json_object_new_object();
@@ -1117,22 +1196,22 @@ Test(auth, session_tokens)
 	js_add_int(c, "exp", util_now_ms() / 1000 + 60);
 	js_add_str(c, "token_use", "session");
 	bearer_for(c, h, sizeof(h), NULL);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 	js_add_str(c, "sub", id);
 	js_add_str(c, "token_use", "refresh");
 	bearer_for(c, h, sizeof(h), NULL);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 	js_add_str(c, "token_use", "session");
 	bearer_for(c, h, sizeof(h), NULL);
 	cr_assert_eq(identify(&d, h), 0);
-	req_free(&d.r);
+	caller_free(&d.c);
 	u.is_active = 0;
-	cr_assert_eq(store_user_put(app.st, &u), 0);
-	cr_assert_eq(identify(&d, h), 401);
-	cr_assert_eq(d.r.caller.kind, CALLER_NONE);
-	req_free(&d.r);
+	cr_assert_eq(store_user_put(app.st, &u, NULL), 0);
+	cr_assert_eq(identify(&d, h), AUTH_DISABLED);
+	cr_assert_eq(d.c.kind, CALLER_NONE);
+	caller_free(&d.c);
 	json_object_put(c);
 
 	/* a forged signature */
@@ -1141,8 +1220,8 @@ Test(auth, session_tokens)
 	memset(app.key.key, 'k', 32);
 	snprintf(h, sizeof(h), "HTTP_AUTHORIZATION=Bearer %s", jwt);
 	free(jwt);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 }
 
 /* Store an API token record for raw JWT jwt of owner; returns its jti in c. */
@@ -1166,7 +1245,7 @@ add_api_token(const char *owner, const char *email, const char *jti,
 	t.is_active = active;
 	t.scope = json_object_new_object();
 	t.tags = json_object_new_array();
-	cr_assert_eq(store_token_add(app.st, &t), 0);
+	cr_assert_eq(store_token_add(app.st, &t, NULL), 0);
 	token_free(&t);
 }
 
@@ -1204,28 +1283,28 @@ Test(auth, api_tokens)
 	free(raw);
 	json_object_put(c);
 	cr_assert_eq(identify(&d, h), 0);
-	cr_assert_eq(d.r.caller.kind, CALLER_API_TOKEN);
-	cr_assert_str_eq(caller_method(&d.r.caller), "api_token");
-	cr_assert_str_eq(d.r.caller.token.jti, jti);
-	cr_assert_str_eq(d.r.caller.user.id, id);
-	cr_assert(!d.r.caller.narrowed);
-	req_free(&d.r);
+	cr_assert_eq(d.c.kind, CALLER_API_TOKEN);
+	cr_assert_str_eq(caller_method(&d.c), "api_token");
+	cr_assert_str_eq(d.c.token.jti, jti);
+	cr_assert_str_eq(d.c.user.id, id);
+	cr_assert(!d.c.narrowed);
+	caller_free(&d.c);
 
 	/* the same jti with a different raw token (hash mismatch) */
 	c = api_claims(id, jti);
 	js_add_str(c, "extra", "x");
 	bearer_for(c, h, sizeof(h), NULL);
 	json_object_put(c);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 
 	/* no record for the jti */
 	cr_assert_eq(util_uuid4(jti), 0);
 	c = api_claims(id, jti);
 	bearer_for(c, h, sizeof(h), NULL);
 	json_object_put(c);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 
 	/* inactive record */
 	cr_assert_eq(util_uuid4(jti), 0);
@@ -1234,8 +1313,8 @@ Test(auth, api_tokens)
 	add_api_token(id, "cat@example.com", jti, raw, 0, now + 3600000, "");
 	free(raw);
 	json_object_put(c);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 
 	/* record expired (the store, not the JWT, is authoritative) */
 	cr_assert_eq(util_uuid4(jti), 0);
@@ -1244,8 +1323,8 @@ Test(auth, api_tokens)
 	add_api_token(id, "cat@example.com", jti, raw, 1, now - 1000, "");
 	free(raw);
 	json_object_put(c);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 
 	/* sub differs from the record's owner */
 	cr_assert_eq(util_uuid4(jti), 0);
@@ -1254,8 +1333,8 @@ Test(auth, api_tokens)
 	add_api_token(id, "cat@example.com", jti, raw, 1, 0, "");
 	free(raw);
 	json_object_put(c);
-	cr_assert_eq(identify(&d, h), 401);
-	req_free(&d.r);
+	cr_assert_eq(identify(&d, h), AUTH_INVALID);
+	caller_free(&d.c);
 
 	/* a team token narrows the caller to its team */
 	cr_assert_eq(util_uuid4(jti), 0);
@@ -1265,10 +1344,10 @@ Test(auth, api_tokens)
 	free(raw);
 	json_object_put(c);
 	cr_assert_eq(identify(&d, h), 0);
-	cr_assert(d.r.caller.narrowed);
-	cr_assert_eq(d.r.caller.teams.n, 1);
-	cr_assert_str_eq(d.r.caller.teams.v[0], team);
-	req_free(&d.r);
+	cr_assert(d.c.narrowed);
+	cr_assert_eq(d.c.teams.n, 1);
+	cr_assert_str_eq(d.c.teams.v[0], team);
+	caller_free(&d.c);
 }
 
 /* API tokens are refused on session routes with the exact 403 text. */

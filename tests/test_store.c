@@ -53,7 +53,7 @@ mkuser(struct user *u, const char *email, int admin)
 	u->is_admin = admin;
 	u->is_active = 1;
 	u->created_at = util_now_ms();
-	cr_assert_eq(store_user_add(st, u), STORE_OK);
+	cr_assert_eq(store_user_add(st, u, NULL), STORE_OK);
 }
 
 static void
@@ -63,7 +63,7 @@ mkteam(struct team *t, const char *name, const char *owner)
 	cr_assert_eq(util_team_id(t->id), 0);
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->created_at = util_now_ms();
-	cr_assert_eq(store_team_add(st, t, owner), STORE_OK);
+	cr_assert_eq(store_team_add(st, t, owner, NULL), STORE_OK);
 }
 
 /* Fill a token of owner u (team may be NULL) created at `at`. Caller frees. */
@@ -95,7 +95,7 @@ add_token(const struct user *u, const char *team, const char *name, int64_t at,
 	int rc;
 
 	mktoken(&t, u, team, name, at, expires);
-	rc = store_token_add(st, &t);
+	rc = store_token_add(st, &t, NULL);
 	if (id_out != NULL)
 		memcpy(id_out, t.id, UUID_LEN + 1);
 	token_free(&t);
@@ -128,16 +128,16 @@ Test(store, users_by_id_and_case_insensitive_email)
 	cr_expect_str_eq(got.id, a.id);
 	dup = a;
 	cr_assert_eq(util_uuid4(dup.id), 0);
-	cr_expect_eq(store_user_add(st, &dup), STORE_EXISTS);
+	cr_expect_eq(store_user_add(st, &dup, NULL), STORE_EXISTS);
 	cr_expect_eq(store_user_by_email(st, "nobody@example.com", &got), STORE_NOTFOUND);
 	cr_expect_eq(store_user_get(st, "not-a-uuid", &got), STORE_NOTFOUND);
 	got.is_active = 0;
 	got.is_admin = 1;
-	cr_assert_eq(store_user_put(st, &got), STORE_OK);
+	cr_assert_eq(store_user_put(st, &got, NULL), STORE_OK);
 	cr_assert_eq(store_user_get(st, a.id, &got), STORE_OK);
 	cr_expect_eq(got.is_active, 0);
 	cr_expect_eq(got.is_admin, 1);
-	cr_expect_eq(store_user_put(st, &dup), STORE_NOTFOUND);
+	cr_expect_eq(store_user_put(st, &dup, NULL), STORE_NOTFOUND);
 }
 
 Test(store, user_list_pages_by_email)
@@ -172,25 +172,25 @@ Test(store, teams_members_and_the_last_owner)
 	dup = t;
 	cr_assert_eq(util_team_id(dup.id), 0);
 	snprintf(dup.name, sizeof(dup.name), "blue TEAM");
-	cr_expect_eq(store_team_add(st, &dup, NULL), STORE_EXISTS);
+	cr_expect_eq(store_team_add(st, &dup, NULL, NULL), STORE_EXISTS);
 
 	cr_assert_eq(store_member_get(st, t.id, o.id, &role), STORE_OK);
 	cr_expect_eq(role, ROLE_OWNER);
 	cr_expect_eq(store_member_get(st, t.id, m.id, &role), STORE_NOTFOUND);
-	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created), STORE_OK);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created, NULL), STORE_OK);
 	cr_expect_eq(created, 1);
-	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created), STORE_OK);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_MEMBER, &created, NULL), STORE_OK);
 	cr_expect_eq(created, 0);
 	cr_assert_eq(store_team_get(st, t.id, &got), STORE_OK);
 	cr_expect_str_eq(got.name, "Blue Team");
 	cr_expect_eq(got.member_count, 2);
 
 	/* the only owner can be neither removed nor demoted */
-	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_LASTOWNER);
-	cr_expect_eq(store_member_set(st, t.id, o.id, ROLE_MEMBER, NULL), STORE_LASTOWNER);
-	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_OWNER, NULL), STORE_OK);
-	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_OK);
-	cr_expect_eq(store_member_del(st, t.id, o.id), STORE_NOTFOUND);
+	cr_expect_eq(store_member_del(st, t.id, o.id, NULL), STORE_LASTOWNER);
+	cr_expect_eq(store_member_set(st, t.id, o.id, ROLE_MEMBER, NULL, NULL), STORE_LASTOWNER);
+	cr_assert_eq(store_member_set(st, t.id, m.id, ROLE_OWNER, NULL, NULL), STORE_OK);
+	cr_expect_eq(store_member_del(st, t.id, o.id, NULL), STORE_OK);
+	cr_expect_eq(store_member_del(st, t.id, o.id, NULL), STORE_NOTFOUND);
 
 	cr_assert_eq(store_user_teams(st, m.id, &ms, &n), STORE_OK);
 	cr_assert_eq(n, 1);
@@ -209,7 +209,7 @@ Test(store, teams_members_and_the_last_owner)
 	cr_expect_eq(all[0].member_count, 0);
 	free(all);
 	cr_expect_eq(store_member_set(st, "0123456789abcdef0123456789abcdef", m.id,
-	    ROLE_MEMBER, NULL), STORE_NOTFOUND);
+	    ROLE_MEMBER, NULL, NULL), STORE_NOTFOUND);
 }
 
 Test(store, active_names_are_unique_per_owner_and_team)
@@ -266,24 +266,24 @@ Test(store, edits_keep_names_and_indexes_consistent)
 
 	mkuser(&a, "a@example.com", 0);
 	cr_assert_eq(add_token(&a, NULL, "one", 1000, 0, id1), STORE_OK);
-	cr_assert_eq(store_token_edit(st, id1, ed_revoke, NULL, &got), STORE_OK);
+	cr_assert_eq(store_token_edit(st, id1, ed_revoke, NULL, &got, NULL), STORE_OK);
 	cr_expect_eq(got.is_revoked, 1);
 	cr_expect_str_eq(got.revocation_reason, "Revoked by user");
 	token_free(&got);
 	/* the callback's refusal comes back unchanged, nothing written */
-	cr_expect_eq(store_token_edit(st, id1, ed_revoke, NULL, NULL), 7);
+	cr_expect_eq(store_token_edit(st, id1, ed_revoke, NULL, NULL, NULL), 7);
 	/* a revoked name is free again */
 	cr_assert_eq(add_token(&a, NULL, "one", 2000, 0, id2), STORE_OK);
 	/* deactivate the new one, take its name with a rename, reactivate: 409 */
-	cr_assert_eq(store_token_edit(st, id2, ed_set_active, &off, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, id2, ed_set_active, &off, NULL, NULL), STORE_OK);
 	cr_assert_eq(add_token(&a, NULL, "two", 3000, 0, id1), STORE_OK);
-	cr_assert_eq(store_token_edit(st, id1, ed_rename, (void *)"one", NULL), STORE_OK);
-	cr_expect_eq(store_token_edit(st, id2, ed_set_active, &on, NULL), STORE_EXISTS);
+	cr_assert_eq(store_token_edit(st, id1, ed_rename, (void *)"one", NULL, NULL), STORE_OK);
+	cr_expect_eq(store_token_edit(st, id2, ed_set_active, &on, NULL, NULL), STORE_EXISTS);
 	cr_assert_eq(store_token_get(st, id2, &got), STORE_OK);
 	cr_expect_eq(got.is_active, 0, "a refused edit must not be written");
 	token_free(&got);
 	cr_expect_eq(store_token_edit(st, "00000000-0000-4000-8000-000000000000",
-	    ed_set_active, &on, NULL), STORE_NOTFOUND);
+	    ed_set_active, &on, NULL, NULL), STORE_NOTFOUND);
 }
 
 Test(store, token_lookup_by_id_and_jti)
@@ -295,7 +295,7 @@ Test(store, token_lookup_by_id_and_jti)
 	mktoken(&t, &a, NULL, "x", 5, 0);
 	json_object_object_add(t.scope, "server_id", json_object_new_string("s1"));
 	json_object_array_add(t.tags, json_object_new_string("prod"));
-	cr_assert_eq(store_token_add(st, &t), STORE_OK);
+	cr_assert_eq(store_token_add(st, &t, NULL), STORE_OK);
 	cr_assert_eq(store_token_by_jti(st, t.jti, &got), STORE_OK);
 	cr_expect_str_eq(got.id, t.id);
 	cr_expect_str_eq(got.hash, t.hash);
@@ -327,8 +327,8 @@ Test(store, list_newest_first_with_counted_totals)
 		    i == 9 ? now - 1 : 0, ids[i]), STORE_OK);   /* t9 expired */
 	}
 	cr_assert_eq(add_token(&b, NULL, "other", 5000, 0, NULL), STORE_OK);
-	cr_assert_eq(store_token_edit(st, ids[8], ed_revoke, NULL, NULL), STORE_OK);
-	cr_assert_eq(store_token_edit(st, ids[7], ed_set_active, &off, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, ids[8], ed_revoke, NULL, NULL, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, ids[7], ed_set_active, &off, NULL, NULL), STORE_OK);
 
 	/* all of a's: 10, newest first */
 	cr_assert_eq(store_token_list(st, TOKSET_OWNER, a.id, 1, now, 0, 4, &v, &n, &total), 0);
@@ -412,7 +412,7 @@ Test(store, own_and_team_tokens_together)
 	cr_expect_str_eq(v[0].name, "b-t1");
 	cr_expect_str_eq(v[1].name, "own-t1");
 	tokens_free(v, n);
-	cr_assert_eq(store_token_edit(st, id, ed_revoke, NULL, NULL), STORE_OK);
+	cr_assert_eq(store_token_edit(st, id, ed_revoke, NULL, NULL, NULL), STORE_OK);
 	cr_assert_eq(store_token_list_visible(st, a.id, &teams, 0, 10, 0, 10, &v, &n,
 	    &total), STORE_OK);
 	cr_expect_eq(total, 3, "a revoked team token is hidden");
@@ -424,19 +424,42 @@ Test(store, session_revocations_and_login_failures)
 {
 	unsigned count;
 	int64_t last;
+	int locked;
 
 	cr_expect_eq(store_jti_revoked(st, "j1"), 0);
 	cr_assert_eq(store_jti_revoke(st, "j1", 99), STORE_OK);
 	cr_expect_eq(store_jti_revoked(st, "j1"), 1);
 
-	cr_assert_eq(store_login_fail(st, "X@example.com", 1000, 500, &count), 0);
-	cr_assert_eq(store_login_fail(st, "x@example.com", 1400, 500, &count), 0);
+	/* attempts count before the password is checked; e-mails any case */
+	cr_assert_eq(store_login_attempt(st, "X@example.com", 1000, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 1400, 500, 3, &count,
+	    &last, &locked), 0);
 	cr_expect_eq(count, 2);
+	cr_expect_eq(locked, 0);
 	cr_assert_eq(store_login_get(st, "x@EXAMPLE.com", &count, &last), 0);
 	cr_expect_eq(count, 2);
 	cr_expect_eq(last, 1400);
 	/* a gap longer than the window starts a new count */
-	cr_assert_eq(store_login_fail(st, "x@example.com", 2000, 500, &count), 0);
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 2000, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_expect_eq(count, 1);
+	/* at max attempts within the window: locked, and nothing more counted */
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 2100, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 2200, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_expect_eq(count, 3);
+	cr_expect_eq(locked, 0);
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 2300, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_expect_eq(locked, 1);
+	cr_expect_eq(count, 3);
+	cr_expect_eq(last, 2200);
+	/* the lock ends window ms after the last counted attempt */
+	cr_assert_eq(store_login_attempt(st, "x@example.com", 2700, 500, 3, &count,
+	    &last, &locked), 0);
+	cr_expect_eq(locked, 0);
 	cr_expect_eq(count, 1);
 	cr_assert_eq(store_login_reset(st, "x@example.com"), 0);
 	cr_assert_eq(store_login_get(st, "x@example.com", &count, &last), 0);
@@ -648,7 +671,7 @@ Test(store, snapshot_reads_one_committed_state)
 		struct store *other;
 
 		_exit(store_open(&other, dir, 1, 0) != STORE_OK ||
-		    store_user_add(other, &b) != STORE_OK);
+		    store_user_add(other, &b, NULL) != STORE_OK);
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -64,7 +64,11 @@ MSG_DUP_NAME = ("A token with this name already exists. Please choose a "
                 "different name.")
 MSG_BAD_LOGIN = "Invalid email or password"
 MSG_NO_TOKEN = "Authorization token required"
-MSG_BAD_TOKEN = "Invalid or expired token"
+MSG_BAD_TOKEN = "Invalid authentication credentials"
+MSG_REVOKED = "Token has been revoked"
+MSG_DISABLED = "Account disabled"
+MSG_COOKIE = ("Cookie authentication not allowed for API requests. Use "
+              "Authorization header.")
 MSG_NOT_FOUND = "Token not found"
 WWW_AUTH = 'Bearer realm="tokencat"'
 WWW_AUTH_INVALID = 'Bearer realm="tokencat", error="invalid_token"'
@@ -78,6 +82,9 @@ TOKEN_FIELDS = (
 )
 USER_FIELDS = ("id", "email", "full_name", "is_admin", "is_active",
                "created_at")
+
+# the web server's own accounts of an Instance(sso=True): e-mail -> password
+SSO_USERS = {ALICE: "alice-sso-password", BOB: "bob-sso-password"}
 
 BASE_CONF = {
     "login_max_failures": "3",
@@ -198,7 +205,7 @@ def pids_with_env(entry):
 class Instance:
     """One private tokencat deployment behind lighttpd (see module doc)."""
 
-    def __init__(self, name, conf=None, users=True, workers=2):
+    def __init__(self, name, conf=None, users=True, workers=2, sso=False):
         n = _names.get(name, 0) + 1
         _names[name] = n
         self.name = name if n == 1 else "%s-%d" % (name, n)
@@ -211,6 +218,9 @@ class Instance:
         self.worklog = os.path.join(self.dir, "worker.log")
         self.sock = os.path.join(self.dir, "tokencat.sock")
         self.workers = workers          # /api workers (lighttpd max-procs)
+        # sso: lighttpd also serves the API under /sso/api behind its own
+        # Basic login (users of SSO_USERS), which sets REMOTE_USER
+        self.sso = sso
         self.port = None
         self.proc = None
         self.leftover_workers = []
@@ -286,7 +296,7 @@ class Instance:
     def write_lighttpd_conf(self):
         www = os.path.join(TOP_SRCDIR, "www")
         conf = """\
-server.modules = ( "mod_setenv", "mod_fastcgi" )
+server.modules = ( "mod_setenv", %(auth_modules)s"mod_fastcgi" )
 server.bind = "127.0.0.1"
 server.port = %(port)d
 server.document-root = "%(www)s"
@@ -324,7 +334,29 @@ $HTTP["url"] =~ "^/protected/" {
 }
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
        "worklog": self.worklog, "fcgi": FCGI, "dir": self.dir,
-       "sock": self.sock, "conf": self.conf_path, "workers": self.workers}
+       "sock": self.sock, "conf": self.conf_path, "workers": self.workers,
+       "auth_modules": '"mod_auth", "mod_authn_file", ' if self.sso else ""}
+        if self.sso:
+            users = os.path.join(self.dir, "sso-users")
+            with open(users, "w") as f:
+                f.write("".join("%s:%s\n" % (u, p)
+                                for u, p in SSO_USERS.items()))
+            conf += """\
+# /sso/api: a worker of its own behind lighttpd's own Basic login
+auth.backend = "plain"
+auth.backend.plain.userfile = "%(users)s"
+auth.require = ( "/sso/" => ( "method" => "basic", "realm" => "tokencat",
+                              "require" => "valid-user" ) )
+fastcgi.server += ( "/sso/api" => ((
+  "bin-path" => "%(fcgi)s",
+  "socket" => "%(sock)s-sso",
+  "check-local" => "disable",
+  "max-procs" => 1,
+  "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s",
+                         "TOKENCAT_DOOR" => "sso" ),
+)))
+""" % {"users": users, "sock": self.sock, "fcgi": FCGI,
+       "conf": self.conf_path}
         protected = os.path.join(self.dir, "protected")
         os.makedirs(protected, exist_ok=True)
         with open(os.path.join(protected, "hello.txt"), "w") as f:
@@ -368,14 +400,16 @@ $HTTP["url"] =~ "^/protected/" {
 
     def worker_pids(self, door="api"):
         """Pids of this instance's tokencat.fcgi workers serving /api
-        (door="api", self.workers of them) or guarding /protected/
-        (door="authorizer")."""
+        (door="api", self.workers of them), guarding /protected/
+        (door="authorizer") or serving /sso/api (door="sso")."""
         entry = ("TOKENCAT_CONFIG=" + self.conf_path).encode()
-        authz = set(pids_with_env(b"TOKENCAT_DOOR=authorizer"))
+        doors = {d: set(pids_with_env(("TOKENCAT_DOOR=" + d).encode()))
+                 for d in ("authorizer", "sso")}
         mine = os.getpid()
         lpid = self.proc.pid if self.proc is not None else -1
         return [p for p in pids_with_env(entry) if p not in (mine, lpid) and
-                (p in authz) == (door == "authorizer")]
+                (p in doors[door] if door in doors else
+                 not any(p in v for v in doors.values()))]
 
     def stop(self, timeout=10):
         """Stop lighttpd (SIGTERM, then SIGKILL) and make sure no worker of
@@ -391,7 +425,8 @@ $HTTP["url"] =~ "^/protected/" {
                 self.proc.wait()
             self.proc = None
         self.kill_leftovers(lambda: self.worker_pids() +
-                            self.worker_pids("authorizer"))
+                            self.worker_pids("authorizer") +
+                            self.worker_pids("sso"))
 
     def kill_leftovers(self, find, who="harness"):
         """Wait up to 5 s for the workers find() lists to exit, then

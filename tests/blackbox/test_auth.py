@@ -11,7 +11,7 @@ import uuid
 from harness import (ADMIN, ALICE, BOB, FULL_NAMES, MSG_API_TOKEN,
                      MSG_BAD_LOGIN, PASSWORDS, USER_FIELDS, InstanceTestCase,
                      b64url, is_uuid4, jwt_claims, jwt_header, parse_time,
-                     sign_jwt)
+                     sign_jwt, MSG_REVOKED, MSG_DISABLED)
 
 
 class Login(InstanceTestCase):
@@ -284,9 +284,11 @@ class Logout(InstanceTestCase):
         self.assertEqual((st, out), (200, {"message":
                                            "Logged out successfully"}))
         self.assertStdHeaders(h)
-        self.assert401(self.req("GET", "/auth/me", token=s))
-        self.assert401(self.req("GET", "/tokens", token=s))
-        self.assert401(self.req("POST", "/auth/logout", token=s))
+        self.assert401(self.req("GET", "/auth/me", token=s),
+                       detail=MSG_REVOKED)
+        self.assert401(self.req("GET", "/tokens", token=s), detail=MSG_REVOKED)
+        self.assert401(self.req("POST", "/auth/logout", token=s),
+                       detail=MSG_REVOKED)
         st, _, me = self.req("GET", "/auth/me", token=other)
         self.assertEqual(st, 200, "another session of the user must live")
 
@@ -294,7 +296,8 @@ class Logout(InstanceTestCase):
         s = self.login(BOB)
         st, _, out = self.req("POST", "/auth/logout", {}, token=s)
         self.assertEqual(st, 200, out)
-        self.assert401(self.req("GET", "/auth/me", token=s))
+        self.assert401(self.req("GET", "/auth/me", token=s),
+                       detail=MSG_REVOKED)
 
     def test_logout_without_credentials_401(self):
         self.assert401(self.req("POST", "/auth/logout"), invalid_token=False)
@@ -458,8 +461,8 @@ class ForgedJwt(InstanceTestCase):
         tok = sign_jwt(self.key, jwt_claims(real))
         self.assertEqual(self.me(tok)[0], 200)
         self.inst.cli("user", "set", "erin@example.com", "--disable")
-        self.assert401(self.me(tok))
-        self.assert401(self.me(real))
+        self.assert401(self.me(tok), detail=MSG_DISABLED)
+        self.assert401(self.me(real), detail=MSG_DISABLED)
 
     def test_bad_typ_header(self):
         self.assert401(self.me(sign_jwt(self.key, self.base(), header={

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from harness import (ADMIN, ALICE, BOB, MSG_BAD_LOGIN, PASSWORDS, TOKENCAT,
-                     InstanceTestCase, is_uuid4, jwt_claims)
+                     InstanceTestCase, is_uuid4, jwt_claims, MSG_REVOKED, MSG_DISABLED)
 
 
 class CliSession(InstanceTestCase):
@@ -74,7 +74,7 @@ class CliSession(InstanceTestCase):
         b = self.inst.cli("session", ALICE).stdout.strip()
         self.assertNotEqual(jwt_claims(a)["jti"], jwt_claims(b)["jti"])
         self.assertEqual(self.req("POST", "/auth/logout", token=a)[0], 200)
-        self.assert401(self.req("GET", "/auth/me", token=a))
+        self.assert401(self.req("GET", "/auth/me", token=a), detail=MSG_REVOKED)
         self.assertEqual(self.req("GET", "/auth/me", token=b)[0], 200)
 
 
@@ -142,9 +142,10 @@ class CliUsers(InstanceTestCase):
         self.assertEqual(st, 201, out)
         api = out["access_token"]
         self.inst.cli("user", "set", "ivan@example.com", "--disable")
-        self.assert401(self.req("GET", "/auth/me", token=s))
-        self.assert401(self.req("GET", "/tokens", token=s))
-        self.assert401(self.req("GET", "/auth/me", token=api))
+        self.assert401(self.req("GET", "/auth/me", token=s), detail=MSG_DISABLED)
+        self.assert401(self.req("GET", "/tokens", token=s), detail=MSG_DISABLED)
+        self.assert401(self.req("GET", "/auth/me", token=api),
+                       detail=MSG_DISABLED)
         self.assertDetail(self.req("POST", "/auth/login", {
             "email": "ivan@example.com", "password": "ivan-password-01"}),
             401, MSG_BAD_LOGIN)

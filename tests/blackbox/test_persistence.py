@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 
-from harness import ADMIN, ALICE, BOB, Instance, InstanceTestCase
+from harness import (ADMIN, ALICE, BOB, Instance, InstanceTestCase, MSG_REVOKED)
 
 FULL_SCOPE = {
     "server_id": "srv-9",
@@ -85,14 +85,16 @@ class Restart(InstanceTestCase):
                          [made["keep"]["token"]["id"]])
         # sessions: the live one works, the logged-out one is still refused
         self.assertEqual(self.req("GET", "/auth/me", token=bob)[0], 200)
-        self.assert401(self.req("GET", "/auth/me", token=gone))
+        self.assert401(self.req("GET", "/auth/me", token=gone),
+                       detail=MSG_REVOKED)
         # API tokens: live works, revoked and paused refused
         self.assertEqual(self.req("GET", "/auth/me",
                                   token=made["keep"]["access_token"])[0], 200)
         self.assertEqual(self.req("GET", "/auth/me",
                                   token=made["bobs"]["access_token"])[0], 200)
         self.assert401(self.req("GET", "/auth/me",
-                                token=made["revoked"]["access_token"]))
+                                token=made["revoked"]["access_token"]),
+                       detail=MSG_REVOKED)
         self.assert401(self.req("GET", "/auth/me",
                                 token=made["paused"]["access_token"]))
         # the active name is still held; the revoked one is free

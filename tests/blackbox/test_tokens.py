@@ -10,7 +10,7 @@ import uuid
 
 from harness import (ADMIN, ALICE, BOB, FULL_NAMES, MSG_API_TOKEN,
                      MSG_DUP_NAME, MSG_NOT_FOUND, TOKEN_FIELDS,
-                     InstanceTestCase, jwt_claims, parse_time)
+                     InstanceTestCase, jwt_claims, parse_time, MSG_REVOKED, MSG_DISABLED, MSG_BAD_TOKEN)
 
 DAY = 86400
 
@@ -554,7 +554,8 @@ class GetPutDelete(TokenTestCase):
         self.assertEqual((again["revoked_at"], again["revocation_reason"],
                           again["revoked_by"]),
                          (first["revoked_at"], "leaked in a CI log", ALICE))
-        self.assert401(self.req("GET", "/auth/me", token=raw))
+        self.assert401(self.req("GET", "/auth/me", token=raw),
+                       detail=MSG_REVOKED)
 
     def test_delete_reason_limits(self):
         tok, _ = self.mk(self.alice, "reason-limits")
@@ -783,17 +784,20 @@ class ApiTokenIsolation(TokenTestCase):
             "GET", "/tokens?include_inactive=true&limit=1000",
             token=self.alice)[2]["tokens"]])
 
-    def assertDeadEverywhere(self, api, tid):
-        self.assert401(self.req("GET", "/auth/me", token=api))
-        self.assert401(self.req("POST", "/auth/logout", token=api))
+    def assertDeadEverywhere(self, api, tid, detail=MSG_BAD_TOKEN):
+        """401 with detail (the reference API's sentence) on every route."""
+        self.assert401(self.req("GET", "/auth/me", token=api), detail=detail)
+        self.assert401(self.req("POST", "/auth/logout", token=api),
+                       detail=detail)
         for method, path, body in self.management_calls(api, tid):
-            self.assert401(self.req(method, path, body, token=api))
+            self.assert401(self.req(method, path, body, token=api),
+                           detail=detail)
 
     def test_revoked_api_token_401_everywhere(self):
         tok, api = self.mk(self.alice, "revoked-api")
         self.assertEqual(self.req("DELETE", "/tokens/" + tok["id"],
                                   token=self.alice)[0], 204)
-        self.assertDeadEverywhere(api, tok["id"])
+        self.assertDeadEverywhere(api, tok["id"], MSG_REVOKED)
 
     def test_deactivated_api_token_401_everywhere(self):
         tok, api = self.mk(self.alice, "inactive-api")
@@ -808,5 +812,5 @@ class ApiTokenIsolation(TokenTestCase):
         tok, api = self.mk(s, "franks")
         self.assertEqual(self.req("GET", "/auth/me", token=api)[0], 200)
         self.inst.cli("user", "set", "frank@example.com", "--disable")
-        self.assertDeadEverywhere(api, tok["id"])
-        self.assert401(self.req("GET", "/auth/me", token=s))
+        self.assertDeadEverywhere(api, tok["id"], MSG_DISABLED)
+        self.assert401(self.req("GET", "/auth/me", token=s), detail=MSG_DISABLED)
