@@ -1,5 +1,6 @@
 /*
- * decide.c - the enforcement decision (API.md 7), pure: no I/O, no store.
+ * decide.c - the enforcement decision (API.md 7): no store, no I/O but the
+ * zone files of a time window (scope.h).
  * Checks, in order: the token, its record and owner (401, as
  * auth_api_token found them) -> team membership (403) -> the request path
  * (403) -> IP (403) -> time window (403) -> server_id (403) -> permission

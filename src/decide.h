@@ -1,7 +1,8 @@
 /*
- * decide.h - the enforcement decision of API.md section 7, pure: the
- * request's facts and what the token verification and the store said go
- * in, a verdict comes out. Used by the FastCGI Authorizer role, GET
+ * decide.h - the enforcement decision of API.md section 7: the request's
+ * facts and what the token verification and the store said go in, a
+ * verdict comes out. No store, no I/O; the time-window check reads a
+ * zone's local time through TZ (see scope.h). Used by the FastCGI Authorizer role, GET
  * /auth/check and POST /auth/introspect (h_enforce.c gathers the facts).
  */
 #ifndef TC_DECIDE_H

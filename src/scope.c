@@ -1,7 +1,8 @@
 /*
- * scope.c - the parts of a token's scope (API.md section 6) as pure
- * functions: permissions, addresses, time windows and usage limits, and
- * the validation of a whole "scope" object.
+ * scope.c - the parts of a token's scope (API.md section 6): permissions,
+ * addresses, time windows and usage limits, and the validation of a whole
+ * "scope" object. Functions of their inputs, but for the zone files read
+ * and the TZ switched by local_time() (see scope.h).
  *
  * Validators return 0, or -1 with a sentence naming the field in detail
  * (DETAIL_MAX bytes). js_fail() returns JS_BAD, which is -1, so a failure

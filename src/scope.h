@@ -1,7 +1,11 @@
 /*
- * scope.h - the parts of a token's scope (API.md section 6), as pure
- * functions: permission syntax and grants, IP/CIDR, time windows with IANA
- * zones, usage limits, and the validation of a whole "scope" object.
+ * scope.h - the parts of a token's scope (API.md section 6): permission
+ * syntax and grants, IP/CIDR, time windows with IANA zones, usage limits,
+ * and the validation of a whole "scope" object. Functions of their inputs,
+ * with two exceptions: a zone name is checked against the files under
+ * /usr/share/zoneinfo, and scope_timewin_allows() switches the process's
+ * TZ for a moment to read a zone's local time (the worker is
+ * single-threaded; nothing else may read TZ meanwhile).
  */
 #ifndef TC_SCOPE_H
 #define TC_SCOPE_H

@@ -140,6 +140,19 @@ class Routing(InstanceTestCase):
                 self.assertEqual(st, 404, "%s /tokens/%s: %r"
                                  % (method, tid, out))
 
+    def test_any_id_is_token_not_found(self):
+        s = self.session
+        for tid in ("x" * 257, "x" * 600, "a" * 2000, "%41" * 200,
+                    "%C3%A9" * 300):
+            for method, path, body in (
+                    ("GET", "/tokens/" + tid, None),
+                    ("PUT", "/tokens/" + tid, {"name": "n"}),
+                    ("DELETE", "/tokens/" + tid, None),
+                    ("GET", "/tokens/%s/usage" % tid, None),
+                    ("POST", "/tokens/%s/rotate" % tid, None)):
+                resp = self.req(method, path, body, token=s)
+                self.assertDetail(resp, 404, MSG_NOT_FOUND)
+
     def test_percent_encoded_id_is_not_found(self):
         for tid in ("abc%2fdef", "%2e%2e", "abc%00def"):
             st, _, out = self.req("GET", "/tokens/" + tid,

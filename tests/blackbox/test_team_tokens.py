@@ -33,6 +33,19 @@ class TeamTokens(InstanceTestCase):
         st, _, out = self.create(ADMIN, "for-bob", self.other, user_email=BOB)
         self.assertEqual(st, 400, "delegation needs the target in the team")
 
+    def test_the_body_team_id_is_ignored_whatever_it_holds(self):
+        for i, junk in enumerate(("ignored", "", 42, None, ["x"], {"a": 1},
+                                  "F" * 32, "../x")):
+            st, _, out = self.create(BOB, "ignored-%d" % i, self.team,
+                                     team_id=junk)
+            self.assertEqual(st, 201, (junk, out))
+            self.assertEqual(out["token"]["team_id"], self.team)
+        # on POST /tokens a bad team_id is still a field error
+        st, _, out = self.req("POST", "/tokens", token=self.login(BOB), body={
+            "name": "bad-team", "expires_in_days": 1, "team_id": "ignored"})
+        self.assertEqual(st, 422, out)
+        self.assertTrue(out["detail"].startswith("team_id:"), out)
+
     def test_members_see_team_tokens_owner_edits_team_owner_revokes(self):
         st, _, out = self.create(BOB, "bob-visible", self.team)
         tid = out["token"]["id"]
