@@ -32,6 +32,7 @@
 
 #include "fuzz_common.h"
 #include "app.h"
+#include "auth.h"
 #include "h_token_io.h"
 #include "http.h"
 #include "log.h"

@@ -3,7 +3,7 @@
  * handlers: http_req_init() (routing path from PATH_INFO or REQUEST_URI
  * with mount_prefix, /v1 and trailing '/', query, Content-Length),
  * router_match() over the built-in table (patterns, captures with
- * percent-decoding), the list query parser (limit/offset/include_inactive),
+ * copied literally), the list query parser (limit/offset/include_inactive),
  * util_form_get()/util_urldecode(), http_read_body() with and without a
  * length, and http_reply() with headers from the input.
  *
@@ -75,7 +75,7 @@ check_match(const char *method, const char *path)
 		abort();
 	for (i = 0; i < np; i++) {
 		if (params[i] == NULL || params[i][0] == '\0' ||
-		    strchr(params[i], '/') != NULL || strlen(params[i]) > 256)
+		    strchr(params[i], '/') != NULL || strlen(params[i]) > PATH_MAX_LEN)
 			abort();
 		free(params[i]);
 	}

@@ -64,7 +64,7 @@ pkg_libs=$(pkg-config --libs $PKGS) || {
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # the quotes in -D...=\"...\" are meant literally (C string literals)
 # shellcheck disable=SC2089
-CFLAGS_F="-g -O1 -std=gnu11 -D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -DPKGDATADIR=\"/usr/share/tokencat\" -I$top/src -I$here $pkg_cflags"
+CFLAGS_F="-g -O1 -std=gnu11 -Werror=implicit-function-declaration -Werror=int-conversion -D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -DPKGDATADIR=\"/usr/share/tokencat\" -I$top/src -I$here $pkg_cflags"
 
 # --- build: every src/*.c but the two mains, once, with fuzzer coverage
 mkdir -p "$work/obj" "$work/bin" "$work/artifacts" "$work/corpus" "$work/logs"
