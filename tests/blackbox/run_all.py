@@ -65,6 +65,15 @@ class LineResult(unittest.TestResult):
         super().addError(test, err)
         self._bad(test, err, "ERROR")
 
+    def addSubTest(self, test, subtest, err):
+        # A failing subTest makes unittest skip addSuccess for the test, so
+        # without this the test would vanish from the output and the count.
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._bad(subtest, err,
+                      "FAIL" if issubclass(err[0], test.failureException)
+                      else "ERROR")
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         print("skip  %s: %s" % (self._name(test), reason), flush=True)
