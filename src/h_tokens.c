@@ -374,7 +374,8 @@ h_token_list(struct req *r)
 		return rc;
 	if ((rc = caller_teams(r, &teams)) == 0)
 		rc = store_token_list_visible(r->app->st, r->caller->user.id, &teams,
-		    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
+		    NULL, q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n,
+		    &total);
 	strlist_free(&teams);
 	if (rc != 0)
 		return h_fail(r, rc);
