@@ -2,7 +2,8 @@
 test_invitations.py - a team owner's add of someone not yet a member is an
 invitation (API.md 8): 202 with the same answer whether or not the e-mail
 has an account; the invitee gets nothing of the team until accepting;
-declining, withdrawing, renewing; an un-narrowed admin still adds at once;
+declining, withdrawing, renewing, also with `tokencat invitation`; an
+un-narrowed admin still adds at once;
 an expired invitation cannot be accepted (its record is rewritten with
 mdb_dump and mdb_load, lmdb-utils, while the workers are stopped).
 """
@@ -264,6 +265,51 @@ class Invitations(InstanceTestCase):
             self.assertDetail(self.req("POST", "/teams/invitations/%s/%s" % (tid, verb),
                                        token=public), 403, NOT_SCOPED)
         self.assertIn(tid, [i["team_id"] for i in self.mine(BOB)], "still pending")
+
+    # -- the command line
+
+    def test_the_command_line_answers_for_the_invitee(self):
+        tid = self.team("By Hand")
+        self.assertEqual(self.invite(tid, CAROL, role="owner")[0], 202)
+        self.assertEqual(self.invite(tid, "no-account@example.com")[0], 202)
+        out = self.inst.cli("invitation", "list", "Carol@Example.com").stdout
+        rows = [l.split("\t") for l in out.splitlines() if l.startswith(tid)]
+        self.assertEqual(len(rows), 1, out)
+        self.assertEqual(rows[0][:3] + rows[0][4:], [tid, "owner", ALICE, "By Hand"])
+        parse_time(rows[0][3])
+        out = self.inst.cli("invitation", "list", "no-account@example.com").stdout
+        self.assertIn(tid, out, "an address without an account has its invitations")
+        # decline, then accept a new one; each answer once
+        self.inst.cli("invitation", "decline", tid, "no-account@example.com")
+        p = self.inst.cli("invitation", "decline", tid, "no-account@example.com",
+                          check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no pending invitation", p.stderr)
+        self.assertNotIn(CAROL, self.members(tid))
+        p = self.inst.cli("invitation", "accept", tid, CAROL)
+        self.assertIn("as owner", p.stdout)
+        self.assertIn(CAROL, self.members(tid))
+        st, _, team = self.req("GET", "/teams/" + tid, token=self.session(CAROL))
+        self.assertEqual((st, team["role"]), (200, "owner"))
+        self.assertEqual(self.inst.cli("invitation", "accept", tid, CAROL,
+                                       check=False).returncode, 1)
+        self.assertEqual(self.inst.cli("invitation", "list", CAROL).stdout.count(tid), 0)
+        # an unknown user, a bad address, a missing word
+        self.assertEqual(self.inst.cli("invitation", "accept", tid, "ghost@example.com",
+                                       check=False).returncode, 1)
+        self.assertEqual(self.inst.cli("invitation", "list", "not-an-address",
+                                       check=False).returncode, 1)
+        p = self.inst.cli("invitation", "accept", tid, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("usage:", p.stderr)
+        # the audit trail names the command line
+        st, _, audit = self.req("GET", "/tokens/admin/audit?limit=1000",
+                                token=self.session(ADMIN))
+        acts = {(e["action"], e["actor"]) for e in audit["events"]
+                if tid in e["detail"]}
+        self.assertLessEqual({("team.invite", ALICE),
+                              ("team.invite.decline", "tokencat(1)"),
+                              ("team.invite.accept", "tokencat(1)")}, acts)
 
     # -- expiry
 
