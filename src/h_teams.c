@@ -1,6 +1,8 @@
 /*
  * h_teams.c - the team routes of API.md 8: list and create teams, read one,
- * list, add and remove members.
+ * list, add and remove members. A team owner's add of someone not yet a
+ * member is an invitation (h_invites.c). A narrowed session acts only on
+ * the teams in its scope: 403 H_NOT_SCOPED for any other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,8 @@
 #define NO_TEAM "Team not found"
 
 /* Team object: {"id", "name", "created_at", "member_count", "role"}. */
-static struct json_object *
-team_json(const struct team *t, int role)
+struct json_object *
+h_team_json(const struct team *t, int role)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -44,16 +46,19 @@ my_role(struct req *r, const char *id, int *role)
 }
 
 /*
- * Load team params[0] into t and the caller's role. need: 1 = member or
- * admin may read, 2 = owner or un-narrowed admin may change. Returns 0 or
- * the status answered (404, 403).
+ * Load team params[0] into t and the caller's role (handlers.h). A team
+ * outside a narrowed session's scope is 403 H_NOT_SCOPED before anything
+ * is read, so that it says nothing about the team.
  */
-static int
-load_team(struct req *r, struct team *t, int *role, int need)
+int
+h_team_load(struct req *r, struct team *t, int *role, int need)
 {
 	struct who w;
 	int rc;
 
+	caller_who(r->caller, &w);
+	if (!policy_in_scope(&w, r->params[0]))
+		return http_error(r, 403, H_NOT_SCOPED);
 	if ((rc = store_team_get(r->app->st, r->params[0], t)) == STORE_NOTFOUND)
 		return http_error(r, 404, NO_TEAM);
 	if (rc != 0)
@@ -62,8 +67,7 @@ load_team(struct req *r, struct team *t, int *role, int need)
 		return rc;
 	if (need == 1 && *role == ROLE_NONE && !r->caller->user.is_admin)
 		return http_error(r, 403, "Team membership required");
-	caller_who(r->caller, &w);
-	if (need == 2 && !policy_may_manage_team(&w, *role))
+	if (need == 2 && !policy_may_manage_team(&w, t->id, *role))
 		return http_error(r, 403, "Team owner or admin access required");
 	return 0;
 }
@@ -80,27 +84,32 @@ add_team(struct req *r, struct json_object *arr, const char *id, int role)
 	if ((rc = store_team_get(r->app->st, id, &t)) == STORE_NOTFOUND)
 		return 0;
 	if (rc == 0)
-		json_object_array_add(arr, team_json(&t, role));
+		json_object_array_add(arr, h_team_json(&t, role));
 	return rc;
 }
 
-/* Every team, for an admin with ?all=true. */
+/* Every team, for an admin with ?all=true (within a narrowed session's scope). */
 static int
 all_teams(struct req *r, struct json_object *arr)
 {
 	struct team *v = NULL;
+	struct who w;
 	size_t i, n = 0;
 	int rc, role;
 
+	caller_who(r->caller, &w);
 	if ((rc = store_team_list(r->app->st, &v, &n)) != 0)
 		return rc;
-	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = store_member_get(r->app->st, v[i].id, r->caller->user.id,
-		    &role)) == STORE_NOTFOUND || rc == 0) {
-			json_object_array_add(arr, team_json(&v[i], rc == 0 ? role :
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!policy_in_scope(&w, v[i].id))
+			continue;
+		rc = store_member_get(r->app->st, v[i].id, r->caller->user.id, &role);
+		if (rc == 0 || rc == STORE_NOTFOUND)
+			json_object_array_add(arr, h_team_json(&v[i], rc == 0 ? role :
 			    ROLE_NONE));
+		if (rc == STORE_NOTFOUND)
 			rc = 0;
-		}
+	}
 	free(v);
 	return rc;
 }
@@ -120,7 +129,7 @@ h_team_list(struct req *r)
 	if (rc)
 		return http_error(r, 422, "all: must be true or false");
 	arr = json_object_new_array();
-	if (all && caller_unnarrowed_admin(r->caller))
+	if (all && caller_is_admin(r->caller))
 		rc = all_teams(r, arr);
 	else if ((rc = store_user_teams(r->app->st, r->caller->user.id, &m, &n)) == 0)
 		for (i = 0; i < n && rc == 0; i++)
@@ -160,7 +169,7 @@ h_team_create(struct req *r)
 	if (rc != 0)
 		return h_fail(r, rc);
 	h_audit_logged(r, &ev);
-	r->out = team_json(&t, ROLE_OWNER);
+	r->out = h_team_json(&t, ROLE_OWNER);
 	return 201;
 }
 
@@ -170,9 +179,9 @@ h_team_get(struct req *r)
 	struct team t;
 	int rc, role;
 
-	if ((rc = load_team(r, &t, &role, 1)) != 0)
+	if ((rc = h_team_load(r, &t, &role, 1)) != 0)
 		return rc;
-	r->out = team_json(&t, role);
+	r->out = h_team_json(&t, role);
 	return 200;
 }
 
@@ -186,7 +195,7 @@ h_team_members(struct req *r)
 	size_t i, n = 0;
 	int rc, role;
 
-	if ((rc = load_team(r, &t, &role, 1)) != 0)
+	if ((rc = h_team_load(r, &t, &role, 1)) != 0)
 		return rc;
 	if ((rc = store_team_members(r->app->st, t.id, &m, &n)) != 0)
 		return h_fail(r, rc);
@@ -205,6 +214,34 @@ h_team_members(struct req *r)
 	return 200;
 }
 
+/*
+ * The user of e-mail email, and whether it is a member of team t: *u
+ * filled and *member set when it has an account. Returns 0, or the status
+ * of a store failure.
+ */
+static int
+member_by_email(struct req *r, const struct team *t, const char *email,
+    struct user *u, int *found, int *member)
+{
+	int rc, role;
+
+	*found = *member = 0;
+	if ((rc = store_user_by_email(r->app->st, email, u)) == STORE_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return h_fail(r, rc);
+	*found = 1;
+	if ((rc = store_member_get(r->app->st, t->id, u->id, &role)) == 0)
+		*member = 1;
+	return rc == 0 || rc == STORE_NOTFOUND ? 0 : h_fail(r, rc);
+}
+
+/*
+ * POST /teams/{id}/members {"email", "role"}: an un-narrowed admin adds
+ * at once (201; 200 when only the role changes). A team owner changes the
+ * role of a member (200) and invites anyone else (202, h_invite): the
+ * same answer whether or not the e-mail has an account.
+ */
 int
 h_team_member_add(struct req *r)
 {
@@ -213,26 +250,32 @@ h_team_member_add(struct req *r)
 	struct audit_event ev;
 	struct team t;
 	struct user u;
-	int rc, role, created = 0;
+	struct who w;
+	int rc, role, want, found, member, created = 0;
 
-	if ((rc = load_team(r, &t, &role, 2)) != 0)
+	if ((rc = h_team_load(r, &t, &role, 2)) != 0)
 		return rc;
 	if ((rc = js_get_str(r->json, "email", 1, EMAIL_MAX, &email, detail)) != JS_OK)
 		return http_error(r, 422, "%s", rc == JS_BAD ? detail : "email: field required");
+	if (!util_email_valid(email))
+		return http_error(r, 422, "email: invalid e-mail address");
 	if (js_get_str(r->json, "role", 1, 16, &rname, detail) == JS_BAD)
 		return http_error(r, 422, "%s", detail);
 	if (rname == NULL)
 		rname = "member";
 	if (strcmp(rname, "owner") != 0 && strcmp(rname, "member") != 0)
 		return http_error(r, 422, "role: must be \"owner\" or \"member\"");
-	if ((rc = store_user_by_email(r->app->st, email, &u)) == STORE_NOTFOUND)
+	want = strcmp(rname, "owner") == 0 ? ROLE_OWNER : ROLE_MEMBER;
+	if ((rc = member_by_email(r, &t, email, &u, &found, &member)) != 0)
+		return rc;
+	caller_who(r->caller, &w);
+	if (!member && !policy_unnarrowed_admin(&w))
+		return h_invite(r, &t, email, want);
+	if (!found)
 		return http_error(r, 400, "email: user not found");
-	if (rc != 0)
-		return h_fail(r, rc);
 	h_audit_event(r, &ev, "team.member.add", NULL, u.email, "%s as %s", t.id,
 	    rname);
-	rc = store_member_set(r->app->st, t.id, u.id, strcmp(rname, "owner") == 0 ?
-	    ROLE_OWNER : ROLE_MEMBER, &created, &ev);
+	rc = store_member_set(r->app->st, t.id, u.id, want, &created, &ev);
 	if (rc == STORE_LASTOWNER)
 		return http_error(r, 409, "The last owner of a team cannot be demoted");
 	if (rc != 0)
@@ -252,7 +295,7 @@ h_team_member_remove(struct req *r)
 	struct user u;
 	int rc, role;
 
-	if ((rc = load_team(r, &t, &role, 2)) != 0)
+	if ((rc = h_team_load(r, &t, &role, 2)) != 0)
 		return rc;
 	if ((rc = store_user_by_email(r->app->st, r->params[1], &u)) == STORE_NOTFOUND)
 		return http_error(r, 404, "Member not found");
@@ -271,7 +314,7 @@ h_team_member_remove(struct req *r)
 }
 
 /* GET /tokens/teams/{team_id}: every token of the team, for its members
- * and un-narrowed admins. */
+ * in scope and un-narrowed admins. */
 int
 h_token_team_list(struct req *r)
 {
@@ -285,13 +328,15 @@ h_token_team_list(struct req *r)
 
 	if ((rc = list_query_parse(r, &q, 50)) != 0)
 		return rc;
+	caller_who(r->caller, &w);
+	if (!policy_in_scope(&w, r->params[0]))
+		return http_error(r, 403, H_NOT_SCOPED);
 	if ((rc = store_team_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND)
 		return http_error(r, 404, NO_TEAM);
 	if (rc != 0)
 		return h_fail(r, rc);
 	if ((rc = my_role(r, t.id, &role)) != 0)
 		return rc;
-	caller_who(r->caller, &w);
 	if (!policy_may_view_team(&w, t.id, role))
 		return http_error(r, 403, "Team membership required");
 	if ((rc = store_token_list(r->app->st, TOKSET_TEAM, t.id, q.include_inactive,

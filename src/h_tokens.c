@@ -30,7 +30,7 @@ enum { EDIT_FOREIGN = 1, EDIT_NOOP = 2, EDIT_REVIVE = 3, EDIT_DEAD = 4 };
 /* The token a rotation replaces, and who rotates it. */
 struct rotate_arg {
 	const char	*old_id;
-	const char	*caller_id;
+	const struct who *w;
 	const char	*by;
 	int64_t		 now;
 };
@@ -228,7 +228,7 @@ ed_rotate(struct token *t, void *arg)
 {
 	const struct rotate_arg *a = arg;
 
-	if (strcmp(t->owner_id, a->caller_id) != 0)
+	if (!policy_may_read_token(a->w, t))
 		return EDIT_FOREIGN;
 	if (!token_live(t, a->now))
 		return EDIT_DEAD;
@@ -359,7 +359,8 @@ caller_teams(struct req *r, struct strlist *teams)
 	return rc;
 }
 
-/* GET /tokens: a page of the caller's tokens and those of its teams in scope. */
+/* GET /tokens: a page of the caller's tokens and those of its teams in
+ * scope; a narrowed session's own tokens of other teams are not shown. */
 int
 h_token_list(struct req *r)
 {
@@ -374,7 +375,8 @@ h_token_list(struct req *r)
 		return rc;
 	if ((rc = caller_teams(r, &teams)) == 0)
 		rc = store_token_list_visible(r->app->st, r->caller->user.id, &teams,
-		    q.include_inactive, util_now_ms(), q.offset, q.limit, &v, &n, &total);
+		    r->caller->narrowed ? &r->caller->teams : NULL, q.include_inactive,
+		    util_now_ms(), q.offset, q.limit, &v, &n, &total);
 	strlist_free(&teams);
 	if (rc != 0)
 		return h_fail(r, rc);
@@ -383,7 +385,8 @@ h_token_list(struct req *r)
 	return 200;
 }
 
-/* GET /tokens/{id}: the caller's own token, else 404 (API.md 9.5). */
+/* GET /tokens/{id}: the caller's own token (of a team in scope), else 404
+ * (API.md 9.5). */
 int
 h_token_get(struct req *r)
 {
@@ -409,7 +412,7 @@ h_token_get(struct req *r)
 /* --- update --- */
 
 struct update_arg {
-	const char		*caller_id;
+	const struct who	*w;
 	const struct token_input *in;
 	struct audit_event	*ev;    /* its detail: the name as written */
 };
@@ -435,14 +438,14 @@ set_json(struct json_object **dst, struct json_object *src)
 	*dst = json_object_get(src);
 }
 
-/* token_edit_fn for PUT: owner check, then the given fields. */
+/* token_edit_fn for PUT: owner (and scope) check, then the given fields. */
 static int
 ed_update(struct token *t, void *arg)
 {
 	const struct update_arg *a = arg;
 	const struct token_input *in = a->in;
 
-	if (strcmp(t->owner_id, a->caller_id) != 0)
+	if (!policy_may_read_token(a->w, t))
 		return EDIT_FOREIGN;
 	if (in->is_active == 1 && t->is_revoked)
 		return EDIT_REVIVE;
@@ -467,11 +470,13 @@ static int
 update_containment(struct req *r, struct json_object *scope)
 {
 	struct token t;
+	struct who w;
 	int rc;
 
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) != 0)
 		return write_error(r, rc);
-	if (strcmp(t.owner_id, r->caller->user.id) != 0)
+	caller_who(r->caller, &w);
+	if (!policy_may_read_token(&w, &t))
 		rc = not_found(r);
 	else
 		rc = own_containment(r, scope, t.team_id);
@@ -488,10 +493,12 @@ h_token_update(struct req *r)
 {
 	struct token_input in;
 	struct audit_event ev;
-	struct update_arg a = { r->caller->user.id, &in, &ev };
+	struct who w;
+	struct update_arg a = { &w, &in, &ev };
 	struct token t;
 	int rc;
 
+	caller_who(r->caller, &w);
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if ((rc = token_input_parse(r, &in, 0)) != 0)
@@ -639,7 +646,8 @@ successor(struct req *r, const struct token *old, const struct user *owner,
 int
 h_token_rotate(struct req *r)
 {
-	struct rotate_arg a = { r->params[0], r->caller->user.id, r->caller->user.email,
+	struct who w;
+	struct rotate_arg a = { r->params[0], &w, r->caller->user.email,
 	    util_now_ms() };
 	struct token old, t;
 	struct user owner;
@@ -648,6 +656,7 @@ h_token_rotate(struct req *r)
 	int rc;
 
 	memset(&t, 0, sizeof(t));
+	caller_who(r->caller, &w);
 	if (!util_is_uuid(r->params[0]))
 		return not_found(r);
 	if (r->json != NULL && js_get_int(r->json, "expires_in_days", 1, 36500, &days,
@@ -658,7 +667,7 @@ h_token_rotate(struct req *r)
 		    r->app->cfg.max_token_days);
 	if ((rc = store_token_get(r->app->st, r->params[0], &old)) != 0)
 		return write_error(r, rc);
-	if (strcmp(old.owner_id, r->caller->user.id) != 0)
+	if (!policy_may_read_token(&w, &old))
 		rc = not_found(r);
 	else if (!token_live(&old, a.now))
 		rc = http_error(r, 400, "Only an active token can be rotated");

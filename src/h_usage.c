@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "js.h"
+#include "policy.h"
 #include "util.h"
 
 /* {"period_days", ..., "top_endpoints", "daily"} from st. */
@@ -60,6 +61,7 @@ h_token_usage(struct req *r)
 {
 	struct usage_stats st;
 	struct token t;
+	struct who w;
 	uint64_t days = 30;
 	int bad = 0, rc;
 	char *v = util_form_get(r->query, "days", &bad);
@@ -70,8 +72,9 @@ h_token_usage(struct req *r)
 		return http_error(r, 422, "days: must be an integer from 1 to 3650");
 	if (!util_is_uuid(r->params[0]))
 		return http_error(r, 404, "Token not found");
+	caller_who(r->caller, &w);
 	if ((rc = store_token_get(r->app->st, r->params[0], &t)) == STORE_NOTFOUND ||
-	    (rc == 0 && strcmp(t.owner_id, r->caller->user.id) != 0)) {
+	    (rc == 0 && !policy_may_read_token(&w, &t))) {
 		token_free(&t);
 		return http_error(r, 404, "Token not found");
 	}

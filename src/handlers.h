@@ -44,6 +44,30 @@ int	h_team_members(struct req *);   /* GET /teams/{id}/members */
 int	h_team_member_add(struct req *);        /* POST /teams/{id}/members */
 int	h_team_member_remove(struct req *);     /* DELETE /teams/{id}/members/{email} */
 int	h_token_team_list(struct req *);        /* GET /tokens/teams/{team_id} */
+struct team;
+/* The Team object of API.md 8 with the caller's role: new, caller owns. */
+struct json_object *h_team_json(const struct team *, int role);
+/*
+ * Load team r->params[0] into t with the caller's role in it. need: 1 =
+ * a member or an admin may read it, 2 = an owner or an un-narrowed admin
+ * may change it. Returns 0, or the status answered: 403 H_NOT_SCOPED for
+ * a team outside a narrowed session's scope (before the team is read),
+ * 404, 403.
+ */
+int	h_team_load(struct req *, struct team *t, int *role, int need);
+#define H_NOT_SCOPED	"Your session is not scoped to this team"
+
+/* h_invites.c (API.md 8): invitations to teams */
+int	h_my_invitations(struct req *);         /* GET /teams/invitations */
+int	h_invitation_accept(struct req *);      /* POST /teams/invitations/{team}/accept */
+int	h_invitation_decline(struct req *);     /* POST /teams/invitations/{team}/decline */
+int	h_team_invitations(struct req *);       /* GET /teams/{id}/invitations */
+int	h_team_invitation_withdraw(struct req *);       /* DELETE /teams/{id}/invitations/{email} */
+/*
+ * Invite email to team t with role (ROLE_*), by the caller: 202 with the
+ * invitation, whether or not the e-mail has an account.
+ */
+int	h_invite(struct req *, const struct team *t, const char *email, int role);
 
 /* h_admin.c: un-narrowed admins only (RF_ADMIN) */
 int	h_admin_tokens(struct req *);   /* GET /tokens/admin/all */

@@ -27,7 +27,8 @@ static const struct {
 	int		 code;
 	const char	*reason;
 } reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
+	{ 204, "No Content" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
 	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
 	{ 409, "Conflict" }, { 413, "Content Too Large" },

@@ -36,6 +36,9 @@ static const char synopsis[] =
 "       tokencat [-c FILE] team add NAME [--owner EMAIL]\n"
 "       tokencat [-c FILE] team member add TEAM_ID EMAIL [--role owner|member]\n"
 "       tokencat [-c FILE] team member remove TEAM_ID EMAIL\n"
+"       tokencat [-c FILE] invitation list EMAIL\n"
+"       tokencat [-c FILE] invitation accept TEAM_ID EMAIL\n"
+"       tokencat [-c FILE] invitation decline TEAM_ID EMAIL\n"
 "       tokencat [-c FILE] session EMAIL [--teams ID[,ID...]] [--minutes N]\n"
 "       tokencat [-c FILE] backup DEST_DIR\n"
 "       tokencat --version | --help\n";
@@ -419,6 +422,99 @@ cmd_member_remove(struct cli *cl, char **args, int nopt, char **opts)
 	return rc != 0;
 }
 
+/* --- invitations, answered for the invitee (API.md 8) --- */
+
+/* A valid e-mail address in args[i], lowercased into out; 0 or 1. */
+static int
+invitee(char **args, int i, char out[EMAIL_MAX + 1])
+{
+	if (strlen(args[i]) > EMAIL_MAX || !util_email_valid(args[i])) {
+		fail("invalid e-mail address %s", args[i]);
+		return 1;
+	}
+	util_lower(args[i], out, EMAIL_MAX + 1);
+	return 0;
+}
+
+/* invitation list EMAIL: the pending invitations of an e-mail address,
+ * with or without an account. */
+static int
+cmd_invite_list(struct cli *cl, char **args, int nopt, char **opts)
+{
+	struct invitation *v = NULL;
+	struct team t;
+	char email[EMAIL_MAX + 1], at[TIME_LEN];
+	size_t i, n = 0;
+	int rc;
+
+	(void)nopt;
+	(void)opts;
+	if (invitee(args, 0, email) != 0)
+		return 1;
+	if ((rc = store_invite_list(cl->app.st, 0, email, util_now_ms(), &v, &n)) != 0) {
+		fail("cannot list invitations: %s", store_strerror(rc));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (store_team_get(cl->app.st, v[i].team_id, &t) != 0)
+			continue;
+		util_time_fmt(v[i].expires_at, at);
+		printf("%s\t%s\t%s\t%s\t%s\n", v[i].team_id, role_name(v[i].role),
+		    v[i].invited_by, at, t.name);
+	}
+	free(v);
+	return 0;
+}
+
+/* invitation accept TEAM_ID EMAIL: the user with that address joins. */
+static int
+cmd_invite_accept(struct cli *cl, char **args, int nopt, char **opts)
+{
+	struct audit_event ev;
+	struct user u;
+	int rc, role;
+
+	(void)nopt;
+	(void)opts;
+	if (find_user(cl, args[1], &u) != 0)
+		return 1;
+	audit_event(&ev, "team.invite.accept", u.email, "%.40s", args[0]);
+	rc = store_invite_accept(cl->app.st, args[0], u.id, u.email, util_now_ms(),
+	    &role, &ev);
+	if (rc == STORE_NOTFOUND)
+		fail("no pending invitation of %s to team %s; 'tokencat invitation "
+		    "list %s' shows them", u.email, args[0], u.email);
+	else if (rc != 0)
+		fail("cannot accept the invitation: %s", store_strerror(rc));
+	else
+		printf("%s joined %s as %s\n", u.email, args[0], role_name(role));
+	return rc != 0;
+}
+
+/* invitation decline TEAM_ID EMAIL: the invitation is removed. */
+static int
+cmd_invite_decline(struct cli *cl, char **args, int nopt, char **opts)
+{
+	struct audit_event ev;
+	char email[EMAIL_MAX + 1];
+	int rc;
+
+	(void)nopt;
+	(void)opts;
+	if (invitee(args, 1, email) != 0)
+		return 1;
+	audit_event(&ev, "team.invite.decline", email, "%.40s", args[0]);
+	rc = store_invite_del(cl->app.st, args[0], email, util_now_ms(), &ev);
+	if (rc == STORE_NOTFOUND)
+		fail("no pending invitation of %s to team %s; 'tokencat invitation "
+		    "list %s' shows them", email, args[0], email);
+	else if (rc != 0)
+		fail("cannot decline the invitation: %s", store_strerror(rc));
+	else
+		printf("%s declined %s\n", email, args[0]);
+	return rc != 0;
+}
+
 /* Split "a,b" into teams, each a team u may narrow to. 0, 1 or EXIT_USAGE. */
 static int
 session_teams(struct cli *cl, const struct user *u, const char *spec,
@@ -567,6 +663,16 @@ static const struct cmd cmds[] = {
 	{ { "team", "member", "remove" }, 3, 2, 0, cmd_member_remove,
 	  "tokencat [-c FILE] team member remove TEAM_ID EMAIL",
 	  "remove a member (never the last owner)" },
+	{ { "invitation", "list" }, 2, 1, 0, cmd_invite_list,
+	  "tokencat [-c FILE] invitation list EMAIL",
+	  "list the pending invitations of an e-mail address: team id, role, "
+	  "invited by, expiry, team name" },
+	{ { "invitation", "accept" }, 2, 2, 0, cmd_invite_accept,
+	  "tokencat [-c FILE] invitation accept TEAM_ID EMAIL",
+	  "accept for the user: it joins the team with the invited role" },
+	{ { "invitation", "decline" }, 2, 2, 0, cmd_invite_decline,
+	  "tokencat [-c FILE] invitation decline TEAM_ID EMAIL",
+	  "decline for the invitee: the invitation is removed" },
 	{ { "session" }, 1, 1, 1, cmd_session,
 	  "tokencat [-c FILE] session EMAIL [--teams ID[,ID...]] [--minutes N]",
 	  "print a session JWT; --teams \"\" makes a public-only session" },

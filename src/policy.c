@@ -21,7 +21,8 @@ policy_in_scope(const struct who *w, const char *team_id)
 int
 policy_may_read_token(const struct who *w, const struct token *t)
 {
-	return strcmp(t->owner_id, w->user_id) == 0;
+	return strcmp(t->owner_id, w->user_id) == 0 &&
+	    (t->team_id[0] == '\0' || policy_in_scope(w, t->team_id));
 }
 
 int
@@ -41,9 +42,10 @@ policy_may_view_team(const struct who *w, const char *team_id, int role)
 }
 
 int
-policy_may_manage_team(const struct who *w, int role)
+policy_may_manage_team(const struct who *w, const char *team_id, int role)
 {
-	return role == ROLE_OWNER || policy_unnarrowed_admin(w);
+	return policy_in_scope(w, team_id) &&
+	    (role == ROLE_OWNER || policy_unnarrowed_admin(w));
 }
 
 int

@@ -20,14 +20,17 @@ struct who {
 int	policy_unnarrowed_admin(const struct who *);
 /* team_id is within the session's narrowing (always, when not narrowed). */
 int	policy_in_scope(const struct who *, const char *team_id);
-/* Read or edit a token: its owner only (others get 404). */
+/* Read, edit, rotate a token or see its usage: its owner only, and only
+ * within the session's scope for a team token (others get 404). */
 int	policy_may_read_token(const struct who *, const struct token *);
-/* Revoke a token: its owner, or an owner (role) of the token's team in scope. */
+/* Revoke a token: its owner (as for reading), or an owner (role) of the
+ * token's team in scope. */
 int	policy_may_revoke_token(const struct who *, const struct token *, int team_role);
 /* See a team and its tokens: a member in scope, or an un-narrowed admin. */
 int	policy_may_view_team(const struct who *, const char *team_id, int role);
-/* Manage a team's members: an owner, or an un-narrowed admin. */
-int	policy_may_manage_team(const struct who *, int role);
+/* Manage a team's members and invitations: an owner in scope, or an
+ * un-narrowed admin. */
+int	policy_may_manage_team(const struct who *, const char *team_id, int role);
 /* Name a team the owner does not belong to: an un-narrowed admin, for itself. */
 int	policy_team_bypass(const struct who *, int delegated);
 /*

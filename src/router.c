@@ -49,10 +49,16 @@ static const struct route routes[] = {
 	{ "POST",   "/tokens/{id}/rotate", h_token_rotate, RF_SESSION | RF_OPTBODY },
 	{ "GET",    "/teams",            h_team_list,    RF_SESSION },
 	{ "POST",   "/teams",            h_team_create,  RF_SESSION | RF_BODY },
+	{ "GET",    "/teams/invitations", h_my_invitations, RF_SESSION },
+	{ "POST",   "/teams/invitations/{team}/accept", h_invitation_accept, RF_SESSION },
+	{ "POST",   "/teams/invitations/{team}/decline", h_invitation_decline, RF_SESSION },
 	{ "GET",    "/teams/{id}",       h_team_get,     RF_SESSION },
 	{ "GET",    "/teams/{id}/members", h_team_members, RF_SESSION },
 	{ "POST",   "/teams/{id}/members", h_team_member_add, RF_SESSION | RF_BODY },
 	{ "DELETE", "/teams/{id}/members/{email}", h_team_member_remove, RF_SESSION },
+	{ "GET",    "/teams/{id}/invitations", h_team_invitations, RF_SESSION },
+	{ "DELETE", "/teams/{id}/invitations/{email}", h_team_invitation_withdraw,
+	    RF_SESSION },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

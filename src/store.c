@@ -23,7 +23,8 @@
 static const char *const dbi_names[DB__MAX] = {
 	"meta", "users", "user_email", "teams", "team_name", "members",
 	"user_teams", "tokens", "tok_jti", "tok_name", "tok_idx",
-	"tok_cnt", "tok_exp", "jti_rev", "login", "audit"
+	"tok_cnt", "tok_exp", "jti_rev", "login", "audit",
+	"invites", "invite_email"
 };
 
 const char *
@@ -339,11 +340,17 @@ open_dbis_ro(struct store *s)
 
 	if ((rc = txn_begin(s->env, MDB_RDONLY, &txn)) != 0)
 		return rc;
-	for (i = 0; i < DB__MAX; i++)
-		if ((rc = mdb_dbi_open(txn, dbi_names[i], 0, &s->dbi[i])) != 0) {
+	for (i = 0; i < DB__MAX; i++) {
+		rc = mdb_dbi_open(txn, dbi_names[i], 0, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && i >= DB_FIRST_ADDED) {
+			s->no_invites = 1;      /* older than invitations */
+			break;
+		}
+		if (rc != 0) {
 			mdb_txn_abort(txn);
 			return rc;
 		}
+	}
 	return mdb_txn_commit(txn);     /* keeps the handles */
 }
 

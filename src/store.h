@@ -175,6 +175,49 @@ int	store_user_teams(struct store *, const char *user_id,
 int	store_team_members(struct store *, const char *team_id,
 	    struct membership **out, size_t *n);
 
+/*
+ * --- invitations to teams ---
+ * Keyed by team and lowercased e-mail, not by user: an invitation to an
+ * address without an account is stored like any other, and whoever later
+ * has an account with that address finds it. Pending until expires_at;
+ * an expired invitation is neither listed nor accepted nor declined
+ * (STORE_NOTFOUND), and is purged when its team's next invitation is
+ * written.
+ */
+struct invitation {
+	char	team_id[TEAMID_LEN + 1];
+	char	email[EMAIL_MAX + 1];   /* lowercase */
+	int	role;                   /* ROLE_MEMBER or ROLE_OWNER */
+	char	invited_by[EMAIL_MAX + 1];
+	int64_t	invited_at;             /* ms */
+	int64_t	expires_at;             /* ms */
+};
+/* Write (or renew: role, inviter, times replaced) the invitation of
+ * inv->email to inv->team_id. STORE_NOTFOUND if the team is unknown;
+ * STORE_INVALID for a malformed one. */
+int	store_invite_put(struct store *, const struct invitation *inv,
+	    const struct audit_event *ev);
+/* The pending invitation of email to team_id at now, or STORE_NOTFOUND. */
+int	store_invite_get(struct store *, const char *team_id, const char *email,
+	    int64_t now, struct invitation *out);
+/* Pending invitations at now of a team (by_team = 1, key a team id) or of
+ * an e-mail (by_team = 0), newest first; *out malloc'd (free it). */
+int	store_invite_list(struct store *, int by_team, const char *key, int64_t now,
+	    struct invitation **out, size_t *n);
+/* Decline or withdraw: remove the pending invitation (STORE_NOTFOUND if
+ * there is none at now). */
+int	store_invite_del(struct store *, const char *team_id, const char *email,
+	    int64_t now, const struct audit_event *ev);
+/*
+ * Accept, in one write: the pending invitation of email to team_id at now
+ * becomes a membership of user_id (the user with that e-mail) with the
+ * invited role, and is removed. A member already keeps the higher of its
+ * role and the invited one; *role says which it has now. STORE_NOTFOUND
+ * if there is no pending invitation, or the team or user is gone.
+ */
+int	store_invite_accept(struct store *, const char *team_id, const char *user_id,
+	    const char *email, int64_t now, int *role, const struct audit_event *ev);
+
 /* --- tokens --- */
 /*
  * Insert t. Inside the write transaction: STORE_EXISTS if another token of
@@ -222,13 +265,16 @@ int	store_token_list(struct store *, enum tokset set, const char *key,
 
 /*
  * GET /tokens: the tokens of owner_id and of the teams in teams together,
- * newest first, each once. total is exact (counters of the owner's tokens
- * per team remove the overlap); a page costs O(sets x (offset + limit)).
+ * newest first, each once. scope (NULL: none) narrows the owner's own
+ * tokens to the team-less ones and those of the teams in scope. total is
+ * exact (counters of the owner's tokens per team remove the overlap); a
+ * page costs O(sets x (offset + limit)), plus one lookup per own token
+ * read for each of the owner's token teams outside the scope.
  */
 int	store_token_list_visible(struct store *, const char *owner_id,
-	    const struct strlist *teams, int include_inactive, int64_t now,
-	    uint64_t offset, uint32_t limit, struct token **out, size_t *n,
-	    uint64_t *total);
+	    const struct strlist *teams, const struct strlist *scope,
+	    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+	    struct token **out, size_t *n, uint64_t *total);
 
 /* --- session revocations (logout) --- */
 int	store_jti_revoke(struct store *, const char *jti, int64_t exp_ms);

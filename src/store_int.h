@@ -1,5 +1,5 @@
 /*
- * store_int.h - internals shared by store.c and store_token.c only.
+ * store_int.h - internals shared by the store*.c files only.
  * The one place outside those files where lmdb.h may appear.
  */
 #ifndef TC_STORE_INT_H
@@ -11,8 +11,12 @@
 enum dbi_id {
 	DB_META, DB_USERS, DB_USER_EMAIL, DB_TEAMS, DB_TEAM_NAME, DB_MEMBERS,
 	DB_USER_TEAMS, DB_TOKENS, DB_TOK_JTI, DB_TOK_NAME, DB_TOK_IDX,
-	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB_AUDIT, DB__MAX
+	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB_AUDIT,
+	DB_INVITES, DB_INVITE_EMAIL, DB__MAX
 };
+/* The first named database added after the first release: a read-only
+ * open of an older database goes on without it and those after it. */
+#define DB_FIRST_ADDED	DB_INVITES
 
 struct pending;
 struct wcache;
@@ -34,6 +38,7 @@ struct store {
 	struct pending	*one;           /* store_use_admit's batch of one */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
 	int		 rdonly;        /* opened read-only: writes get STORE_RDONLY */
+	int		 no_invites;    /* read-only and older: no invitation databases */
 	struct wcache	*wc;            /* closed parts of windows (store_usage.c) */
 	uint64_t	 wgen;          /* uses written by this process, in batches */
 };
@@ -66,6 +71,16 @@ int	store_write_audited(struct store *, txn_fn fn, void *arg,
 	    const struct audit_event *ev);
 /* Write the audit event e (at 0: now) inside txn (store_audit.c). */
 int	audit_put(struct store *, MDB_txn *txn, const struct audit_event *e);
+
+/*
+ * Memberships inside a transaction (store_team.c), for the invitations:
+ * the role of user in team (MDB_NOTFOUND if none; joined may be NULL),
+ * and the write of both halves of a membership.
+ */
+int	member_role_get(struct store *, MDB_txn *, const char *team, const char *user,
+	    int *role, int64_t *joined);
+int	member_put(struct store *, MDB_txn *, const char *team, const char *user,
+	    int role, int64_t joined);
 
 /* Get key from dbi as a NUL-terminated, parsed JSON object (caller puts). */
 int	db_get_json(struct store *, MDB_txn *, int db, const void *k, size_t kl,

@@ -34,8 +34,8 @@ exists(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl)
 	return mdb_get(txn, s->dbi[db], &key, &v);
 }
 
-/* Write both halves of a membership. */
-static int
+/* Write both halves of a membership (store_int.h). */
+int
 member_put(struct store *s, MDB_txn *txn, const char *team, const char *user,
     int role, int64_t joined)
 {
@@ -322,22 +322,32 @@ struct member_arg {
 	int64_t		 now;
 };
 
-/* Read the current role of a->user in a->team into a->old. */
-static int
-member_role(struct store *s, MDB_txn *txn, struct member_arg *a)
+/* The role of user in team, and when it joined (store_int.h). */
+int
+member_role_get(struct store *s, MDB_txn *txn, const char *team, const char *user,
+    int *role, int64_t *joined)
 {
 	struct json_object *o;
 	char k[MKEY_LEN];
 	int rc;
 
-	memcpy(k, a->team, TEAMID_LEN);
-	memcpy(k + TEAMID_LEN, a->user, UUID_LEN);
-	a->old = ROLE_NONE;
+	memcpy(k, team, TEAMID_LEN);
+	memcpy(k + TEAMID_LEN, user, UUID_LEN);
+	*role = ROLE_NONE;
 	if ((rc = db_get_json(s, txn, DB_MEMBERS, k, MKEY_LEN, &o)) != 0)
 		return rc;
-	a->old = (int)jint(o, "role");
+	*role = (int)jint(o, "role");
+	if (joined != NULL)
+		*joined = jint(o, "joined_at");
 	json_object_put(o);
 	return 0;
+}
+
+/* Read the current role of a->user in a->team into a->old. */
+static int
+member_role(struct store *s, MDB_txn *txn, struct member_arg *a)
+{
+	return member_role_get(s, txn, a->team, a->user, &a->old, NULL);
 }
 
 /* MDB_KEYEXIST-free check: is a->user the only owner of a->team? */

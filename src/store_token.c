@@ -731,11 +731,48 @@ struct keyvec {
 	size_t	  n, cap;
 };
 
-/* Append the first `want` listed index suffixes of set p->set to kv. */
+struct tok_visible {
+	struct tok_page		 page;          /* held_only, now, offset, limit, out */
+	const char		*owner;
+	const struct strlist	*teams;
+	const struct strlist	*scope;         /* NULL: every own token */
+	struct strlist		 outside;       /* teams of own tokens not in scope */
+	struct keyvec		 kv;
+};
+
+/*
+ * 1 if the own token of index suffix sfx belongs to a team of
+ * w->outside: its entry is in that team's owner set ("P"/"p").
+ */
 static int
-collect(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t want,
-    struct keyvec *kv)
+own_outside(struct store *s, MDB_txn *txn, const struct tok_visible *w,
+    const char *sfx)
 {
+	char key[SET_MAX + SUFFIX_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	size_t i;
+
+	key[0] = w->page.held_only ? 'p' : 'P';
+	memcpy(key + 1, w->owner, UUID_LEN);
+	memcpy(key + SET_MAX, sfx, SUFFIX_LEN);
+	for (i = 0; i < w->outside.n; i++) {
+		memcpy(key + 1 + UUID_LEN, w->outside.v[i], TEAMID_LEN);
+		if (mdb_get(txn, s->dbi[DB_TOK_IDX], &k, &v) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Append the first `want` listed index suffixes of set w->page.set to
+ * w->kv; with own, not those of own tokens of teams outside the scope.
+ */
+static int
+collect(struct store *s, MDB_txn *txn, struct tok_visible *w, uint64_t want,
+    int own)
+{
+	struct tok_page *p = &w->page;
+	struct keyvec *kv = &w->kv;
 	MDB_cursor *c;
 	MDB_val k = { p->sl, p->set }, v;
 	uint64_t got = 0;
@@ -748,6 +785,9 @@ collect(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t want,
 		if (k.mv_size != p->sl + SUFFIX_LEN || memcmp(k.mv_data, p->set, p->sl))
 			break;
 		if (p->held_only && entry_expired(&v, p->now))
+			continue;
+		if (own && w->outside.n > 0 &&
+		    own_outside(s, txn, w, (char *)k.mv_data + p->sl))
 			continue;
 		if (kv->n == kv->cap) {
 			size_t ncap = kv->cap ? kv->cap * 2 : 64;
@@ -773,13 +813,6 @@ suffix_cmp(const void *a, const void *b)
 	return memcmp(a, b, SUFFIX_LEN);
 }
 
-struct tok_visible {
-	struct tok_page		 page;          /* held_only, now, offset, limit, out */
-	const char		*owner;
-	const struct strlist	*teams;
-	struct keyvec		 kv;
-};
-
 /* Add set i of the probe token (owner and/or team filled) to the union. */
 static int
 visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct token *probe,
@@ -793,7 +826,62 @@ visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct tok
 	if ((rc = set_total(s, txn, p, &n)) != 0)
 		return rc;
 	p->total = sign > 0 ? p->total + n : (p->total > n ? p->total - n : 0);
-	return sign > 0 ? collect(s, txn, p, p->offset + p->limit, &w->kv) : 0;
+	return sign > 0 ? collect(s, txn, w, p->offset + p->limit, i == 1) : 0;
+}
+
+/*
+ * The teams outside w->scope that hold tokens of w->owner, into
+ * w->outside: the counters of its owner-in-team sets, "P<owner><team>".
+ */
+static int
+find_outside(struct store *s, MDB_txn *txn, struct tok_visible *w)
+{
+	char prefix[1 + UUID_LEN], team[TEAMID_LEN + 1];
+	MDB_val k = { sizeof(prefix), prefix }, v;
+	MDB_cursor *c;
+	int rc;
+
+	prefix[0] = 'P';
+	memcpy(prefix + 1, w->owner, UUID_LEN);
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_CNT], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < sizeof(prefix) ||
+		    memcmp(k.mv_data, prefix, sizeof(prefix)) != 0)
+			break;
+		if (k.mv_size != SET_MAX)
+			continue;
+		memcpy(team, (char *)k.mv_data + sizeof(prefix), TEAMID_LEN);
+		team[TEAMID_LEN] = '\0';
+		if (!strlist_has(w->scope, team) && strlist_add(&w->outside, team) == -1) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The own tokens of w->owner in the union, less those of teams outside the scope. */
+static int
+visit_own(struct store *s, MDB_txn *txn, struct tok_visible *w)
+{
+	struct token probe;
+	size_t i;
+	int rc;
+
+	memset(&probe, 0, sizeof(probe));
+	memcpy(probe.owner_id, w->owner, UUID_LEN);
+	if ((w->scope != NULL && (rc = find_outside(s, txn, w)) != 0) ||
+	    (rc = visit_set(s, txn, w, &probe, 1, 1)) != 0)
+		return rc;
+	for (i = 0; i < w->outside.n; i++) {
+		memcpy(probe.team_id, w->outside.v[i], TEAMID_LEN);
+		if ((rc = visit_set(s, txn, w, &probe, 3, -1)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -806,10 +894,10 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 	size_t i, j, n;
 	int rc;
 
+	if ((rc = visit_own(s, txn, w)) != 0)
+		return rc;
 	memset(&probe, 0, sizeof(probe));
 	memcpy(probe.owner_id, w->owner, UUID_LEN);
-	if ((rc = visit_set(s, txn, w, &probe, 1, 1)) != 0)
-		return rc;
 	for (i = 0; i < w->teams->n; i++) {
 		if (!util_is_team_id(w->teams->v[i]))
 			continue;
@@ -837,8 +925,9 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 
 int
 store_token_list_visible(struct store *s, const char *owner_id,
-    const struct strlist *teams, int include_inactive, int64_t now, uint64_t offset,
-    uint32_t limit, struct token **out, size_t *n, uint64_t *total)
+    const struct strlist *teams, const struct strlist *scope, int include_inactive,
+    int64_t now, uint64_t offset, uint32_t limit, struct token **out, size_t *n,
+    uint64_t *total)
 {
 	struct tok_visible w;
 	int rc;
@@ -851,12 +940,14 @@ store_token_list_visible(struct store *s, const char *owner_id,
 		return STORE_OK;
 	w.owner = owner_id;
 	w.teams = teams;
+	w.scope = scope;
 	w.page.held_only = !include_inactive;
 	w.page.now = now;
 	w.page.offset = offset;
 	w.page.limit = limit;
 	rc = store_read(s, tx_token_visible, &w);
 	free(w.kv.v);
+	strlist_free(&w.outside);
 	if (rc != 0) {
 		tokens_free(w.page.v, w.page.n);
 		return rc;

@@ -39,6 +39,12 @@ static const struct {
 	{ "team owner, narrowed to it", 0, T1, OTHER, T1, ROLE_OWNER, 0, 1 },
 	{ "team owner, narrowed elsewhere", 0, T2, OTHER, T1, ROLE_OWNER, 0, 0 },
 	{ "team owner, public-only session", 0, "", OTHER, T1, ROLE_OWNER, 0, 0 },
+	{ "own team token, narrowed to its team", 0, T1, ME, T1, ROLE_MEMBER, 1, 1 },
+	{ "own team token, narrowed elsewhere", 0, T2, ME, T1, ROLE_MEMBER, 0, 0 },
+	{ "own team token, public-only session", 0, "", ME, T1, ROLE_OWNER, 0, 0 },
+	{ "own team token, admin narrowed elsewhere", 1, T2, ME, T1, ROLE_OWNER, 0, 0 },
+	{ "own team-less token, public-only session", 0, "", ME, "", ROLE_NONE, 1, 1 },
+	{ "own team-less token, narrowed", 0, T2, ME, "", ROLE_NONE, 1, 1 },
 };
 
 Test(policy, tokens)
@@ -77,6 +83,9 @@ static const struct {
 	{ "admin stranger", 1, NULL, ROLE_NONE, 1, 1, 1, 0 },
 	{ "narrowed admin stranger", 1, "", ROLE_NONE, 0, 0, 0, 0 },
 	{ "narrowed admin, owner", 1, T1, ROLE_OWNER, 1, 1, 0, 0 },
+	{ "owner, narrowed elsewhere", 0, T2, ROLE_OWNER, 0, 0, 0, 0 },
+	{ "owner, public-only session", 0, "", ROLE_OWNER, 0, 0, 0, 0 },
+	{ "narrowed admin, owner elsewhere", 1, T2, ROLE_OWNER, 0, 0, 0, 0 },
 };
 
 Test(policy, teams)
@@ -90,7 +99,7 @@ Test(policy, teams)
 		mkwho(&w, &l, team_rows[i].admin, team_rows[i].narrow);
 		cr_expect_eq(policy_may_view_team(&w, T1, team_rows[i].role), team_rows[i].view,
 		    "%s: view", team_rows[i].name);
-		cr_expect_eq(policy_may_manage_team(&w, team_rows[i].role),
+		cr_expect_eq(policy_may_manage_team(&w, T1, team_rows[i].role),
 		    team_rows[i].manage, "%s: manage", team_rows[i].name);
 		cr_expect_eq(policy_team_bypass(&w, 0), team_rows[i].bypass, "%s: bypass",
 		    team_rows[i].name);

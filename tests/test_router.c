@@ -183,6 +183,16 @@ static const struct match_row match_rows[] = {
 	{ "GET", "/auth/email/login", 405, NULL, NULL, "POST" },
 	{ "GET", "/auth/logout", 405, NULL, NULL, "POST" },
 	{ "POST", "/auth/me", 405, NULL, NULL, "GET" },
+	/* the invitee's literal /teams/invitations is never a team id */
+	{ "GET", "/teams/invitations", 200, h_my_invitations, NULL, NULL },
+	{ "POST", "/teams/invitations", 405, NULL, NULL, "GET" },
+	{ "POST", "/teams/invitations/t1/accept", 200, h_invitation_accept, "t1", NULL },
+	{ "POST", "/teams/invitations/t1/decline", 200, h_invitation_decline, "t1", NULL },
+	{ "GET", "/teams/invitations/t1/accept", 405, NULL, NULL, "POST" },
+	{ "GET", "/teams/t1", 200, h_team_get, "t1", NULL },
+	{ "GET", "/teams/t1/invitations", 200, h_team_invitations, "t1", NULL },
+	{ "POST", "/teams/t1/invitations", 405, NULL, NULL, "GET" },
+	{ "GET", "/teams/t1/invitations/a@b.c", 405, NULL, NULL, "DELETE" },
 };
 
 Test(router, match_table)
@@ -668,7 +678,7 @@ Test(http, error_sets_detail)
 
 Test(http, reason_phrases)
 {
-	static const int	used[] = { 200, 201, 204, 400, 401, 403, 404,
+	static const int	used[] = { 200, 201, 202, 204, 400, 401, 403, 404,
 				    405, 409, 413, 414, 415, 422, 429, 500,
 				    503, 507 };
 	size_t			i;
@@ -678,6 +688,7 @@ Test(http, reason_phrases)
 	cr_assert_null(http_reason(0));
 	cr_assert_null(http_reason(299));
 	cr_assert_str_eq(http_reason(405), "Method Not Allowed");
+	cr_assert_str_eq(http_reason(202), "Accepted");
 }
 
 /* A reply written into memory. */

@@ -1,7 +1,8 @@
 """
 test_teams_http.py - the team routes of API.md 8 through lighttpd: create
-and list teams, read one, list, add and remove members, with the owner
-and admin rules, the last-owner rule and the error statuses.
+and list teams, read one, list, add (an owner invites, an admin adds) and
+remove members, with the owner and admin rules, the last-owner rule and
+the error statuses. Invitations in detail: test_invitations.py.
 """
 
 from harness import ADMIN, ALICE, BOB, InstanceTestCase
@@ -48,13 +49,18 @@ class TeamRoutes(InstanceTestCase):
         path = "/teams/%s/members" % tid
         st, _, out = self.req("POST", path, token=bob, body={"email": BOB})
         self.assertEqual(st, 403, "only an owner adds members")
+        # a team owner invites; the invitee joins by accepting
         st, _, out = self.req("POST", path, token=alice, body={"email": BOB})
-        self.assertEqual((st, out["role"]), (201, "member"))
+        self.assertEqual((st, out["role"], out["status"]), (202, "member", "pending"))
+        st, _, out = self.req("POST", "/teams/invitations/%s/accept" % tid, token=bob)
+        self.assertEqual((st, out["role"]), (200, "member"), out)
         st, _, out = self.req("POST", path, token=alice, body={"email": BOB, "role": "owner"})
         self.assertEqual((st, out["role"]), (200, "owner"), "an existing member: role updated")
         st, _, out = self.req("POST", path, token=alice, body={"email": "no@example.com"})
-        self.assertEqual(st, 400, out)
+        self.assertEqual(st, 202, out)
         st, _, out = self.req("POST", path, token=alice, body={"email": BOB, "role": "boss"})
+        self.assertEqual(st, 422, out)
+        st, _, out = self.req("POST", path, token=alice, body={"email": "not-an-email"})
         self.assertEqual(st, 422, out)
         st, _, out = self.req("GET", path, token=bob)
         self.assertEqual(st, 200, out)
@@ -68,10 +74,12 @@ class TeamRoutes(InstanceTestCase):
         self.assertEqual(self.req("DELETE", "%s/%s" % (path, ALICE), token=bob)[0], 404)
         st, _, out = self.req("GET", "/teams/" + tid, token=bob)
         self.assertEqual(out["member_count"], 1)
-        # an un-narrowed admin manages any team
+        # an un-narrowed admin manages any team, and adds at once
         admin = self.login(ADMIN)
         st, _, out = self.req("POST", path, token=admin, body={"email": ALICE})
         self.assertEqual(st, 201, out)
+        st, _, out = self.req("POST", path, token=admin, body={"email": "no@example.com"})
+        self.assertEqual((st, out["detail"]), (400, "email: user not found"))
 
     def test_team_creation_needs_a_session(self):
         st, out = self.inst.create_token(self.login(ALICE), "team-maker")

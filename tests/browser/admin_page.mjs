@@ -645,6 +645,80 @@ test('admin: users are listed, created (password checked first) and disabled', a
   await shot(page, '09-admin-users');
 });
 
+/* ------------------------------------------------------------ invitations */
+
+test('invitations: an owner invites, the invitee accepts or declines on the Teams page', async () => {
+  const DAVE = 'dave@example.com';
+  const davePw = 'dave-password-0005';
+  assert.equal((await call('POST', '/admin/users', S.session,
+    { email: DAVE, password: davePw, full_name: 'Dave Example' })).status, 201);
+  const aliceLogin = await call('POST', '/auth/login', null, { email: ALICE, password: PASSWORDS[ALICE] });
+  const harbor = (await call('POST', '/teams', aliceLogin.body.access_token, { name: 'Harbor' })).body;
+  const inviter = await open();
+  const invitee = await open();
+  try {
+    /* alice, a team owner, invites from the team page: "invited", not a member */
+    let { page } = inviter;
+    await signIn(page, ALICE);
+    await go(page, '#/teams');
+    await view(page, 'view-teams');
+    await page.fill('#team-name', 'Lighthouse');
+    await page.click('#team-create button[type="submit"]');
+    await view(page, 'view-team');
+    await eventually(async () => assert.equal(await page.textContent('#team-title'), 'Lighthouse'));
+    const teamId = /#\/teams\/([0-9a-f]{32})$/.exec(page.url())[1];
+    assert.equal((await page.textContent('#member-add-submit')).trim(), 'Invite');
+    for (const email of [DAVE, 'nobody-at-all@example.com']) {
+      await page.fill('#member-email', email);
+      await page.click('#member-add button[type="submit"]');
+      const row = page.locator(`#team-invitations tr[data-email="${email}"]`);
+      await row.waitFor();
+      assert.match(await row.textContent(), /invited/);
+    }
+    assert.match(await page.textContent('#toast'), /invited to .Lighthouse./);
+    assert.deepEqual(await page.locator('#team-members tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.email)),
+      [ALICE], 'an invitee is listed as a member');
+    await shot(page, '06c-team-invited');
+    /* withdrawing one leaves the other */
+    await page.click('button[aria-label="Withdraw the invitation of nobody-at-all@example.com"]');
+    await page.locator('#team-invitations tr[data-email="nobody-at-all@example.com"]').waitFor({ state: 'detached' });
+    await page.locator(`#team-invitations tr[data-email="${DAVE}"]`).waitFor();
+    assert.equal((await call('POST', `/teams/${harbor.id}/members`, aliceLogin.body.access_token,
+      { email: DAVE })).status, 202);
+
+    /* dave sees both invitations, declines one and accepts the other */
+    ({ page } = invitee);
+    await signIn(page, DAVE, davePw);
+    await go(page, '#/teams');
+    await view(page, 'view-teams');
+    await page.locator(`#invitations-list tr[data-team="${teamId}"]`).waitFor();
+    await page.locator(`#invitations-list tr[data-team="${harbor.id}"]`).waitFor();
+    assert.match(await page.textContent(`#invitations-list tr[data-team="${teamId}"]`), /Lighthouse.*member.*alice@example\.com/s);
+    assert.match(await page.textContent('#teams-list'), /not in any team/);
+    await shot(page, '06d-invitations');
+    await page.click('button[aria-label="Decline the invitation to Harbor"]');
+    await page.locator(`#invitations-list tr[data-team="${harbor.id}"]`).waitFor({ state: 'detached' });
+    await page.click('button[aria-label="Accept the invitation to Lighthouse"]');
+    await view(page, 'view-team');
+    await eventually(async () => assert.equal(await page.textContent('#team-title'), 'Lighthouse'));
+    await page.locator(`#team-members tr[data-email="${DAVE}"]`).waitFor();
+    await go(page, '#/teams');
+    await view(page, 'view-teams');
+    await eventually(async () => assert.match(await page.textContent('#teams-list'), /Lighthouse/));
+    assert.ok(await page.isHidden('#invitations'), 'answered invitations are still shown');
+    assert.doesNotMatch(await page.textContent('#teams-list'), /Harbor/);
+    /* the API agrees */
+    const dave = await sessionToken(page);
+    assert.deepEqual((await call('GET', '/teams/invitations', dave)).body, []);
+    const members = (await call('GET', `/teams/${teamId}/members`, dave)).body.map((m) => `${m.email}:${m.role}`);
+    assert.deepEqual(members.sort(), [`${ALICE}:owner`, `${DAVE}:member`]);
+    assert.equal((await call('GET', `/teams/${harbor.id}`, dave)).status, 403);
+  } finally {
+    await inviter.ctx.close();
+    await invitee.ctx.close();
+  }
+});
+
 /* ------------------------------------------------------------ a non-admin */
 
 test('a non-admin (alice) does not see the Admin section', async () => {
