@@ -376,6 +376,66 @@ store_pg_schema_check(struct store *s, int *have)
 	return 0;
 }
 
+/* --- meta --- */
+
+struct meta_arg {
+	const char	*key, *value;
+	char		*out;
+	size_t		 outsz;
+};
+
+static int
+tx_meta_get(struct store *s, void *arg)
+{
+	struct meta_arg *m = arg;
+	struct pg_args a;
+	PGresult *r;
+	int rc;
+
+	pga_init(&a);
+	pga_str(&a, m->key);
+	if ((r = pg_exec(s, "SELECT value FROM meta WHERE key = $1", &a,
+	    &rc)) == NULL)
+		return rc;
+	if (PQntuples(r) == 1)
+		pg_cpy(r, 0, 0, m->out, m->outsz);
+	else
+		rc = STORE_NOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+int
+store_pg_meta_get(struct store *s, const char *key, char *out, size_t outsz)
+{
+	struct meta_arg m = { key, NULL, out, outsz };
+
+	if (outsz > 0)
+		out[0] = '\0';
+	return pg_read(s, tx_meta_get, &m);
+}
+
+static int
+tx_meta_put(struct store *s, void *arg)
+{
+	struct meta_arg *m = arg;
+	struct pg_args a;
+
+	pga_init(&a);
+	pga_str(&a, m->key);
+	pga_str(&a, m->value);
+	return pg_do(s, "INSERT INTO meta VALUES ($1, $2) ON CONFLICT (key) "
+	    "DO UPDATE SET value = EXCLUDED.value", &a);
+}
+
+int
+store_pg_meta_put(struct store *s, const char *key, const char *value)
+{
+	struct meta_arg m = { key, value, NULL, 0 };
+
+	return pg_write(s, tx_meta_put, &m, NULL);
+}
+
 /* --- open, close, snapshots --- */
 
 int

@@ -39,6 +39,16 @@ int	store_pg_schema_check(struct store *, int *have);
 /* The schema version this program brings. */
 int	store_pg_schema_latest(void);
 
+/*
+ * The meta table: settings of the database itself, such as the signing
+ * key's fingerprint (an HMAC of a fixed label with the key), so that hosts
+ * with another key can be told apart. get: STORE_NOTFOUND when absent;
+ * put: durable, replaces.
+ */
+int	store_pg_meta_get(struct store *, const char *key, char *out,
+	    size_t outsz);
+int	store_pg_meta_put(struct store *, const char *key, const char *value);
+
 /* The embedded src/sql/NNN_*.sql, in order (generated store_pg_sql.c). */
 struct pg_migration {
 	int		 version;

@@ -1041,3 +1041,71 @@ Test(store_pg, a_lost_connection_is_reopened_without_a_crash)
 	O.snapshot_end(st);
 	cr_expect_eq(O.user_get(st, a.id, &got), STORE_OK);
 }
+
+Test(store_pg, meta_holds_the_key_fingerprint)
+{
+	char v[80];
+
+	cr_expect_eq(store_pg_meta_get(st, "key_fingerprint", v, sizeof(v)),
+	    STORE_NOTFOUND);
+	cr_assert_eq(store_pg_meta_put(st, "key_fingerprint", "ab12"), STORE_OK);
+	cr_assert_eq(store_pg_meta_put(st, "key_fingerprint", "cd34"), STORE_OK);
+	cr_assert_eq(store_pg_meta_get(st, "key_fingerprint", v, sizeof(v)),
+	    STORE_OK);
+	cr_expect_str_eq(v, "cd34");
+}
+
+static int
+ed_refuse(struct token *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return 9;
+}
+
+/* Rotation: the old token revoked and the new one added, or neither. */
+Test(store_pg, rotation_is_all_or_nothing)
+{
+	struct user a;
+	struct token newt, got;
+	char old[UUID_LEN + 1], other[UUID_LEN + 1];
+
+	mkuser(&a, "a@example.com", 0);
+	cr_assert_eq(add_token(&a, NULL, "svc", 10, 0, old), STORE_OK);
+	cr_assert_eq(add_token(&a, NULL, "taken", 11, 0, other), STORE_OK);
+	mktoken(&newt, &a, NULL, "taken", 12, 0);
+	cr_expect_eq(O.token_rotate(st, old, ed_revoke, NULL, &newt, NULL),
+	    STORE_EXISTS, "the new name is held by another token");
+	cr_assert_eq(O.token_get(st, old, &got), STORE_OK);
+	cr_expect_eq(got.is_revoked, 0, "so the old one is not revoked either");
+	token_free(&got);
+	cr_expect_eq(O.token_get(st, newt.id, &got), STORE_NOTFOUND);
+	cr_expect_eq(O.token_rotate(st, old, ed_refuse, NULL, &newt, NULL), 9);
+	free(newt.name);
+	newt.name = strdup("svc");
+	cr_assert_eq(O.token_rotate(st, old, ed_revoke, NULL, &newt, NULL),
+	    STORE_OK, "the old token's name is free once it is revoked");
+	cr_assert_eq(O.token_get(st, old, &got), STORE_OK);
+	cr_expect_eq(got.is_revoked, 1);
+	cr_expect_str_eq(got.revoked_by, "a@example.com");
+	token_free(&got);
+	cr_assert_eq(O.token_get(st, newt.id, &got), STORE_OK);
+	cr_expect_str_eq(got.name, "svc");
+	token_free(&got);
+	token_free(&newt);
+}
+
+/* Request bytes that are not UTF-8 are kept as they came. */
+Test(store_pg, uses_keep_any_bytes)
+{
+	const char *id = "99999999-9999-4999-8999-999999999999";
+	struct usage_stats s;
+	int64_t now = util_now_ms();
+
+	use(id, now - 10, "/caf\xe9", 0, 1);
+	cr_assert_eq(O.use_flush(st), STORE_OK);
+	cr_assert_eq(O.use_stats(st, id, now, 1, &s), STORE_OK);
+	cr_assert_eq(s.ntop, 1);
+	cr_expect_str_eq(s.top[0].path, "/caf\xe9");
+	free(s.days);
+}
