@@ -203,10 +203,8 @@ rollback(struct store *s)
 		pg_do(s, "ROLLBACK", NULL);
 }
 
-/* fn in a transaction; durable = 0 commits without waiting for the disk. */
-static int
-txn(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev,
-    int durable)
+int
+pg_write(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev)
 {
 	int rc;
 
@@ -216,11 +214,6 @@ txn(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev,
 	}
 	if ((rc = begin(s, "BEGIN")) != 0)
 		return rc;
-	if (!durable && (rc = pg_do(s, "SET LOCAL synchronous_commit = off",
-	    NULL)) != 0) {
-		rollback(s);
-		return rc;
-	}
 	if ((rc = fn(s, arg)) == 0 && ev != NULL)
 		rc = pg_audit_put(s, ev);
 	if (rc == 0)
@@ -230,16 +223,86 @@ txn(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev,
 	return rc;
 }
 
-int
-pg_write(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev)
+/* The connection is of no use any more: start again on the next call. */
+static int
+broken(struct store *s, const char *what)
 {
-	return txn(s, fn, arg, ev, 1);
+	log_error("store: PostgreSQL %s: %s", what, PQerrorMessage(s->conn));
+	PQreset(s->conn);               /* leaves pipeline mode too */
+	return STORE_IO;
 }
 
-int
-pg_write_nosync(struct store *s, pg_fn fn, void *arg)
+/*
+ * One try of pg_pipeline; *first says the connection was found broken at
+ * the first statement (the BEGIN): the server ran none of them.
+ */
+static int
+pipeline_once(struct store *s, const char *const *sql,
+    const struct pg_args *args, size_t n, int *first)
 {
-	return txn(s, fn, arg, NULL, 0);
+	PGresult *r;
+	ExecStatusType st;
+	size_t i;
+	int rc = 0;
+
+	*first = 0;
+	if (PQenterPipelineMode(s->conn) != 1)
+		return broken(s, "pipeline");
+	for (i = 0; i < n; i++)
+		if (PQsendQueryParams(s->conn, sql[i], args[i].n, NULL, args[i].v,
+		    args[i].len, args[i].fmt, 0) != 1)
+			return broken(s, "send");
+	if (PQpipelineSync(s->conn) != 1)
+		return broken(s, "send");
+	for (i = 0; i < n; i++) {
+		if ((r = PQgetResult(s->conn)) == NULL) {
+			*first = i == 0;
+			return broken(s, "pipeline");
+		}
+		st = PQresultStatus(r);
+		if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_PIPELINE_ABORTED)
+			rc = map_err(s, r);
+		PQclear(r);
+		if (i == 0 && rc == STORE_IO)   /* the session ended before BEGIN */
+			*first = 1;
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return broken(s, "connection");
+		while ((r = PQgetResult(s->conn)) != NULL)     /* its end */
+			PQclear(r);
+	}
+	r = PQgetResult(s->conn);
+	st = PQresultStatus(r);
+	PQclear(r);
+	if (st != PGRES_PIPELINE_SYNC || PQexitPipelineMode(s->conn) != 1)
+		return broken(s, "pipeline");
+	if (rc != 0)
+		rollback(s);
+	return rc;
+}
+
+/*
+ * The n statements sql[i] with args[i] in one round trip (libpq's
+ * pipeline mode), meant as one transaction (BEGIN ... COMMIT): after the
+ * first failure the server skips the rest, and the transaction is rolled
+ * back. A connection that had died before the first statement (a server
+ * restarted meanwhile) is renewed and the batch sent once more. Returns
+ * 0, or the STORE_* code of the first failure.
+ */
+int
+pg_pipeline(struct store *s, const char *const *sql, const struct pg_args *args,
+    size_t n)
+{
+	int rc, first;
+
+	if (s->snap)
+		return STORE_INVALID;
+	if ((rc = pg_ready(s)) != 0)
+		return rc;
+	if ((rc = pipeline_once(s, sql, args, n, &first)) == STORE_IO && first &&
+	    pg_ready(s) == 0)
+		rc = pipeline_once(s, sql, args, n, &first);
+	return rc;
 }
 
 /* Server notices (e.g. "already exists, skipping") are not the log's. */

@@ -51,8 +51,9 @@ typedef int (*pg_fn)(struct store *, void *arg);
 int	pg_read(struct store *, pg_fn, void *arg);
 /* fn in a transaction with durable commit, and ev (NULL: none) with it. */
 int	pg_write(struct store *, pg_fn, void *arg, const struct audit_event *ev);
-/* fn in a transaction committed without waiting for the disk (uses). */
-int	pg_write_nosync(struct store *, pg_fn, void *arg);
+/* n statements in one round trip, as one transaction (BEGIN ... COMMIT). */
+int	pg_pipeline(struct store *, const char *const *sql,
+	    const struct pg_args *args, size_t n);
 /* Insert the audit event (at 0: now) inside the current transaction. */
 int	pg_audit_put(struct store *, const struct audit_event *);
 /* Reconnect once if the connection is broken. 0 or STORE_IO. */

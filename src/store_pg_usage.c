@@ -7,8 +7,9 @@
  *
  * The aggregates are kept by the SQL function tc_use_put (001_schema.sql),
  * one call per use, under the token's advisory lock (tc_use_lock). A batch
- * takes the locks of its tokens in id order, so that two workers' batches
- * never wait on each other in a cycle.
+ * is one transaction sent in one round trip (pipeline mode), and takes the
+ * locks of its tokens in id order, so that two workers' batches never
+ * wait on each other in a cycle.
  *
  * store_use_admit is one statement (tc_use_admit): the lock, the count at
  * the database's clock and the write together, so uses admitted on any
@@ -52,6 +53,9 @@ struct pg_pending {
 	int64_t			 first;         /* ms of the oldest pending use */
 	struct pending_bucket	 b[USE_BATCH * WIN__MAX];
 	size_t			 nb;
+	/* a batch's statements: BEGIN, SET, a lock per token, a use each, COMMIT */
+	const char		*sql[3 + 2 * USE_BATCH];
+	struct pg_args		 args[3 + 2 * USE_BATCH];
 };
 
 void
@@ -120,29 +124,22 @@ pending_set(struct pending_use *e, const char *id, const struct use *u)
 	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
 }
 
-/* Call tc_use_put for e, taking the token's lock first when lock is set. */
-static int
-put_use(struct store *s, const struct pending_use *e, int lock)
+/* The arguments of tc_use_put for e. */
+static void
+use_args(const struct store *s, const struct pending_use *e, struct pg_args *a)
 {
-	struct pg_args a;
-	int rc;
-
-	pga_init(&a);
-	pga_str(&a, e->id);
-	if (lock && (rc = pg_do(s, "SELECT tc_use_lock($1)", &a)) != 0)
-		return rc;
-	pga_int(&a, e->u.at);
-	pga_int(&a, e->at_us);
-	pga_int(&a, s->pid);
-	pga_bool(&a, e->u.blocked);
-	pga_int(&a, e->u.status);
-	pga_int(&a, e->u.us);
-	pga_bytes(&a, e->method, strlen(e->method));
-	pga_bytes(&a, e->path, strlen(e->path));
-	pga_bytes(&a, e->addr, strlen(e->addr));
-	pga_bytes(&a, e->agent, strlen(e->agent));
-	return pg_do(s, "SELECT tc_use_put($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	    "$10, $11)", &a);
+	pga_init(a);
+	pga_str(a, e->id);
+	pga_int(a, e->u.at);
+	pga_int(a, e->at_us);
+	pga_int(a, s->pid);
+	pga_bool(a, e->u.blocked);
+	pga_int(a, e->u.status);
+	pga_int(a, e->u.us);
+	pga_bytes(a, e->method, strlen(e->method));
+	pga_bytes(a, e->path, strlen(e->path));
+	pga_bytes(a, e->addr, strlen(e->addr));
+	pga_bytes(a, e->agent, strlen(e->agent));
 }
 
 static const struct pg_pending *sort_pend;
@@ -157,24 +154,37 @@ use_cmp(const void *a, const void *b)
 	return c != 0 ? c : (i > j) - (i < j);
 }
 
-static int
-tx_flush(struct store *s, void *arg)
+/*
+ * The batch as statements: BEGIN, no wait for the disk at commit, then
+ * by token id each token's lock and its uses, COMMIT. Returns how many.
+ */
+static size_t
+flush_statements(const struct store *s, struct pg_pending *p)
 {
-	struct pg_pending *p = arg;
-	size_t order[USE_BATCH], i, k;
-	int rc;
+	size_t order[USE_BATCH], i, k, n = 0;
 
 	for (i = 0; i < p->n; i++)
 		order[i] = i;
 	sort_pend = p;
 	qsort(order, p->n, sizeof(order[0]), use_cmp);
+	pga_init(&p->args[n]);
+	p->sql[n++] = "BEGIN";
+	pga_init(&p->args[n]);
+	p->sql[n++] = "SET LOCAL synchronous_commit = off";
 	for (i = 0; i < p->n; i++) {
 		k = order[i];
-		if ((rc = put_use(s, &p->v[k], i == 0 ||
-		    strcmp(p->v[order[i - 1]].id, p->v[k].id) != 0)) != 0)
-			return rc;
+		if (i == 0 || strcmp(p->v[order[i - 1]].id, p->v[k].id) != 0) {
+			pga_init(&p->args[n]);
+			pga_str(&p->args[n], p->v[k].id);
+			p->sql[n++] = "SELECT tc_use_lock($1)";
+		}
+		use_args(s, &p->v[k], &p->args[n]);
+		p->sql[n++] = "SELECT tc_use_put($1, $2, $3, $4, $5, $6, $7, $8, "
+		    "$9, $10, $11)";
 	}
-	return 0;
+	pga_init(&p->args[n]);
+	p->sql[n++] = "COMMIT";
+	return n;
 }
 
 /* Write the pending uses; not inside a snapshot (they wait for its end). */
@@ -185,7 +195,8 @@ pgu_flush(struct store *s)
 
 	if (s->pend == NULL || s->pend->n == 0 || s->snap)
 		return STORE_OK;
-	rc = pg_write_nosync(s, tx_flush, s->pend);
+	rc = pg_pipeline(s, s->pend->sql, s->pend->args,
+	    flush_statements(s, s->pend));
 	if (rc != 0)
 		log_error("store: %zu uses lost: %s", s->pend->n,
 		    store_strerror(rc));

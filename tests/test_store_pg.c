@@ -1033,6 +1033,13 @@ Test(store_pg, a_lost_connection_is_reopened_without_a_crash)
 	rc = O.login_attempt(st, "a@example.com", 1000, 500, 3, &count, &last,
 	    &locked);
 	cr_expect(rc == STORE_OK || rc == STORE_IO, "rc %d", rc);
+	/* a batch of uses on a dead connection: lost (logged) or written */
+	use("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", util_now_ms(), "/x", 0, 1);
+	kill_backends();
+	rc = O.use_flush(st);
+	cr_expect(rc == STORE_OK || rc == STORE_IO, "rc %d", rc);
+	cr_expect_eq(O.use_pending(st), 0);
+	cr_expect_eq(O.user_get(st, a.id, &got), STORE_OK);
 	kill_backends();
 	cr_expect(O.snapshot(st) == STORE_OK);
 	kill_backends();
