@@ -233,8 +233,8 @@ pg_use_record(struct store *s, const char *token_id, const struct use *u)
 		return STORE_NOMEM;
 	if (s->pend->n == USE_BATCH && pgu_flush(s) != 0)
 		s->pend->n = s->pend->nb = 0;
-	if (s->pend->n == USE_BATCH)    /* inside a snapshot: cannot write */
-		return STORE_FULL;
+	if (s->pend->n == USE_BATCH)    /* inside a snapshot: a bug above */
+		return STORE_INVALID;
 	pending_set(&s->pend->v[s->pend->n], token_id, u);
 	if (!u->blocked)
 		pending_count(s->pend, token_id, u->at);

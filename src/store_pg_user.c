@@ -528,7 +528,11 @@ pg_audit_list(struct store *s, const char *user_email, uint64_t offset,
 		util_lower(user_email, lower, sizeof(lower));
 		p.user = lower;
 	}
-	if ((rc = pg_read(s, tx_audit_list, &p)) != 0) {
+	if (user_email != NULL && strlen(user_email) > EMAIL_MAX)   /* none */
+		rc = (p.v = calloc(1, sizeof(*p.v))) != NULL ? 0 : STORE_NOMEM;
+	else
+		rc = pg_read(s, tx_audit_list, &p);
+	if (rc != 0) {
 		free(p.v);
 		p.v = NULL;
 		p.n = 0;

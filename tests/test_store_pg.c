@@ -1116,3 +1116,58 @@ Test(store_pg, uses_keep_any_bytes)
 	cr_expect_str_eq(s.top[0].path, "/caf\xe9");
 	free(s.days);
 }
+
+static int
+guess_once(struct store *s, int i)
+{
+	unsigned count;
+	int64_t last;
+	int locked;
+
+	if (O.login_attempt(s, "victim@example.com", util_now_ms(), 60000, 5,
+	    &count, &last, &locked) != STORE_OK)
+		return 2;
+	(void)i;
+	return !locked;
+}
+
+Test(store_pg, concurrent_guesses_get_max_passwords_checked, .timeout = 60)
+{
+	unsigned count;
+	int64_t last;
+
+	cr_expect_eq(in_children(20, guess_once), 5,
+	    "20 guesses at once, at most 5 failures: 5 get a password check");
+	cr_assert_eq(O.login_get(st, "victim@example.com", &count, &last), 0);
+	cr_expect_eq(count, 5);
+}
+
+static struct user owner1, owner2;
+static struct team duo;
+
+static int
+demote_other(struct store *s, int i)
+{
+	int rc = O.member_set(s, duo.id, i % 2 ? owner1.id : owner2.id,
+	    ROLE_MEMBER, NULL, NULL);
+
+	return rc == STORE_OK ? 1 : rc == STORE_LASTOWNER ? 0 : 2;
+}
+
+Test(store_pg, owners_demoting_each_other_leave_one_owner, .timeout = 60)
+{
+	struct membership *ms;
+	size_t n, i, owners = 0;
+
+	mkuser(&owner1, "o1@example.com", 0);
+	mkuser(&owner2, "o2@example.com", 0);
+	mkteam(&duo, "Duo", owner1.id);
+	cr_assert_eq(O.member_set(st, duo.id, owner2.id, ROLE_OWNER, NULL, NULL),
+	    STORE_OK);
+	in_children(2, demote_other);
+	cr_assert_eq(O.team_members(st, duo.id, &ms, &n), STORE_OK);
+	for (i = 0; i < n; i++)
+		owners += ms[i].role == ROLE_OWNER;
+	free(ms);
+	cr_expect_eq(owners, 1, "the team keeps exactly one owner");
+}
