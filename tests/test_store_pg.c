@@ -1171,3 +1171,43 @@ Test(store_pg, owners_demoting_each_other_leave_one_owner, .timeout = 60)
 	free(ms);
 	cr_expect_eq(owners, 1, "the team keeps exactly one owner");
 }
+
+static const char *const batch_tokens[3] = {
+	"bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb1",
+	"bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb2",
+	"bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbb3"
+};
+
+/* 200 uses of three tokens, in an order of its own, in batches. */
+static int
+record_batches(struct store *s, int i)
+{
+	struct use u = { 0, "GET", "/b", "127.0.0.1", "t", 200, 0, 1 };
+	int k;
+
+	for (k = 0; k < 200; k++) {
+		u.at = util_now_ms();
+		u.blocked = k % 10 == 0;
+		if (O.use_record(s, batch_tokens[(k + i) % 3], &u) != STORE_OK)
+			return 2;
+	}
+	return O.use_flush(s) == STORE_OK;
+}
+
+Test(store_pg, concurrent_batches_count_every_use, .timeout = 120)
+{
+	struct usage_stats s;
+	uint64_t total = 0, blocked = 0;
+	int i;
+
+	cr_expect_eq(in_children(10, record_batches), 10, "no batch lost");
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(O.use_stats(st, batch_tokens[i], util_now_ms(), 2, &s),
+		    STORE_OK);
+		total += s.total;
+		blocked += s.blocked;
+		free(s.days);
+	}
+	cr_expect_eq(total, 2000);
+	cr_expect_eq(blocked, 200);
+}
