@@ -28,9 +28,21 @@ pga_init(struct pg_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* The next free parameter of a; more than the array holds is a bug here. */
+static int
+pga_next(struct pg_args *a)
+{
+	if (a->n >= (int)(sizeof(a->v) / sizeof(a->v[0]))) {
+		log_error("store: too many query parameters");
+		abort();
+	}
+	return a->n;
+}
+
 void
 pga_str(struct pg_args *a, const char *v)
 {
+	pga_next(a);
 	a->v[a->n] = v;
 	a->len[a->n] = 0;
 	a->fmt[a->n++] = 0;
@@ -39,7 +51,7 @@ pga_str(struct pg_args *a, const char *v)
 void
 pga_int(struct pg_args *a, int64_t v)
 {
-	snprintf(a->buf[a->n], sizeof(a->buf[0]), "%lld", (long long)v);
+	snprintf(a->buf[pga_next(a)], sizeof(a->buf[0]), "%lld", (long long)v);
 	pga_str(a, a->buf[a->n]);
 }
 
@@ -52,6 +64,7 @@ pga_bool(struct pg_args *a, int v)
 void
 pga_bytes(struct pg_args *a, const char *v, size_t len)
 {
+	pga_next(a);
 	a->v[a->n] = v;
 	a->len[a->n] = (int)len;
 	a->fmt[a->n++] = 1;
