@@ -517,6 +517,14 @@ store_pg_meta_put(struct store *s, const char *key, const char *value)
 int
 store_pg_open(struct store **sp, const char *conninfo, int flags)
 {
+	/*
+	 * Defaults that conninfo may override (it is expanded after them): a
+	 * worker waits 5 s at most for a server that does not answer, then
+	 * answers 503; the name shows in pg_stat_activity.
+	 */
+	const char *const keys[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
+	const char *const vals[] = { "5", "tokencat", conninfo, NULL };
 	struct store *s;
 	int rc;
 
@@ -525,7 +533,7 @@ store_pg_open(struct store **sp, const char *conninfo, int flags)
 		return STORE_NOMEM;
 	s->ops = &store_pg_ops;
 	s->pid = (int32_t)getpid();     /* opened after fork (store.h) */
-	s->conn = PQconnectdb(conninfo);
+	s->conn = PQconnectdbParams(keys, vals, 1);
 	if (s->conn == NULL) {
 		free(s);
 		return STORE_NOMEM;

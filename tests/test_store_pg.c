@@ -768,7 +768,8 @@ Test(store_pg, window_counts_with_the_closed_bucket_cache)
 Test(store_pg, open_needs_a_migrated_database)
 {
 	struct store *s2;
-	char q[160], info[2048], empty[80];
+	char q[256], info[2048], empty[80];
+	PGresult *r;
 	int have = -1;
 
 	snprintf(empty, sizeof(empty), "%s_e", dbname);
@@ -782,6 +783,11 @@ Test(store_pg, open_needs_a_migrated_database)
 	    "connect_timeout=2", 0), STORE_IO, "a server out of reach");
 	cr_expect_null(s2);
 	cr_expect_eq(O.open(&s2, info, 0, STORE_CREATE), STORE_OK);
+	snprintf(q, sizeof(q), "SELECT 1 FROM pg_stat_activity WHERE datname = "
+	    "'%s' AND application_name = 'tokencat'", empty);
+	r = PQexec(srv, q);
+	cr_expect_eq(PQntuples(r), 1, "the default application_name");
+	PQclear(r);
 	cr_expect_eq(store_pg_schema_check(s2, &have), STORE_OK);
 	cr_expect_eq(have, store_pg_schema_latest());
 	O.close(s2);
