@@ -4,17 +4,18 @@
 # To build and run tokencat behind lighttpd (README, first command);
 # configure wants Criterion too.
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
-libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
-curl python3 tzdata"
+libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev libpq-dev \
+lighttpd curl python3 tzdata"
 
 # What the tests need on top (README, second command): mandoc for the
 # man-page checks, the web servers the samples are tested with, Chromium
 # and Node.js for the admin page's test (playwright-core from npm),
-# lmdb-utils for the reader-table checks, clang for the fuzzers and
-# valgrind for the worker's memory check.
+# lmdb-utils for the reader-table checks, clang for the fuzzers,
+# valgrind for the worker's memory check and postgresql-15 for the
+# PostgreSQL store's tests (a private cluster: tests/pg/pgcluster.py).
 TEST_PACKAGES="mandoc apache2 apache2-utils \
 libapache2-mod-fcgid nginx spawn-fcgi systemd chromium nodejs lmdb-utils \
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind postgresql-15"
 # npm: Debian's on a plain Debian 12; a NodeSource nodejs brings its own
 # and conflicts with Debian's npm package.
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES="$TEST_PACKAGES npm"

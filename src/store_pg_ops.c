@@ -1,0 +1,50 @@
+/*
+ * store_pg_ops.c - the PostgreSQL store as a table of functions
+ * (store_ops.h).
+ */
+#include "store_pg_int.h"
+#include "store_pg_fn.h"
+
+const struct store_ops store_pg_ops = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.snapshot = pg_snapshot,
+	.snapshot_end = pg_snapshot_end,
+	.backup = pg_backup,
+	.user_add = pg_user_add,
+	.user_get = pg_user_get,
+	.user_by_email = pg_user_by_email,
+	.user_put = pg_user_put,
+	.user_list = pg_user_list,
+	.team_add = pg_team_add,
+	.team_get = pg_team_get,
+	.team_list = pg_team_list,
+	.member_set = pg_member_set,
+	.member_del = pg_member_del,
+	.member_get = pg_member_get,
+	.user_teams = pg_user_teams,
+	.team_members = pg_team_members,
+	.token_add = pg_token_add,
+	.token_get = pg_token_get,
+	.token_by_jti = pg_token_by_jti,
+	.token_edit = pg_token_edit,
+	.token_rotate = pg_token_rotate,
+	.token_list = pg_token_list,
+	.token_list_visible = pg_token_list_visible,
+	.jti_revoke = pg_jti_revoke,
+	.jti_revoked = pg_jti_revoked,
+	.login_get = pg_login_get,
+	.login_attempt = pg_login_attempt,
+	.login_reset = pg_login_reset,
+	.audit_add = pg_audit_add,
+	.audit_list = pg_audit_list,
+	.use_record = pg_use_record,
+	.use_flush = pg_use_flush,
+	.use_pending = pg_use_pending,
+	.use_due = pg_use_due,
+	.use_last = pg_use_last,
+	.use_window = pg_use_window,
+	.use_admit = pg_use_admit,
+	.use_stats = pg_use_stats,
+};

@@ -1,0 +1,592 @@
+/*
+ * store_pg_usage.c - uses of tokens in PostgreSQL, with the semantics of
+ * store_usage.c: uses kept in the process and written in batches (one
+ * transaction, committed without waiting for the disk: a crash of the
+ * server may lose the last uses, never the catalog), windows counted in
+ * buckets 1 s, 60 s and 900 s wide, per-day aggregates for statistics.
+ *
+ * The aggregates are kept by the SQL function tc_use_put (001_schema.sql),
+ * one call per use, under the token's advisory lock (tc_use_lock). A batch
+ * is one transaction sent in one round trip (pipeline mode), and takes the
+ * locks of its tokens in id order, so that two workers' batches never
+ * wait on each other in a cycle.
+ *
+ * store_use_admit is one statement (tc_use_admit): the lock, the count at
+ * the database's clock and the write together, so uses admitted on any
+ * number of hosts never exceed a limit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_pg_int.h"
+#include "store_pg_fn.h"
+
+#define DAY_MS		86400000LL
+
+static const int64_t bucket_width[WIN__MAX] = { 1000, 60000, 900000 };        /* ms */
+static const int64_t window_span[WIN__MAX] = { 60000, 3600000, 86400000 };    /* ms */
+
+/* One use waiting to be written: copies of everything it points to. */
+struct pending_use {
+	char		 id[UUID_LEN + 1];
+	struct use	 u;
+	int64_t		 at_us;
+	char		 method[16], addr[64];
+	char		 path[PATH_KEY_MAX + 1];
+	char		 agent[256];
+};
+
+/* The pending allowed uses of a token in one bucket, for the windows. */
+struct pending_bucket {
+	char		 id[UUID_LEN + 1];
+	int		 level;
+	int64_t		 start;
+	uint32_t	 n;
+};
+
+struct pg_pending {
+	struct pending_use	 v[USE_BATCH];
+	size_t			 n;
+	int64_t			 first;         /* ms of the oldest pending use */
+	struct pending_bucket	 b[USE_BATCH * WIN__MAX];
+	size_t			 nb;
+	/* a batch's statements: BEGIN, SET, a lock per token, a use each, COMMIT */
+	const char		*sql[3 + 2 * USE_BATCH];
+	struct pg_args		 args[3 + 2 * USE_BATCH];
+};
+
+void
+pgu_close(struct store *s)
+{
+	free(s->pend);
+	s->pend = NULL;
+}
+
+/* Count a pending allowed use in its three buckets. */
+static void
+pending_count(struct pg_pending *p, const char *id, int64_t at)
+{
+	struct pending_bucket *pb;
+	size_t i;
+	int level;
+
+	for (level = 0; level < WIN__MAX; level++) {
+		int64_t start = at / bucket_width[level] * bucket_width[level];
+
+		for (i = 0; i < p->nb; i++) {
+			pb = &p->b[i];
+			if (pb->level == level && pb->start == start &&
+			    memcmp(pb->id, id, UUID_LEN) == 0)
+				break;
+		}
+		if (i == p->nb) {
+			if (p->nb == sizeof(p->b) / sizeof(p->b[0]))
+				continue;       /* cannot happen: 3 per use */
+			pb = &p->b[p->nb++];
+			memcpy(pb->id, id, UUID_LEN + 1);
+			pb->level = level;
+			pb->start = start;
+			pb->n = 0;
+		}
+		p->b[i].n++;
+	}
+}
+
+/* Copy src (NULL = "") into dst of size n, cut to fit, NUL-terminated. */
+static void
+copy_cut(char *dst, size_t n, const char *src)
+{
+	size_t len = src != NULL ? strnlen(src, n - 1) : 0;
+
+	memcpy(dst, src != NULL ? src : "", len);
+	dst[len] = '\0';
+}
+
+static void
+pending_set(struct pending_use *e, const char *id, const struct use *u)
+{
+	struct timespec ts;
+
+	memcpy(e->id, id, UUID_LEN + 1);
+	copy_cut(e->method, sizeof(e->method), u->method);
+	copy_cut(e->path, sizeof(e->path), u->path);
+	copy_cut(e->addr, sizeof(e->addr), u->addr);
+	copy_cut(e->agent, sizeof(e->agent), u->agent);
+	e->u = *u;
+	e->u.method = e->method;
+	e->u.path = e->path;
+	e->u.addr = e->addr;
+	e->u.agent = e->agent;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
+}
+
+/* The arguments of tc_use_put for e. */
+static void
+use_args(const struct store *s, const struct pending_use *e, struct pg_args *a)
+{
+	pga_init(a);
+	pga_str(a, e->id);
+	pga_int(a, e->u.at);
+	pga_int(a, e->at_us);
+	pga_int(a, s->pid);
+	pga_bool(a, e->u.blocked);
+	pga_int(a, e->u.status);
+	pga_int(a, e->u.us);
+	pga_bytes(a, e->method, strlen(e->method));
+	pga_bytes(a, e->path, strlen(e->path));
+	pga_bytes(a, e->addr, strlen(e->addr));
+	pga_bytes(a, e->agent, strlen(e->agent));
+}
+
+static const struct pg_pending *sort_pend;
+
+/* Order of a batch: by token id (the lock order), then as recorded. */
+static int
+use_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_pend->v[i].id, sort_pend->v[j].id);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/*
+ * The batch as statements: BEGIN, no wait for the disk at commit, then
+ * by token id each token's lock and its uses, COMMIT. Returns how many.
+ */
+static size_t
+flush_statements(const struct store *s, struct pg_pending *p)
+{
+	size_t order[USE_BATCH], i, k, n = 0;
+
+	for (i = 0; i < p->n; i++)
+		order[i] = i;
+	sort_pend = p;
+	qsort(order, p->n, sizeof(order[0]), use_cmp);
+	pga_init(&p->args[n]);
+	p->sql[n++] = "BEGIN";
+	pga_init(&p->args[n]);
+	p->sql[n++] = "SET LOCAL synchronous_commit = off";
+	for (i = 0; i < p->n; i++) {
+		k = order[i];
+		if (i == 0 || strcmp(p->v[order[i - 1]].id, p->v[k].id) != 0) {
+			pga_init(&p->args[n]);
+			pga_str(&p->args[n], p->v[k].id);
+			p->sql[n++] = "SELECT tc_use_lock($1)";
+		}
+		use_args(s, &p->v[k], &p->args[n]);
+		p->sql[n++] = "SELECT tc_use_put($1, $2, $3, $4, $5, $6, $7, $8, "
+		    "$9, $10, $11)";
+	}
+	pga_init(&p->args[n]);
+	p->sql[n++] = "COMMIT";
+	return n;
+}
+
+/* Write the pending uses; not inside a snapshot (they wait for its end). */
+int
+pgu_flush(struct store *s)
+{
+	int rc;
+
+	if (s->pend == NULL || s->pend->n == 0 || s->snap)
+		return STORE_OK;
+	rc = pg_pipeline(s, s->pend->sql, s->pend->args,
+	    flush_statements(s, s->pend));
+	if (rc != 0)
+		log_error("store: %zu uses lost: %s", s->pend->n,
+		    store_strerror(rc));
+	s->pend->n = 0;                 /* written, or lost with a logged error */
+	s->pend->nb = 0;
+	return rc;
+}
+
+int
+pg_use_flush(struct store *s)
+{
+	return pgu_flush(s);
+}
+
+size_t
+pg_use_pending(const struct store *s)
+{
+	return s->pend != NULL ? s->pend->n : 0;
+}
+
+int
+pg_use_due(const struct store *s, int64_t now)
+{
+	return s->pend != NULL && s->pend->n > 0 &&
+	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
+}
+
+int
+pg_use_record(struct store *s, const char *token_id, const struct use *u)
+{
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_INVALID;
+	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
+		return STORE_NOMEM;
+	if (s->pend->n == USE_BATCH && pgu_flush(s) != 0)
+		s->pend->n = s->pend->nb = 0;
+	if (s->pend->n == USE_BATCH)    /* inside a snapshot: a bug above */
+		return STORE_INVALID;
+	pending_set(&s->pend->v[s->pend->n], token_id, u);
+	if (!u->blocked)
+		pending_count(s->pend, token_id, u->at);
+	if (s->pend->n++ == 0)
+		s->pend->first = u->at;
+	return s->pend->n >= USE_BATCH ? pgu_flush(s) : STORE_OK;
+}
+
+struct last_arg {
+	const char	*id;
+	int64_t		 last;
+};
+
+static int
+tx_last(struct store *s, void *arg)
+{
+	struct last_arg *l = arg;
+	struct pg_args a;
+	PGresult *r;
+	int rc;
+
+	pga_init(&a);
+	pga_str(&a, l->id);
+	if ((r = pg_exec(s, "SELECT last_used FROM token_last WHERE token_id = $1",
+	    &a, &rc)) == NULL)
+		return rc;
+	l->last = PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
+	PQclear(r);
+	return 0;
+}
+
+int
+pg_use_last(struct store *s, const char *token_id, int64_t *last_ms)
+{
+	struct last_arg l = { token_id, 0 };
+	int rc;
+
+	*last_ms = 0;
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_OK;
+	pgu_flush(s);                   /* this process's uses first */
+	if ((rc = pg_read(s, tx_last, &l)) == 0)
+		*last_ms = l.last;
+	return rc;
+}
+
+/*
+ * Add this process's pending allowed uses of id to the window counts;
+ * oldest[] holds the start of the oldest bucket counted so far (0 = none).
+ */
+static void
+pending_window(const struct store *s, const char *id, int64_t now,
+    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+    int64_t oldest[WIN__MAX])
+{
+	size_t i;
+
+	for (i = 0; s->pend != NULL && i < s->pend->nb; i++) {
+		const struct pending_bucket *pb = &s->pend->b[i];
+		int level = pb->level;
+		int64_t w = bucket_width[level];
+
+		if (cap[level] == 0 || count[level] >= cap[level] ||
+		    pb->start < (now - window_span[level]) / w * w ||
+		    memcmp(pb->id, id, UUID_LEN) != 0)
+			continue;
+		count[level] = pb->n >= cap[level] - count[level] ? cap[level] :
+		    count[level] + pb->n;
+		if (oldest[level] == 0 || pb->start < oldest[level])
+			oldest[level] = pb->start;
+	}
+}
+
+/* Turn the oldest counted bucket of each full window into when it leaves. */
+static void
+frees_from_oldest(const uint32_t cap[WIN__MAX], const uint32_t count[WIN__MAX],
+    int64_t frees_at[WIN__MAX])
+{
+	int i;
+
+	for (i = 0; i < WIN__MAX; i++)
+		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
+		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
+}
+
+struct win_arg {
+	const char	*id;
+	int64_t		 now;
+	const uint32_t	*cap;
+	uint32_t	*count;
+	int64_t		*oldest;
+};
+
+/* The stored buckets of each counted window: at most 60, 60 and 96 rows. */
+static int
+tx_window(struct store *s, void *arg)
+{
+	struct win_arg *w = arg;
+	struct pg_args a;
+	PGresult *r;
+	uint64_t sum;
+	int i, level, rc;
+
+	pga_init(&a);
+	pga_str(&a, w->id);
+	for (i = 0; i < WIN__MAX; i++)
+		pga_int(&a, w->cap[i] == 0 ? INT64_MAX : (w->now - window_span[i]) /
+		    bucket_width[i] * bucket_width[i]);
+	if ((r = pg_exec(s, "SELECT level, sum(n), min(start_ms) FROM use_buckets "
+	    "WHERE token_id = $1 AND n > 0 AND start_ms >= CASE level "
+	    "WHEN 0 THEN $2::bigint WHEN 1 THEN $3::bigint ELSE $4::bigint END "
+	    "GROUP BY level", &a, &rc)) == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r); i++) {
+		level = (int)pg_int(r, i, 0);
+		if (level < 0 || level >= WIN__MAX || w->cap[level] == 0)
+			continue;
+		sum = (uint64_t)pg_int(r, i, 1);
+		w->count[level] = sum >= w->cap[level] ? w->cap[level] :
+		    (uint32_t)sum;
+		if (sum > 0)
+			w->oldest[level] = pg_int(r, i, 2);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+pg_use_window(struct store *s, const char *token_id, int64_t now,
+    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+    int64_t frees_at[WIN__MAX])
+{
+	struct win_arg w = { token_id, now, cap, count, frees_at };
+	int rc;
+
+	memset(count, 0, WIN__MAX * sizeof(*count));
+	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
+	if (strlen(token_id) != UUID_LEN || (cap[0] | cap[1] | cap[2]) == 0)
+		return STORE_OK;
+	if ((rc = pg_read(s, tx_window, &w)) != 0)
+		return rc;
+	pending_window(s, token_id, now, cap, count, frees_at);
+	frees_from_oldest(cap, count, frees_at);
+	return STORE_OK;
+}
+
+/* 1 if this process holds pending allowed uses of id. */
+static int
+pending_allowed(const struct store *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; s->pend != NULL && i < s->pend->nb; i++)
+		if (memcmp(s->pend->b[i].id, id, UUID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+struct admit_arg {
+	const char		*id;
+	const uint32_t		*cap;
+	struct pending_use	 e;
+	uint32_t		*count;
+	int64_t			*oldest;
+	int			 admitted;
+};
+
+static int
+tx_admit(struct store *s, void *arg)
+{
+	struct admit_arg *x = arg;
+	struct pg_args a;
+	PGresult *r;
+	int i, rc;
+
+	pga_init(&a);
+	pga_str(&a, x->id);
+	for (i = 0; i < WIN__MAX; i++)
+		pga_int(&a, x->cap[i]);
+	pga_int(&a, s->pid);
+	pga_int(&a, x->e.u.status);
+	pga_int(&a, x->e.u.us);
+	pga_bytes(&a, x->e.method, strlen(x->e.method));
+	pga_bytes(&a, x->e.path, strlen(x->e.path));
+	pga_bytes(&a, x->e.addr, strlen(x->e.addr));
+	pga_bytes(&a, x->e.agent, strlen(x->e.agent));
+	/* the uses' own commit does not wait for the disk either */
+	if ((r = pg_exec(s, "SELECT admitted, c0, c1, c2, o0, o1, o2, "
+	    "set_config('synchronous_commit', 'off', true) FROM "
+	    "tc_use_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+	    &a, &rc)) == NULL)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return STORE_IO;
+	}
+	x->admitted = pg_bool(r, 0, 0);
+	for (i = 0; i < WIN__MAX; i++) {
+		x->count[i] = (uint32_t)pg_int(r, 0, 1 + i);
+		x->oldest[i] = pg_int(r, 0, 4 + i);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/*
+ * One statement, so one round trip. A connection found dead is tried
+ * once more on a new one: if the first had in fact counted the use, the
+ * window counts it twice, which can refuse early but never admit more.
+ */
+int
+pg_use_admit(struct store *s, const char *token_id,
+    const uint32_t cap[WIN__MAX], const struct use *u, uint32_t count[WIN__MAX],
+    int64_t frees_at[WIN__MAX], int *admitted)
+{
+	struct admit_arg x;
+	int rc;
+
+	*admitted = 0;
+	memset(count, 0, WIN__MAX * sizeof(*count));
+	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_INVALID;
+	if (s->snap)
+		return STORE_INVALID;
+	if (pending_allowed(s, token_id))       /* count them first */
+		pgu_flush(s);
+	memset(&x, 0, sizeof(x));
+	x.id = token_id;
+	x.cap = cap;
+	x.count = count;
+	x.oldest = frees_at;
+	pending_set(&x.e, token_id, u);
+	if ((rc = pg_read(s, tx_admit, &x)) != 0) {
+		memset(count, 0, WIN__MAX * sizeof(*count));
+		memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
+		return rc;
+	}
+	*admitted = x.admitted;
+	frees_from_oldest(cap, count, frees_at);
+	return STORE_OK;
+}
+
+struct stats_arg {
+	const char		*id;
+	int64_t			 first, last;   /* days since the epoch */
+	struct usage_stats	*st;
+};
+
+static int
+stats_days(struct store *s, struct stats_arg *x)
+{
+	struct usage_stats *st = x->st;
+	struct pg_args a;
+	PGresult *r;
+	int64_t d;
+	int i, rc;
+
+	pga_init(&a);
+	pga_str(&a, x->id);
+	pga_int(&a, x->first);
+	pga_int(&a, x->last);
+	if ((r = pg_exec(s, "SELECT day, total, allowed, blocked, sum_us FROM "
+	    "use_daily WHERE token_id = $1 AND day BETWEEN $2 AND $3", &a,
+	    &rc)) == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r); i++) {
+		d = pg_int(r, i, 0) - x->first;
+		if (d < 0 || (size_t)d >= st->ndays)
+			continue;
+		st->total += (uint64_t)pg_int(r, i, 1);
+		st->allowed += (uint64_t)pg_int(r, i, 2);
+		st->blocked += (uint64_t)pg_int(r, i, 3);
+		st->sum_us += (uint64_t)pg_int(r, i, 4);
+		st->days[d].allowed = (uint64_t)pg_int(r, i, 2);
+		st->days[d].blocked = (uint64_t)pg_int(r, i, 3);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* The most used paths of the days, most used first (ties: byte order). */
+static int
+stats_paths(struct store *s, struct stats_arg *x)
+{
+	struct usage_stats *st = x->st;
+	struct pg_args a;
+	PGresult *r;
+	unsigned char *raw;
+	size_t len;
+	int i, rc;
+
+	pga_init(&a);
+	pga_str(&a, x->id);
+	pga_int(&a, x->first);
+	pga_int(&a, x->last);
+	pga_int(&a, TOP_PATHS);
+	if ((r = pg_exec(s, "SELECT path, sum(n) FROM use_daypath WHERE "
+	    "token_id = $1 AND day BETWEEN $2 AND $3 GROUP BY path "
+	    "ORDER BY 2 DESC, path LIMIT $4", &a, &rc)) == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r) && st->ntop < TOP_PATHS; i++) {
+		raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 0),
+		    &len);
+		if (raw == NULL)
+			continue;
+		if (len > PATH_KEY_MAX)
+			len = PATH_KEY_MAX;
+		memcpy(st->top[st->ntop].path, raw, len);
+		st->top[st->ntop].path[len] = '\0';
+		st->top[st->ntop++].n = (uint64_t)pg_int(r, i, 1);
+		PQfreemem(raw);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+tx_stats(struct store *s, void *arg)
+{
+	struct stats_arg *x = arg;
+	int rc;
+
+	x->st->total = x->st->allowed = x->st->blocked = x->st->sum_us = 0;
+	x->st->ntop = 0;
+	if ((rc = stats_days(s, x)) != 0)
+		return rc;
+	return stats_paths(s, x);
+}
+
+int
+pg_use_stats(struct store *s, const char *token_id, int64_t now,
+    unsigned days, struct usage_stats *out)
+{
+	struct stats_arg x = { token_id, 0, 0, out };
+	unsigned i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (days == 0 || (out->days = calloc(days, sizeof(*out->days))) == NULL)
+		return days == 0 ? STORE_OK : STORE_NOMEM;
+	out->ndays = days;
+	for (i = 0; i < days; i++)
+		out->days[i].day = (now / DAY_MS - (days - 1 - i)) * DAY_MS;
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_OK;
+	x.first = out->days[0].day / DAY_MS;
+	x.last = now / DAY_MS;
+	pgu_flush(s);                   /* this process's uses first */
+	if ((rc = pg_read(s, tx_stats, &x)) != 0) {
+		free(out->days);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
