@@ -13,6 +13,13 @@ Environment (exported by `make check`, see Makefile.am):
   LIGHTTPD       the lighttpd binary (default: found in PATH or /usr/sbin)
   BLACKBOX_LOGDIR where the lighttpd error log and CLI transcript of every
                  instance are kept (default $top_builddir/tests/blackbox/logs)
+
+An Instance(shared=True) is one whose programs run as another user (the
+web server's www-data, or nobody): the source and build trees may sit in
+a directory only their owner can enter (a clone in a 0700 mktemp
+directory), so such an instance lives in a directory every user can reach
+(reachable_tmpdir) and runs its own copies of tokencat.fcgi (bin/) and of
+www/, never anything inside the trees.
 """
 
 import atexit
@@ -42,6 +49,7 @@ TOKENCAT = os.environ.get("TOKENCAT_CLI") or \
     os.path.join(TOP_BUILDDIR, "src", "tokencat")
 FCGI = os.environ.get("TOKENCAT_FCGI") or \
     os.path.join(TOP_BUILDDIR, "src", "tokencat.fcgi")
+WWW = os.path.join(TOP_SRCDIR, "www")
 LOGDIR = os.path.abspath(os.environ.get("BLACKBOX_LOGDIR") or
                          os.path.join(TOP_BUILDDIR, "tests", "blackbox", "logs"))
 
@@ -185,6 +193,62 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(cond, timeout=15, what="a condition", interval=0.02):
+    """Poll cond() until it returns a true value, and return that value;
+    AssertionError naming what after timeout seconds. Tests wait for
+    conditions this way, never for a fixed time: on a loaded machine
+    (a CPU hog on each core) anything may take longer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %gs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def clock_past(t, resolution=0.001):
+    """Wait until time.time() is past the millisecond t (seconds since the
+    epoch, as the server writes times: e.g. a created_at), so that what
+    the server does next gets a later time."""
+    wait_until(lambda: time.time() >= t + resolution, timeout=5,
+               what="the clock to pass %.3f" % t, interval=0.001)
+
+
+def reachable_tmpdir():
+    """A directory for temporary directories that every user can reach:
+    tempfile.gettempdir() ($TMPDIR) when it and every directory above it
+    may be searched by others, else /tmp."""
+    d = os.path.realpath(tempfile.gettempdir())
+    p = d
+    while True:
+        try:
+            if not os.stat(p).st_mode & 0o001:
+                return "/tmp"
+        except OSError:
+            return "/tmp"
+        if p == "/":
+            return d
+        p = os.path.dirname(p)
+
+
+def copy_readable(src, dest):
+    """Copy the file or directory tree src to dest, readable by every user
+    (directories and programs 0755, other files 0644). Returns dest."""
+    if os.path.isdir(src):
+        shutil.copytree(src, dest, copy_function=shutil.copyfile)
+        for root, dirs, files in os.walk(dest):
+            os.chmod(root, 0o755)
+            for n in files:
+                os.chmod(os.path.join(root, n), 0o644)
+    else:
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o755 if os.access(src, os.X_OK) else 0o644)
+    return dest
+
+
 def pids_with_env(entry):
     """Pids of the processes whose environment holds the exact NAME=value
     entry (bytes). Used to find the workers of one instance."""
@@ -205,12 +269,22 @@ def pids_with_env(entry):
 class Instance:
     """One private tokencat deployment behind lighttpd (see module doc)."""
 
-    def __init__(self, name, conf=None, users=True, workers=2, sso=False):
+    def __init__(self, name, conf=None, users=True, workers=2, sso=False,
+                 shared=False):
         n = _names.get(name, 0) + 1
         _names[name] = n
         self.name = name if n == 1 else "%s-%d" % (name, n)
-        self.dir = tempfile.mkdtemp(prefix="tcbb-")
+        self.shared = shared
+        self.dir = tempfile.mkdtemp(prefix="tcbb-", dir=reachable_tmpdir()
+                                    if shared else None)
         os.chmod(self.dir, 0o755)
+        if shared:      # what other users run and read (module doc)
+            os.mkdir(os.path.join(self.dir, "bin"), 0o755)
+            self.fcgi = copy_readable(FCGI, os.path.join(
+                self.dir, "bin", "tokencat.fcgi"))
+            self.www = copy_readable(WWW, os.path.join(self.dir, "www"))
+        else:
+            self.fcgi = self.www = None     # FCGI and WWW when started
         self.db = os.path.join(self.dir, "db")
         self.conf_path = os.path.join(self.dir, "tokencat.conf")
         self.lconf_path = os.path.join(self.dir, "lighttpd.conf")
@@ -294,7 +368,8 @@ class Instance:
     # -- lighttpd
 
     def write_lighttpd_conf(self):
-        www = os.path.join(TOP_SRCDIR, "www")
+        www = self.www or WWW
+        fcgi = self.fcgi or FCGI
         conf = """\
 server.modules = ( "mod_setenv", %(auth_modules)s"mod_fastcgi" )
 server.bind = "127.0.0.1"
@@ -333,7 +408,7 @@ $HTTP["url"] =~ "^/protected/" {
   )))
 }
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
-       "worklog": self.worklog, "fcgi": FCGI, "dir": self.dir,
+       "worklog": self.worklog, "fcgi": fcgi, "dir": self.dir,
        "sock": self.sock, "conf": self.conf_path, "workers": self.workers,
        "auth_modules": '"mod_auth", "mod_authn_file", ' if self.sso else ""}
         if self.sso:
@@ -355,7 +430,7 @@ fastcgi.server += ( "/sso/api" => ((
   "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s",
                          "TOKENCAT_DOOR" => "sso" ),
 )))
-""" % {"users": users, "sock": self.sock, "fcgi": FCGI,
+""" % {"users": users, "sock": self.sock, "fcgi": fcgi,
        "conf": self.conf_path}
         protected = os.path.join(self.dir, "protected")
         os.makedirs(protected, exist_ok=True)

@@ -117,14 +117,22 @@ async function open({ width = 1280, height = 860 } = {}) {
   return { ctx, page, log };
 }
 
+/** Wait until the page has rendered two more frames (its event loop ran). */
+async function frames(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 /** Save a screenshot as SHOTS/name.png (without the passing toast). */
 async function shot(page, name, fullPage = true) {
   await page.evaluate(() => { document.getElementById('toast').hidden = true; });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
-/** Retry fn (which throws until satisfied) for up to ms milliseconds. */
-async function eventually(fn, ms = 6000) {
+/**
+ * Retry fn (which throws until satisfied) for up to ms milliseconds: the
+ * wait is for fn's condition, polled; ms only bounds a failure.
+ */
+async function eventually(fn, ms = 15000) {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -518,7 +526,10 @@ test('a token named <img src=x onerror=alert(1)> is shown as text', async () => 
     (await page.locator('#tokens-table .cell-name a').allTextContents()).includes(XSS_NAME)));
   assert.equal(await page.locator('img[src="x"]').count(), 0, 'an <img src=x> was created');
   assert.equal(await page.locator('main script, main b').count(), 0);
-  await page.waitForTimeout(300);
+  /* an onerror or onload handler would run when its image settles: wait
+     until every image has, then for a rendered frame */
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+  await frames(page);
   assert.deepEqual(log.dialogs, [], 'a script ran: a JS dialog opened');
 });
 
@@ -779,16 +790,19 @@ function viewOf(hash) {
   return 'view-details';
 }
 
-/* Go to a route and wait until its view is shown and no API request has
-   been in flight for 300 ms (the view is drawn). */
+/* Go to a route and wait until its view is shown and drawn: no API
+   request in flight and no element aria-busy over three consecutive
+   rendered frame pairs (the page's own progress, not a fixed time). */
 async function visit(c, hash) {
   await go(c.page, hash);
   await view(c.page, viewOf(hash));
   let quiet = 0;
-  const end = Date.now() + 8000;
-  while (quiet < 3 && Date.now() < end) {
-    await c.page.waitForTimeout(100);
-    quiet = c.log.inflight === 0 ? quiet + 1 : 0;
+  const end = Date.now() + 20000;
+  while (quiet < 3) {
+    if (Date.now() > end) throw new Error(`${hash}: API requests still in flight (${c.log.inflight}, busy ${await c.page.locator('[aria-busy="true"]').count()})`);
+    await frames(c.page);
+    const busy = await c.page.locator('[aria-busy="true"]').count();
+    quiet = c.log.inflight === 0 && busy === 0 ? quiet + 1 : 0;
   }
 }
 

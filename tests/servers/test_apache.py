@@ -10,13 +10,12 @@ trust_remote_user = true.
 
 import os
 import subprocess
-import time
 import unittest
 
 from servers import (ADMIN, ALICE, APACHE2, APACHE_MODULES, BOB, HTPASSWD,
                      IS_ROOT, SPAWN_FCGI, WWW_USER, ServerChecks,
                      ServerInstance, basic, free_port, give_to_www,
-                     pids_with_env)
+                     pids_with_env, wait_for)
 
 CSP = "default-src 'self'"
 SSO_PASSWORD = "apache-basic-password"
@@ -162,11 +161,11 @@ class Apache(ApacheChecks, unittest.TestCase):
     def test_authorizer_identity_in_the_access_log(self):
         tid, tok = self.files_token("logged")
         self.assertEqual(self.get_protected("Bearer " + tok)[0], 200)
-        for _ in range(50):
+        # Apache writes the line after the answer: wait for it
+        def logged():
             log = self.inst.read_log("tokencat-access.log")
-            if tid in log:
-                break
-            time.sleep(0.05)
+            return log if tid in log else None
+        log = wait_for(logged, 15, "the access log line of token " + tid)
         line = [ln for ln in log.splitlines() if tid in ln]
         self.assertTrue(line, log[-2000:])
         self.assertIn("user=%s token=%s" % (ADMIN, tid), line[-1])

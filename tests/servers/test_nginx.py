@@ -11,11 +11,11 @@ a client name a user with a Basic header nobody checked.
 """
 
 import os
-import time
 import unittest
 
 from servers import (ADMIN, ALICE, NGINX, SPAWN_FCGI, IS_ROOT, WWW_USER,
-                     ServerChecks, ServerInstance, basic, give_to_www)
+                     ServerChecks, ServerInstance, basic, give_to_www,
+                     wait_for)
 
 CSP = "default-src 'self'"
 
@@ -128,12 +128,11 @@ class NginxChecks(ServerChecks):
     def test_access_log_names_the_allowed_user(self):
         tid, tok = self.files_token("logged")
         self.assertEqual(self.get_protected("Bearer " + tok)[0], 200)
-        # nginx writes the line after the answer; give it a moment
-        for _ in range(50):
+        # nginx writes the line after the answer: wait for it
+        def logged():
             log = self.inst.read_log("tokencat-access.log")
-            if tid in log:
-                break
-            time.sleep(0.05)
+            return log if tid in log else None
+        log = wait_for(logged, 15, "the access log line of token " + tid)
         line = [ln for ln in log.splitlines() if tid in ln]
         self.assertTrue(line, log[-2000:])
         self.assertIn("user=%s token=%s" % (ADMIN, tid), line[-1])
