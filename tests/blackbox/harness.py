@@ -249,6 +249,144 @@ def copy_readable(src, dest):
     return dest
 
 
+# ---------------------------------------------------------------- stalled
+# connections (issue 11, item 5): tests/blackbox/test_stalled.py and
+# tests/servers/ hold thousands of connections that never finish a request
+
+# what stalled connections send before they stop: nothing, part of a
+# request line, a request line and part of the headers
+STALL_PARTS = (b"", b"GET /api/hea",
+               b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
+
+
+def raise_nofile(need):
+    """Raise this process's RLIMIT_NOFILE to at least need descriptors (as
+    root past the hard limit). Returns None, or why it cannot (a reason
+    to skip)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    inf = resource.RLIM_INFINITY
+    if soft == inf or soft >= need:
+        return None
+    if hard != inf and hard < need:
+        if os.geteuid() != 0:
+            return "RLIMIT_NOFILE hard limit %d < %d (run as root)" % (
+                hard, need)
+        hard = need
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return None
+
+
+def open_stalled(port, n):
+    """n connections to 127.0.0.1:port that each send a part of
+    STALL_PARTS and nothing more. Returns the sockets (closed again when
+    one cannot be opened: OSError)."""
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            part = STALL_PARTS[i % len(STALL_PARTS)]
+            if part:
+                s.sendall(part)
+            socks.append(s)
+    except OSError:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def timed_request(port, path, method="GET", body=None, token=None,
+                  timeout=10):
+    """One request on a fresh connection: (status or the error's repr,
+    body bytes, seconds taken)."""
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        hdrs = {"Content-Type": "application/json"} if body else {}
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, data, time.monotonic() - t0
+    except (OSError, http.client.HTTPException) as e:
+        return repr(e), b"", time.monotonic() - t0
+    finally:
+        conn.close()
+
+
+def wait_closed(socks, timeout, what):
+    """Wait until the server has closed every socket of socks (EOF or an
+    error after whatever it sent); returns the seconds that took.
+    AssertionError after timeout seconds, naming what."""
+    import selectors
+    t0 = time.monotonic()
+    left = set(socks)
+    with selectors.DefaultSelector() as sel:
+        for s in socks:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+
+        def all_closed():
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    if key.fileobj.recv(4096) != b"":
+                        continue        # an error page, EOF next
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                sel.unregister(key.fileobj)
+                left.discard(key.fileobj)
+            return not left
+        try:
+            wait_until(all_closed, timeout, what, interval=0)
+        except AssertionError as e:
+            raise AssertionError("%s: %d of %d still open"
+                                 % (e, len(left), len(socks))) from None
+    return time.monotonic() - t0
+
+
+def check_stalled(tc, port, n, idle, requests, within=1.0, rounds=5):
+    """The check of issue 11, item 5, for a server on 127.0.0.1:port whose
+    idle timeout for a request being read is idle seconds: hold n stalled
+    connections (open_stalled); meanwhile each of requests, a list of
+    (label, timed_request keyword arguments), answers 200 within within
+    seconds on a fresh connection, rounds times; then the server closes
+    every stalled connection within idle + 30 s. Assertions on tc (a
+    TestCase). Prints and returns the figures."""
+    why = raise_nofile(n + 512)
+    if why:
+        tc.skipTest(why)
+    t0 = time.monotonic()
+    socks = open_stalled(port, n)
+    opened = time.monotonic() - t0
+    try:
+        slowest = {}
+        for _ in range(rounds):
+            for label, kw in requests:
+                st, body, took = timed_request(port, timeout=5, **kw)
+                tc.assertEqual(st, 200, "%s with %d stalled connections: "
+                               "%r after %.2fs" % (label, n, st, took))
+                tc.assertLess(took, within, "%s took %.2fs with %d stalled "
+                              "connections" % (label, took, n))
+                slowest[label] = max(slowest.get(label, 0), took)
+        dropped = wait_closed(socks, idle + 30, "the server to close the %d "
+                              "stalled connections (idle timeout %d s)"
+                              % (n, idle))
+    finally:
+        for s in socks:
+            s.close()
+    figures = ("%d stalled connections opened in %.2fs; slowest answers "
+               "while held: %s; all closed by the server %.1fs later (idle "
+               "timeout %d s)" % (n, opened, ", ".join(
+                   "%s %.3fs" % kv for kv in sorted(slowest.items())),
+                   dropped, idle))
+    print("      " + figures, flush=True)
+    return figures
+
+
 def pids_with_env(entry):
     """Pids of the processes whose environment holds the exact NAME=value
     entry (bytes). Used to find the workers of one instance."""

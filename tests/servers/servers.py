@@ -64,7 +64,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 
 import harness                                  # noqa: E402
 from harness import (ADMIN, ALICE, BOB, FCGI, LOGDIR, TOP_BUILDDIR,  # noqa: E402,F401
-                     TOP_SRCDIR,
+                     TOP_SRCDIR, check_stalled,
                      Instance, _pdeathsig, free_port, pids_with_env, started)
 
 ETC = os.path.join(TOP_SRCDIR, "etc")
@@ -513,6 +513,28 @@ class ServerChecks:
             with open("/proc/%d/status" % pid) as f:
                 uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
             self.assertEqual(set(uids), {str(uid)}, "worker %d" % pid)
+
+    # -- stalled connections (issue 11, item 5)
+
+    STALLED = 3000          # connections test_stalled_connections holds
+
+    def stall_idle(self):
+        """The seconds after which the sample has the server close a
+        connection that sends no more of its request, read from the
+        rendered sample; None: the class does not run the check."""
+        return None
+
+    def test_stalled_connections(self):
+        """STALLED connections that never finish a request: the page and
+        the API answer within 1 s while they are held, and the server
+        drops them after the sample's idle timeout."""
+        idle = self.stall_idle()
+        if idle is None:
+            self.skipTest("not for this sample")
+        check_stalled(self, self.inst.port, self.STALLED, idle, [
+            ("admin page", {"path": "/"}),
+            ("API health", {"path": self.inst.API + "/health"}),
+        ])
 
     def test_nothing_is_run_or_read_from_the_trees(self):
         """The source and build trees may be where www-data cannot go (a

@@ -9,13 +9,14 @@ trust_remote_user = true.
 """
 
 import os
+import re
 import subprocess
 import unittest
 
 from servers import (ADMIN, ALICE, APACHE2, APACHE_MODULES, BOB, HTPASSWD,
                      IS_ROOT, SPAWN_FCGI, WWW_USER, ServerChecks,
                      ServerInstance, basic, free_port, give_to_www,
-                     pids_with_env, wait_for)
+                     pids_with_env, sample, wait_for)
 
 CSP = "default-src 'self'"
 SSO_PASSWORD = "apache-basic-password"
@@ -53,7 +54,8 @@ AccessFileName .htaccess
 """
 
 BASE_MODULES = ("mpm_event", "authz_core", "authn_core", "authz_host",
-                "mime", "dir", "alias", "env", "setenvif", "headers")
+                "mime", "dir", "alias", "env", "setenvif", "headers",
+                "reqtimeout")
 
 
 class ApacheInstance(ServerInstance):
@@ -144,6 +146,21 @@ class ApacheChecks(ServerChecks):
 
 class Apache(ApacheChecks, unittest.TestCase):
     """trust_remote_user is off (the default)."""
+
+    # fewer than the sample's MaxRequestWorkers (1,024): each connection
+    # still sending its request holds a worker thread (the sample says so)
+    STALLED = 900
+
+    def stall_idle(self):
+        """The header timeout of RequestReadTimeout, after the 30 s the
+        kernel holds a connection that has sent nothing (AcceptFilter http
+        data: TCP_DEFER_ACCEPT, 30 s in Apache)."""
+        text = sample("apache2/tokencat.conf")
+        m = re.search(r"^\s*RequestReadTimeout .*\bheader=\d+-(\d+)",
+                      text, re.M)
+        self.assertIsNotNone(m, "the sample sets no RequestReadTimeout")
+        self.assertRegex(text, r"(?m)^AcceptFilter http data$")
+        return 30 + int(m.group(1))
 
     def test_page_has_the_content_security_policy(self):
         st, h, _ = self.req("GET", "/", prefix="")

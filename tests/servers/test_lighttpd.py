@@ -6,6 +6,7 @@ role, and the API at / of its own host name (fix-root-scriptname).
 """
 
 import os
+import re
 import unittest
 
 from servers import (ALICE, LIGHTTPD, ServerChecks, ServerInstance,
@@ -35,6 +36,12 @@ class LighttpdInstance(ServerInstance):
 class Lighttpd(ServerChecks, unittest.TestCase):
     INSTANCE = LighttpdInstance
     PROGRAMS = {"lighttpd": LIGHTTPD}
+
+    def stall_idle(self):
+        with open(self.inst.lconf_path) as f:
+            m = re.search(r"^server\.max-read-idle = (\d+)$", f.read(), re.M)
+        self.assertIsNotNone(m, "the sample sets no server.max-read-idle")
+        return int(m.group(1))
 
     def test_page_has_the_content_security_policy(self):
         st, h, _ = self.req("GET", "/", prefix="")

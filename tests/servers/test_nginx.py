@@ -11,9 +11,11 @@ a client name a user with a Basic header nobody checked.
 """
 
 import os
+import re
 import unittest
 
 from servers import (ADMIN, ALICE, NGINX, SPAWN_FCGI, IS_ROOT, WWW_USER,
+                     sample,
                      ServerChecks, ServerInstance, basic, give_to_www,
                      wait_for)
 
@@ -27,7 +29,7 @@ daemon off;
 worker_processes 2;
 pid %(run)s/nginx.pid;
 error_log %(logs)s/nginx-error.log info;
-events { worker_connections 256; }
+%(limits)s
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -41,6 +43,21 @@ http {
 """
 
 
+def main_limits():
+    """The lines the sample's comment asks for in nginx.conf's main
+    context (worker_rlimit_nofile, events { worker_connections }), taken
+    from the sample itself."""
+    want = []
+    for name in ("worker_rlimit_nofile", "events"):
+        m = re.search(r"^#\s+(%s\b.*;.*)$" % name, sample("nginx/tokencat.conf"),
+                      re.M)
+        if m is None:
+            raise AssertionError("etc/nginx/tokencat.conf no longer shows "
+                                 "the %s line for nginx.conf" % name)
+        want.append(m.group(1).strip())
+    return "\n".join(want)
+
+
 class NginxInstance(ServerInstance):
     SERVER = "nginx"
 
@@ -50,7 +67,7 @@ class NginxInstance(ServerInstance):
 
     def write_server_conf(self):
         self.start_pool()
-        site = self.render("nginx/tokencat.conf", [
+        self.site_path = site = self.render("nginx/tokencat.conf", [
             ("listen 80;", "listen 127.0.0.1:%d;" % self.port),
             ("/run/tokencat", self.run),
             ("/var/log/nginx", self.logs),
@@ -60,7 +77,8 @@ class NginxInstance(ServerInstance):
         with open(self.nconf_path, "w") as f:
             f.write(NGINX_MAIN % {
                 "user": "user %s;" % WWW_USER if IS_ROOT else "",
-                "run": self.run, "logs": self.logs, "site": site})
+                "run": self.run, "logs": self.logs, "site": site,
+                "limits": main_limits()})
         give_to_www(self.confdir)
 
     def server_argv(self):
@@ -73,6 +91,12 @@ class NginxChecks(ServerChecks):
 
     CONF = {"rule": ["GET /protected/ files.read"],
             "trust_remote_user": "true"}
+
+    def stall_idle(self):
+        with open(self.inst.site_path) as f:
+            m = re.search(r"^ *client_header_timeout (\d+)s;$", f.read(), re.M)
+        self.assertIsNotNone(m, "the sample sets no client_header_timeout")
+        return int(m.group(1))
 
     def test_page_has_the_content_security_policy(self):
         st, h, _ = self.req("GET", "/", prefix="")

@@ -147,6 +147,9 @@ class NginxOnSystemdSocket(NginxChecks, unittest.TestCase):
     INSTANCE = SystemdSocketInstance
     PROGRAMS = {"nginx": NGINX}
 
+    def stall_idle(self):
+        return None         # the same nginx site as test_nginx.Nginx
+
     def test_four_workers_share_the_socket(self):
         pids = [p for p in self.inst.worker_pids()
                 if p != self.inst.workers.pid]
