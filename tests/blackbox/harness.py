@@ -250,7 +250,7 @@ def copy_readable(src, dest):
 
 
 # ---------------------------------------------------------------- stalled
-# connections (issue 11, item 5): tests/blackbox/test_stalled.py and
+# connections (issue 11, item 5): tests/blackbox/test_runsh.py and
 # tests/servers/ hold thousands of connections that never finish a request
 
 # what stalled connections send before they stop: nothing, part of a

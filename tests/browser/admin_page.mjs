@@ -3,8 +3,9 @@
  *
  * Started by run_browser.py against a private tokencat instance (lighttpd
  * serving www/ at / and the API under /api). Every page of every browser
- * context is served with "Content-Security-Policy: default-src 'self'"
- * added (page.route), as the sample web server configurations send it.
+ * context is served with "Content-Security-Policy: default-src 'self';
+ * frame-ancestors 'none'" added (page.route), as the sample web server
+ * configurations and scripts/run.sh's lighttpd.conf send it.
  *
  * The cases run in order and build on each other (the token created in
  * one is rotated in a later one); each prints "ok" or "FAIL" with the
@@ -35,7 +36,7 @@ const EXPIRED_SESSION = process.env.EXPIRED_SESSION;
 const ADMIN = 'admin@example.com';
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
-const CSP = "default-src 'self'";
+const CSP = "default-src 'self'; frame-ancestors 'none'";
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -826,6 +827,33 @@ test('360 px wide: no view scrolls sideways', async () => {
   } finally {
     await c.ctx.close();
   }
+});
+
+test('frame-ancestors \'none\': no other page can show the admin page in a frame', async () => {
+  /* a page of another origin (about:blank) frames the admin page, served
+     once with the samples' CSP and once without frame-ancestors (the
+     control: the frame loads); own contexts, so that the refusal Chromium
+     logs is not one of the page's console errors */
+  const framed = async (csp) => {
+    const ctx = await browser.newContext();
+    try {
+      await ctx.route((url) => url.href.startsWith(ORIGIN), async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': csp } });
+      });
+      const page = await ctx.newPage();
+      const shown = page.waitForEvent('framenavigated', (f) => f !== page.mainFrame());
+      await page.setContent(`<iframe src="${BASE}" width="800" height="600"></iframe>`);
+      const frame = await shown;
+      await frame.waitForLoadState('load').catch(() => {});
+      return frame.url().startsWith(ORIGIN) &&
+        (await frame.evaluate(() => document.title).catch(() => null)) === 'tokencat';
+    } finally {
+      await ctx.close();
+    }
+  };
+  assert.equal(await framed("default-src 'self'"), true, 'the control: without frame-ancestors the frame loads');
+  assert.equal(await framed(CSP), false, 'the page was shown in a frame');
 });
 
 test('CSP default-src \'self\': every view loads without console errors or violations', async () => {

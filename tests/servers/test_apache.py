@@ -18,7 +18,7 @@ from servers import (ADMIN, ALICE, APACHE2, APACHE_MODULES, BOB, HTPASSWD,
                      ServerInstance, basic, free_port, give_to_www,
                      pids_with_env, sample, wait_for)
 
-CSP = "default-src 'self'"
+CSP = "default-src 'self'; frame-ancestors 'none'"
 SSO_PASSWORD = "apache-basic-password"
 
 # Debian's apache2.conf, ports.conf and envvars, as far as the samples
@@ -167,6 +167,11 @@ class Apache(ApacheChecks, unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
         self.assertEqual(h.get("Content-Security-Policy"), CSP)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY")
+        # the page's scripts too (a frame could load any file of it)
+        st, h, _ = self.req("GET", "/js/app.js", prefix="")
+        self.assertEqual((st, h.get("Content-Security-Policy"),
+                          h.get("X-Frame-Options")), (200, CSP, "DENY"))
 
     def test_path_info(self):
         # no mount_prefix: without PATH_INFO the worker would route

@@ -12,7 +12,7 @@ import unittest
 from servers import (ALICE, LIGHTTPD, ServerChecks, ServerInstance,
                      raw_get)
 
-CSP = "default-src 'self'"
+CSP = "default-src 'self'; frame-ancestors 'none'"
 
 
 class LighttpdInstance(ServerInstance):
@@ -48,6 +48,11 @@ class Lighttpd(ServerChecks, unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
         self.assertEqual(h.get("Content-Security-Policy"), CSP)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY")
+        # the page's scripts too (a frame could load any file of it)
+        st, h, _ = self.req("GET", "/js/app.js", prefix="")
+        self.assertEqual((st, h.get("Content-Security-Policy"),
+                          h.get("X-Frame-Options")), (200, CSP, "DENY"))
         st, h, _ = self.req("GET", "/health")
         self.assertEqual(st, 200)
         self.assertIsNone(h.get("Content-Security-Policy"),

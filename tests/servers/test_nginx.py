@@ -19,7 +19,7 @@ from servers import (ADMIN, ALICE, NGINX, SPAWN_FCGI, IS_ROOT, WWW_USER,
                      ServerChecks, ServerInstance, basic, give_to_www,
                      wait_for)
 
-CSP = "default-src 'self'"
+CSP = "default-src 'self'; frame-ancestors 'none'"
 
 # Debian's nginx.conf, as far as the site needs it: the samples go where
 # Debian includes sites-enabled/*, inside http { }.
@@ -103,6 +103,11 @@ class NginxChecks(ServerChecks):
         self.assertEqual(st, 200)
         self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
         self.assertEqual(h.get("Content-Security-Policy"), CSP)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY")
+        # the page's scripts too (a frame could load any file of it)
+        st, h, _ = self.req("GET", "/js/app.js", prefix="")
+        self.assertEqual((st, h.get("Content-Security-Policy"),
+                          h.get("X-Frame-Options")), (200, CSP, "DENY"))
 
     def test_path_info_query_and_body_parameters(self):
         # PATH_INFO: /api/v1/health is /health (no mount_prefix is set,

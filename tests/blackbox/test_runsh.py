@@ -1,27 +1,29 @@
 """
-test_stalled.py - stalled connections (issue 11, item 5): about 1,400
-idle, never-finishing TCP connections used to take the whole site down,
-because lighttpd's defaults (server.max-fds 4096, server.max-connections
-max-fds / 3) make it stop accepting at ~1,365 connections, and hold each
-idle one for 60 s.
+test_runsh.py - the lighttpd configuration that scripts/run.sh writes
+(`sh scripts/run.sh config DIR`), run as it is (only the worker's path
+replaced when the build tree is not the source tree).
 
-The test runs the very lighttpd configuration that scripts/run.sh writes
-(`sh scripts/run.sh config DIR`, only the worker's path replaced when the
-build tree is not the source tree), opens STALLED connections that send
-nothing, half a request line, or a request line and half the headers,
-and while they are held:
+Stalled connections (issue 11, item 5): about 1,400 idle, never-finishing
+TCP connections used to take the whole site down, because lighttpd's
+defaults (server.max-fds 4096, server.max-connections max-fds / 3) make
+it stop accepting at ~1,365 connections, and hold each idle one for 60 s.
+The test opens STALLED connections that send nothing, half a request
+line, or a request line and half the headers, and while they are held:
   - the admin page (GET /) and the API (GET /api/health, and GET
     /api/auth/me with a session) each answer within 1 s, on fresh
     connections, several times;
 then every stalled connection is closed by lighttpd's idle timeout
-(server.max-read-idle) rather than held until the client gives up.
+(server.max-read-idle) rather than held until the client gives up. The
+test process raises its own RLIMIT_NOFILE to hold them (harness.
+check_stalled: as root past the hard limit; otherwise it skips when the
+hard limit is too low) and prints the figures.
 
-The test process raises its own RLIMIT_NOFILE to hold them (as root up
-to what the test needs; otherwise the hard limit, and the test skips
-when that is too low). Prints the figures (time to open, slowest answer,
-time until all were dropped) for the record.
+Framing (issue 11, item 9): the page and its files carry
+Content-Security-Policy with frame-ancestors 'none' and X-Frame-Options:
+DENY; the API's JSON answers carry their own headers instead.
 """
 
+import http.client
 import json
 import os
 import re
@@ -137,6 +139,34 @@ class RunShConfig(unittest.TestCase):
         ], within=ANSWER_WITHIN)
         # and it still answers afterwards
         self.assertEqual(self.get("/api/health")[0], 200)
+
+
+    def test_page_may_not_be_framed(self):
+        csp = "default-src 'self'; frame-ancestors 'none'"
+        for path in ("/", "/index.html", "/js/app.js", "/app.css"):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                              timeout=10)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+            finally:
+                conn.close()
+            self.assertEqual(
+                (resp.status, resp.getheader("Content-Security-Policy"),
+                 resp.getheader("X-Frame-Options"),
+                 resp.getheader("X-Content-Type-Options")),
+                (200, csp, "DENY", "nosniff"), path)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", "/api/health")
+            resp = conn.getresponse()
+            resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(resp.status, 200)
+        self.assertIsNone(resp.getheader("Content-Security-Policy"),
+                          "the API's answers are not the page's")
 
 
 if __name__ == "__main__":
