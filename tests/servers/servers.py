@@ -22,6 +22,8 @@ wherever they occur, see ServerInstance.paths):
   /etc/tokencat/htpasswd            -> <tmp>/htpasswd
   /home (userdir samples)           -> <tmp>/home
   port 80, 127.0.0.1:9010           -> free loopback ports
+  127.0.0.1:8081 (nginx /servers/)  -> an application that echoes the path
+                                       it gets (test_nginx.py)
 
 plus, per server, its listening line ("listen 80;" -> "listen
 127.0.0.1:PORT;", "server.port = 80" -> a server.bind and the port,
