@@ -63,16 +63,22 @@ let main;       /* the administrator's {ctx, page, log} */
 const routeErrors = [];
 
 /*
- * The route handler serving the page's files: fetch the real response
- * from lighttpd and hand it to the page with the CSP header added. A
- * fetch may meet a keep-alive connection that lighttpd is just closing
- * ("socket hang up"): it is tried three times before the request fails.
+ * A route handler serving the page's files: fetch the real response from
+ * lighttpd and hand it to the page with the header
+ * Content-Security-Policy: csp added. A fetch may meet a keep-alive
+ * connection that lighttpd is just closing ("socket hang up"): it is
+ * tried three times before the request fails.
  */
-async function withCsp(route) {
+function servedWith(csp) {
+  return (route) => withHeader(route, csp);
+}
+const withCsp = servedWith(CSP);
+
+async function withHeader(route, csp) {
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await route.fetch();
-      await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': CSP } });
+      await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': csp } });
       return;
     } catch (e) {
       if (/has been closed|already handled/.test(String(e))) return;  /* the page went away */
@@ -837,10 +843,7 @@ test('frame-ancestors \'none\': no other page can show the admin page in a frame
   const framed = async (csp) => {
     const ctx = await browser.newContext();
     try {
-      await ctx.route((url) => url.href.startsWith(ORIGIN), async (route) => {
-        const res = await route.fetch();
-        await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': csp } });
-      });
+      await ctx.route((url) => url.href.startsWith(ORIGIN), servedWith(csp));
       const page = await ctx.newPage();
       const shown = page.waitForEvent('framenavigated', (f) => f !== page.mainFrame());
       await page.setContent(`<iframe src="${BASE}" width="800" height="600"></iframe>`);
