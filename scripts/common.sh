@@ -2,7 +2,8 @@
 # are theirs): the Debian packages tokencat needs, and their installation.
 
 # To build and run tokencat behind lighttpd (README, first command);
-# configure wants Criterion too.
+# Criterion for the unit tests (configure builds without it and says that
+# the unit tests are off).
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
 libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev libpq-dev \
 lighttpd curl python3 tzdata"

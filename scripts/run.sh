@@ -3,18 +3,25 @@
 # http://127.0.0.1:8080 (API under /api, www/ as the page), with a first
 # admin account. For a bare Debian 12 box, as root or with sudo.
 #
-#   sh scripts/run.sh          install what is missing, build, (re)start
-#   sh scripts/run.sh stop     stop the running instance
+#   sh scripts/run.sh              install what is missing, build, (re)start
+#   sh scripts/run.sh stop         stop the running instance
+#   sh scripts/run.sh config [DIR] only write DIR/tokencat.conf and
+#                                  DIR/lighttpd.conf (default ./run) and
+#                                  print the latter's path: nothing is
+#                                  installed, built or started (the tests
+#                                  run this very configuration)
 #
 # Everything it makes lives in ./run/ (git-ignored): tokencat.conf, the
 # database, lighttpd.conf, the pid file, lighttpd's error log and
 # tokencat.log (the workers' log lines: lighttpd's server.breakagelog).
+# TOKENCAT_PORT sets the port (default 8080).
 set -eu
 
-PORT=8080
+PORT=${TOKENCAT_PORT:-8080}
 ADMIN_EMAIL=admin@example.com
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=$ROOT/run
+CALLER=$(pwd)
 cd "$ROOT"
 
 say() { printf '%s\n' "run.sh: $*"; }
@@ -62,9 +69,8 @@ stop_server() {
 	rm -f "$pidfile"
 }
 
-# run/tokencat.conf, the database and key, and the admin account with a
-# fresh password (printed at the end).
-setup_instance() {
+# run/tokencat.conf.
+write_tokencat_conf() {
 	mkdir -p "$RUN"
 	chmod 755 "$RUN"
 	cat >"$RUN/tokencat.conf" <<EOF
@@ -72,6 +78,12 @@ setup_instance() {
 database = $RUN/db
 log_level = info
 EOF
+}
+
+# run/tokencat.conf, the database and key, and the admin account with a
+# fresh password (printed at the end).
+setup_instance() {
+	write_tokencat_conf
 	TC="$ROOT/src/tokencat -c $RUN/tokencat.conf"
 	$TC init
 	ADMIN_PW=$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
@@ -97,6 +109,18 @@ server.errorlog = "$RUN/lighttpd-error.log"
 server.breakagelog = "$RUN/tokencat.log"
 server.pid-file = "$RUN/lighttpd.pid"
 server.tag = "tokencat"
+# Connections: idle or never-finishing connections must not take the site
+# down. lighttpd serves every connection from one event loop, so an open
+# connection costs a file descriptor, not a worker: allow many (max-fds,
+# raised by lighttpd itself when run as root; max-connections at most
+# max-fds / 2) and close those that stall: 10 s without a byte of the
+# request, 30 s without reading the answer, 5 s idle between kept-alive
+# requests (etc/lighttpd/tokencat.conf says more about each value).
+server.max-fds = 16384
+server.max-connections = 8192
+server.max-read-idle = 10
+server.max-write-idle = 30
+server.max-keep-alive-idle = 5
 index-file.names = ( "index.html" )
 mimetype.assign = (
   ".html" => "text/html; charset=utf-8",
@@ -105,9 +129,12 @@ mimetype.assign = (
   ".svg" => "image/svg+xml",
   ".png" => "image/png",
 )
+# the page: scripts and styles from its own origin only, in no other
+# site's frame (clickjacking; X-Frame-Options for older browsers)
 \$HTTP["url"] !~ "^/api(/|\$)" {
   setenv.add-response-header = (
-    "Content-Security-Policy" => "default-src 'self'",
+    "Content-Security-Policy" => "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options" => "DENY",
     "X-Content-Type-Options" => "nosniff",
   )
 }
@@ -149,9 +176,23 @@ stop)
 	say "stopped"
 	exit 0
 	;;
+config)
+	[ $# -le 2 ] || { echo "usage: sh scripts/run.sh config [DIR]" >&2; exit 2; }
+	dir=${2:-$RUN}
+	case $dir in
+	/*) ;;
+	*) dir=$CALLER/$dir ;;
+	esac
+	mkdir -p "$dir"
+	RUN=$(cd "$dir" && pwd)
+	write_tokencat_conf
+	write_lighttpd_conf
+	printf '%s\n' "$RUN/lighttpd.conf"
+	exit 0
+	;;
 start) ;;
 *)
-	echo "usage: sh scripts/run.sh [stop]" >&2
+	echo "usage: sh scripts/run.sh [start|stop|config [DIR]]" >&2
 	exit 2
 	;;
 esac

@@ -9,6 +9,8 @@
 #
 # Builds in the source tree (so it works before or after scripts/run.sh);
 # a tree configured without --enable-werror is reconfigured and cleaned.
+# Then tests/build/nocriterion.sh configures, builds and checks a copy of
+# the distribution with Criterion hidden from pkg-config.
 # With TOKENCAT_HARDENING=1 (as in CI) the whole suite runs a second time,
 # built with ASan and UBSan in ./asan/, then each libFuzzer harness of
 # fuzz/ for FUZZ_SECONDS (10), then the worker under valgrind through a
@@ -170,6 +172,9 @@ run_counted() {
 		FAILED=$((FAILED + 1))
 	fi
 }
+
+run_counted "configure, make and make check without Criterion" \
+    nocriterion.log sh tests/build/nocriterion.sh .
 
 if [ -n "${TOKENCAT_HARDENING:-}" ]; then
 	echo

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "store_int.h"
 
 #define DAY_MS		86400000LL
@@ -439,6 +440,9 @@ store_use_flush(struct store *s)
 	if (s->pend == NULL || s->pend->n == 0)
 		return STORE_OK;
 	rc = store_write_env(s, s->uenv, tx_flush, s->pend);
+	if (rc != STORE_OK)
+		log_error("store: %zu recorded use(s) lost: %s", s->pend->n,
+		    store_strerror(rc));
 	s->wgen++;                      /* the cached closed windows are stale */
 	s->pend->n = 0;                 /* written, or lost with a logged error */
 	s->pend->nb = 0;

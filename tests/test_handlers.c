@@ -668,14 +668,22 @@ Test(handlers, create_duplicate_name_409_until_revoked)
 	json_object_put(create_ok(&bob, NULL, body, NULL));
 }
 
-/* Create a token as u and return its id in id (2 ms apart, for the order). */
+/*
+ * Create a token as u and return its id in id. Lists are ordered by
+ * created_at (ms): wait until the clock has left the millisecond of the
+ * previous create, so that each is newer than the last (a wait for that
+ * condition, not for a fixed time).
+ */
 static void
 mk(const struct user *u, const char *body, char id[UUID_LEN + 1])
 {
+	static int64_t last;
 	struct json_object *t;
 
-	usleep(2000);
+	while (util_now_ms() <= last)
+		usleep(100);
 	t = create_ok(u, NULL, body, NULL);
+	last = util_now_ms();
 
 	snprintf(id, UUID_LEN + 1, "%s", sget(t, "id"));
 	json_object_put(t);

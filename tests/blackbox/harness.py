@@ -13,6 +13,13 @@ Environment (exported by `make check`, see Makefile.am):
   LIGHTTPD       the lighttpd binary (default: found in PATH or /usr/sbin)
   BLACKBOX_LOGDIR where the lighttpd error log and CLI transcript of every
                  instance are kept (default $top_builddir/tests/blackbox/logs)
+
+An Instance(shared=True) is one whose programs run as another user (the
+web server's www-data, or nobody): the source and build trees may sit in
+a directory only their owner can enter (a clone in a 0700 mktemp
+directory), so such an instance lives in a directory every user can reach
+(reachable_tmpdir) and runs its own copies of tokencat.fcgi (bin/) and of
+www/, never anything inside the trees.
 """
 
 import atexit
@@ -42,6 +49,7 @@ TOKENCAT = os.environ.get("TOKENCAT_CLI") or \
     os.path.join(TOP_BUILDDIR, "src", "tokencat")
 FCGI = os.environ.get("TOKENCAT_FCGI") or \
     os.path.join(TOP_BUILDDIR, "src", "tokencat.fcgi")
+WWW = os.path.join(TOP_SRCDIR, "www")
 LOGDIR = os.path.abspath(os.environ.get("BLACKBOX_LOGDIR") or
                          os.path.join(TOP_BUILDDIR, "tests", "blackbox", "logs"))
 
@@ -185,6 +193,200 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(cond, timeout=15, what="a condition", interval=0.02):
+    """Poll cond() until it returns a true value, and return that value;
+    AssertionError naming what after timeout seconds. Tests wait for
+    conditions this way, never for a fixed time: on a loaded machine
+    (a CPU hog on each core) anything may take longer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %gs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def clock_past(t, resolution=0.001):
+    """Wait until time.time() is past the millisecond t (seconds since the
+    epoch, as the server writes times: e.g. a created_at), so that what
+    the server does next gets a later time."""
+    wait_until(lambda: time.time() >= t + resolution, timeout=5,
+               what="the clock to pass %.3f" % t, interval=0.001)
+
+
+def reachable_tmpdir():
+    """A directory for temporary directories that every user can reach:
+    tempfile.gettempdir() ($TMPDIR) when it and every directory above it
+    may be searched by others, else /tmp."""
+    d = os.path.realpath(tempfile.gettempdir())
+    p = d
+    while True:
+        try:
+            if not os.stat(p).st_mode & 0o001:
+                return "/tmp"
+        except OSError:
+            return "/tmp"
+        if p == "/":
+            return d
+        p = os.path.dirname(p)
+
+
+def copy_readable(src, dest):
+    """Copy the file or directory tree src to dest, readable by every user
+    (directories and programs 0755, other files 0644). Returns dest."""
+    if os.path.isdir(src):
+        shutil.copytree(src, dest, copy_function=shutil.copyfile)
+        for root, dirs, files in os.walk(dest):
+            os.chmod(root, 0o755)
+            for n in files:
+                os.chmod(os.path.join(root, n), 0o644)
+    else:
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o755 if os.access(src, os.X_OK) else 0o644)
+    return dest
+
+
+# ---------------------------------------------------------------- stalled
+# connections (issue 11, item 5): tests/blackbox/test_runsh.py and
+# tests/servers/ hold thousands of connections that never finish a request
+
+# what stalled connections send before they stop: nothing, part of a
+# request line, a request line and part of the headers
+STALL_PARTS = (b"", b"GET /api/hea",
+               b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
+
+
+def raise_nofile(need):
+    """Raise this process's RLIMIT_NOFILE to at least need descriptors (as
+    root past the hard limit). Returns None, or why it cannot (a reason
+    to skip)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    inf = resource.RLIM_INFINITY
+    if soft == inf or soft >= need:
+        return None
+    if hard != inf and hard < need:
+        if os.geteuid() != 0:
+            return "RLIMIT_NOFILE hard limit %d < %d (run as root)" % (
+                hard, need)
+        hard = need
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    return None
+
+
+def open_stalled(port, n):
+    """n connections to 127.0.0.1:port that each send a part of
+    STALL_PARTS and nothing more. Returns the sockets (closed again when
+    one cannot be opened: OSError)."""
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            part = STALL_PARTS[i % len(STALL_PARTS)]
+            if part:
+                s.sendall(part)
+            socks.append(s)
+    except OSError:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def timed_request(port, path, method="GET", body=None, token=None,
+                  timeout=10):
+    """One request on a fresh connection: (status or the error's repr,
+    body bytes, seconds taken)."""
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        hdrs = {"Content-Type": "application/json"} if body else {}
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, data, time.monotonic() - t0
+    except (OSError, http.client.HTTPException) as e:
+        return repr(e), b"", time.monotonic() - t0
+    finally:
+        conn.close()
+
+
+def wait_closed(socks, timeout, what):
+    """Wait until the server has closed every socket of socks (EOF or an
+    error after whatever it sent); returns the seconds that took.
+    AssertionError after timeout seconds, naming what."""
+    import selectors
+    t0 = time.monotonic()
+    left = set(socks)
+    with selectors.DefaultSelector() as sel:
+        for s in socks:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+
+        def all_closed():
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    if key.fileobj.recv(4096) != b"":
+                        continue        # an error page, EOF next
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                sel.unregister(key.fileobj)
+                left.discard(key.fileobj)
+            return not left
+        try:
+            wait_until(all_closed, timeout, what, interval=0)
+        except AssertionError as e:
+            raise AssertionError("%s: %d of %d still open"
+                                 % (e, len(left), len(socks))) from None
+    return time.monotonic() - t0
+
+
+def check_stalled(tc, port, n, idle, requests, within=1.0, rounds=5):
+    """The check of issue 11, item 5, for a server on 127.0.0.1:port whose
+    idle timeout for a request being read is idle seconds: hold n stalled
+    connections (open_stalled); meanwhile each of requests, a list of
+    (label, timed_request keyword arguments), answers 200 within within
+    seconds on a fresh connection, rounds times; then the server closes
+    every stalled connection within idle + 30 s. Assertions on tc (a
+    TestCase). Prints and returns the figures."""
+    why = raise_nofile(n + 512)
+    if why:
+        tc.skipTest(why)
+    t0 = time.monotonic()
+    socks = open_stalled(port, n)
+    opened = time.monotonic() - t0
+    try:
+        slowest = {}
+        for _ in range(rounds):
+            for label, kw in requests:
+                st, body, took = timed_request(port, timeout=5, **kw)
+                tc.assertEqual(st, 200, "%s with %d stalled connections: "
+                               "%r after %.2fs" % (label, n, st, took))
+                tc.assertLess(took, within, "%s took %.2fs with %d stalled "
+                              "connections" % (label, took, n))
+                slowest[label] = max(slowest.get(label, 0), took)
+        dropped = wait_closed(socks, idle + 30, "the server to close the %d "
+                              "stalled connections (idle timeout %d s)"
+                              % (n, idle))
+    finally:
+        for s in socks:
+            s.close()
+    figures = ("%d stalled connections opened in %.2fs; slowest answers "
+               "while held: %s; all closed by the server %.1fs later (idle "
+               "timeout %d s)" % (n, opened, ", ".join(
+                   "%s %.3fs" % kv for kv in sorted(slowest.items())),
+                   dropped, idle))
+    print("      " + figures, flush=True)
+    return figures
+
+
 def pids_with_env(entry):
     """Pids of the processes whose environment holds the exact NAME=value
     entry (bytes). Used to find the workers of one instance."""
@@ -205,12 +407,22 @@ def pids_with_env(entry):
 class Instance:
     """One private tokencat deployment behind lighttpd (see module doc)."""
 
-    def __init__(self, name, conf=None, users=True, workers=2, sso=False):
+    def __init__(self, name, conf=None, users=True, workers=2, sso=False,
+                 shared=False):
         n = _names.get(name, 0) + 1
         _names[name] = n
         self.name = name if n == 1 else "%s-%d" % (name, n)
-        self.dir = tempfile.mkdtemp(prefix="tcbb-")
+        self.shared = shared
+        self.dir = tempfile.mkdtemp(prefix="tcbb-", dir=reachable_tmpdir()
+                                    if shared else None)
         os.chmod(self.dir, 0o755)
+        if shared:      # what other users run and read (module doc)
+            os.mkdir(os.path.join(self.dir, "bin"), 0o755)
+            self.fcgi = copy_readable(FCGI, os.path.join(
+                self.dir, "bin", "tokencat.fcgi"))
+            self.www = copy_readable(WWW, os.path.join(self.dir, "www"))
+        else:
+            self.fcgi = self.www = None     # FCGI and WWW when started
         self.db = os.path.join(self.dir, "db")
         self.conf_path = os.path.join(self.dir, "tokencat.conf")
         self.lconf_path = os.path.join(self.dir, "lighttpd.conf")
@@ -294,7 +506,8 @@ class Instance:
     # -- lighttpd
 
     def write_lighttpd_conf(self):
-        www = os.path.join(TOP_SRCDIR, "www")
+        www = self.www or WWW
+        fcgi = self.fcgi or FCGI
         conf = """\
 server.modules = ( "mod_setenv", %(auth_modules)s"mod_fastcgi" )
 server.bind = "127.0.0.1"
@@ -333,7 +546,7 @@ $HTTP["url"] =~ "^/protected/" {
   )))
 }
 """ % {"port": self.port, "www": www, "errlog": self.errlog,
-       "worklog": self.worklog, "fcgi": FCGI, "dir": self.dir,
+       "worklog": self.worklog, "fcgi": fcgi, "dir": self.dir,
        "sock": self.sock, "conf": self.conf_path, "workers": self.workers,
        "auth_modules": '"mod_auth", "mod_authn_file", ' if self.sso else ""}
         if self.sso:
@@ -355,7 +568,7 @@ fastcgi.server += ( "/sso/api" => ((
   "bin-environment" => ( "TOKENCAT_CONFIG" => "%(conf)s",
                          "TOKENCAT_DOOR" => "sso" ),
 )))
-""" % {"users": users, "sock": self.sock, "fcgi": FCGI,
+""" % {"users": users, "sock": self.sock, "fcgi": fcgi,
        "conf": self.conf_path}
         protected = os.path.join(self.dir, "protected")
         os.makedirs(protected, exist_ok=True)

@@ -22,15 +22,16 @@ that are too big, and a database that cannot be written.
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 import unittest
 
 import harness
-from harness import (ALICE, FCGI, PASSWORDS, Instance, InstanceTestCase)
+from harness import (ALICE, FCGI, PASSWORDS, Instance, InstanceTestCase,
+                     wait_until)
 
 WORKERS = 4
 
@@ -312,6 +313,22 @@ class DiskFull(unittest.TestCase):
     def tearDownClass(cls):
         cls.inst.close()
 
+    def wait_flushed(self, inst, session, tid, uses):
+        """Wait until the idle workers have written or lost the pending
+        uses (they flush after USE_FLUSH_MS idle): the uses the token's
+        statistics count plus those the workers' log says were lost
+        ("store: N recorded use(s) lost") reach uses."""
+        lost_re = re.compile(r"store: (\d+) recorded use\(s\) lost")
+
+        def accounted():
+            with open(inst.worklog, errors="replace") as f:
+                lost = sum(int(m.group(1)) for m in lost_re.finditer(f.read()))
+            st, _, out = inst.req("GET", "/tokens/%s/usage?days=1" % tid,
+                                  token=session)
+            return lost + (out["total_requests"] if st == 200 else 0)
+        wait_until(lambda: accounted() >= uses, 20,
+                   "%d uses written or reported lost" % uses)
+
     def test_full_disk_507_reads_keep_working(self):
         inst = self.inst
         s = inst.login(ALICE)
@@ -357,11 +374,11 @@ class DiskFull(unittest.TestCase):
             st, _, out = inst.req("GET", "/auth/check", token=api, headers={
                 "X-Original-URI": "/x", "X-Original-Method": "GET"})
             self.assertEqual(st, 200, out)
-        time.sleep(0.5)         # the workers flush pending uses when idle
+        self.wait_flushed(inst, s, tid, 20)
         for j in range(5):
             self.assertEqual(inst.req("GET", "/auth/check", token=api, headers={
                 "X-Original-URI": "/y", "X-Original-Method": "POST"})[0], 200)
-        time.sleep(0.5)
+        self.wait_flushed(inst, s, tid, 25)
         st, _, out = inst.req("POST", "/auth/login", {
             "email": ALICE, "password": PASSWORDS[ALICE]})
         self.assertIn(st, (200, 503, 507), out)
@@ -380,7 +397,11 @@ class UnwritableDatabase(unittest.TestCase):
     is run as plain CGI, so each request opens the database afresh."""
 
     def setUp(self):
-        self.inst = Instance(self.__class__.__name__)
+        # as root the worker runs as nobody: the instance holds its own
+        # copy of tokencat.fcgi where nobody can reach it (the tree may
+        # be in a 0700 directory)
+        self.inst = Instance(self.__class__.__name__,
+                             shared=os.geteuid() == 0)
         self.addCleanup(self.inst.close)
         # tokens made while the database is writable
         self.inst.start()
@@ -431,7 +452,8 @@ class UnwritableDatabase(unittest.TestCase):
             env["HTTP_AUTHORIZATION"] = "Bearer " + token
         env.update(extra or {})
         p = subprocess.run(self.runas + ["env", "-i"] +
-                           ["%s=%s" % kv for kv in env.items()] + [FCGI],
+                           ["%s=%s" % kv for kv in env.items()] +
+                           [self.inst.fcgi or FCGI],
                            input=body, capture_output=True, timeout=30)
         head, _, rest = p.stdout.partition(b"\r\n\r\n")
         status = None

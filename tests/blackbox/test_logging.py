@@ -8,20 +8,28 @@ or a token; control characters escaped; log_level obeyed.
 import json
 import re
 import subprocess
-import time
 
-from harness import ALICE, FCGI, PASSWORDS, InstanceTestCase
+from harness import ALICE, FCGI, PASSWORDS, InstanceTestCase, wait_until
 
 # tokencat[<pid>]: info: req=<16 hex> <METHOD> <path> <status> <ms>ms
 REQ_LINE = re.compile(r"^tokencat\[(\d+)\]: info: req=([0-9a-f]{16}) "
                       r"(\S+) (\S+) (\d{3}) (\d+\.\d\d)ms$")
 
 
-def worker_log(inst):
-    """The workers' stderr so far, after a moment for the last lines."""
-    time.sleep(0.2)
-    with open(inst.worklog, "rb") as f:
-        return f.read().decode("utf-8", "replace")
+def worker_log(inst, until=None):
+    """The workers' stderr so far; with until (a regular expression), once
+    it holds a match. A worker writes a request's line before it finishes
+    the request (main_fcgi.c serve), so lines of answered requests are
+    there; until waits for the file anyway, whatever the load."""
+    def read():
+        with open(inst.worklog, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    def matched():
+        text = read()
+        return text if re.search(until, text, re.M) else None
+    if until is None:
+        return read()
+    return wait_until(matched, 15, "%r in the workers' log" % until)
 
 
 class RequestLines(InstanceTestCase):
@@ -38,7 +46,7 @@ class RequestLines(InstanceTestCase):
         st, _, _ = self.req("POST", "/auth/login",
                             {"email": ALICE, "password": "wrong-Passw0rd!"})
         self.assertEqual(st, 401)
-        log = worker_log(self.inst)
+        log = worker_log(self.inst, until=r" POST /auth/login 401 [0-9.]+ms$")
 
         lines = [REQ_LINE.match(l) for l in log.splitlines()]
         reqs = [m.groups() for m in lines if m]

@@ -27,7 +27,7 @@ import unittest
 import http.client
 
 from harness import (ADMIN, ALICE, BOB, MSG_DUP_NAME, Instance,
-                     InstanceTestCase, started)
+                     InstanceTestCase, started, wait_until)
 
 MDB_STAT = shutil.which("mdb_stat")
 WORKERS = 4
@@ -283,8 +283,8 @@ class KillNine(MultiWorkerTestCase):
     """SIGKILL of workers while clients create tokens."""
 
     WRITERS = 4
-    SECONDS = 6.0
     KILLS = 10
+    PER_KILL = 5        # creates acknowledged between two kills
 
     def stream(self, session, stop, w, acked, other):
         i = 0
@@ -313,10 +313,16 @@ class KillNine(MultiWorkerTestCase):
             t.start()
         killed = []
         rnd = random.Random(9)
-        t_end = time.time() + self.SECONDS
+
+        def progress(what):
+            """Wait until PER_KILL more creates were acknowledged."""
+            seen = len(acked)
+            wait_until(lambda: len(acked) >= seen + self.PER_KILL, 60,
+                       "%d creates acknowledged %s" % (self.PER_KILL, what))
+
         try:
-            while time.time() < t_end and len(killed) < self.KILLS:
-                time.sleep(self.SECONDS / (self.KILLS + 1))
+            while len(killed) < self.KILLS:
+                progress("before kill %d" % (len(killed) + 1))
                 pids = [p for p in self.inst.worker_pids() if p not in killed]
                 if not pids:
                     continue
@@ -326,8 +332,8 @@ class KillNine(MultiWorkerTestCase):
                     killed.append(victim)
                 except ProcessLookupError:
                     pass
+            progress("after the last kill")
         finally:
-            time.sleep(1.0)
             stop.set()
             for t in threads:
                 t.join(60)
@@ -339,11 +345,8 @@ class KillNine(MultiWorkerTestCase):
         self.assertTrue(set(pids) - before, "no worker was respawned")
         for p in killed:
             self.assertNotIn(p, pids)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.req("GET", "/health")[0] == 200:
-                break
-            time.sleep(0.2)
+        wait_until(lambda: self.req("GET", "/health")[0] == 200, 15,
+                   "/health to answer 200 again")
         s2 = self.login(ALICE)
         st, out = self.inst.create_token(s2, "after-kill9")
         self.assertEqual(st, 201, out)
@@ -372,12 +375,10 @@ class KillNine(MultiWorkerTestCase):
         self.assertTrue(victims, "no worker holds a reader slot?\n" + raw)
         for v in victims:
             os.kill(v, signal.SIGKILL)
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        def respawned():
             now = self.inst.worker_pids()
-            if len(now) >= WORKERS and not set(victims) & set(now):
-                break
-            time.sleep(0.1)
+            return len(now) >= WORKERS and not set(victims) & set(now)
+        wait_until(respawned, 20, "lighttpd to replace the killed workers")
         for i in range(3 * WORKERS):
             self.assertEqual(self.req("GET", "/tokens", token=s)[0], 200)
         for db in (self.inst.db, os.path.join(self.inst.db, "usage")):

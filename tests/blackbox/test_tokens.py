@@ -10,7 +10,7 @@ import uuid
 
 from harness import (ADMIN, ALICE, BOB, FULL_NAMES, MSG_API_TOKEN,
                      MSG_DUP_NAME, MSG_NOT_FOUND, TOKEN_FIELDS,
-                     InstanceTestCase, jwt_claims, parse_time, MSG_REVOKED, MSG_DISABLED, MSG_BAD_TOKEN)
+                     InstanceTestCase, clock_past, jwt_claims, parse_time, MSG_REVOKED, MSG_DISABLED, MSG_BAD_TOKEN)
 
 DAY = 86400
 
@@ -417,8 +417,9 @@ class List(TokenTestCase):
     def test_pagination_newest_first(self):
         made = []
         for i in range(7):
-            made.append(self.mk(self.pager, "page-%d" % i)[0]["id"])
-            time.sleep(0.01)
+            tok = self.mk(self.pager, "page-%d" % i)[0]
+            made.append(tok["id"])
+            clock_past(parse_time(tok["created_at"]))     # the next is newer
         newest_first = list(reversed(made))
         seen = []
         for offset, size in ((0, 3), (3, 3), (6, 1)):
@@ -543,7 +544,7 @@ class GetPutDelete(TokenTestCase):
         self.assertEqual(st, 204)
         first = self.get(self.alice, tok["id"])
         self.assertEqual(first["revocation_reason"], "leaked in a CI log")
-        time.sleep(0.05)
+        clock_past(parse_time(first["revoked_at"]))   # a new time would show
         st, _, _ = self.req("DELETE", "/tokens/" + tok["id"],
                             {"reason": "second time"}, token=self.alice)
         self.assertEqual(st, 204)

@@ -3,8 +3,9 @@
  *
  * Started by run_browser.py against a private tokencat instance (lighttpd
  * serving www/ at / and the API under /api). Every page of every browser
- * context is served with "Content-Security-Policy: default-src 'self'"
- * added (page.route), as the sample web server configurations send it.
+ * context is served with "Content-Security-Policy: default-src 'self';
+ * frame-ancestors 'none'" added (page.route), as the sample web server
+ * configurations and scripts/run.sh's lighttpd.conf send it.
  *
  * The cases run in order and build on each other (the token created in
  * one is rotated in a later one); each prints "ok" or "FAIL" with the
@@ -35,7 +36,7 @@ const EXPIRED_SESSION = process.env.EXPIRED_SESSION;
 const ADMIN = 'admin@example.com';
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
-const CSP = "default-src 'self'";
+const CSP = "default-src 'self'; frame-ancestors 'none'";
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -62,16 +63,22 @@ let main;       /* the administrator's {ctx, page, log} */
 const routeErrors = [];
 
 /*
- * The route handler serving the page's files: fetch the real response
- * from lighttpd and hand it to the page with the CSP header added. A
- * fetch may meet a keep-alive connection that lighttpd is just closing
- * ("socket hang up"): it is tried three times before the request fails.
+ * A route handler serving the page's files: fetch the real response from
+ * lighttpd and hand it to the page with the header
+ * Content-Security-Policy: csp added. A fetch may meet a keep-alive
+ * connection that lighttpd is just closing ("socket hang up"): it is
+ * tried three times before the request fails.
  */
-async function withCsp(route) {
+function servedWith(csp) {
+  return (route) => withHeader(route, csp);
+}
+const withCsp = servedWith(CSP);
+
+async function withHeader(route, csp) {
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await route.fetch();
-      await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': CSP } });
+      await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': csp } });
       return;
     } catch (e) {
       if (/has been closed|already handled/.test(String(e))) return;  /* the page went away */
@@ -117,14 +124,22 @@ async function open({ width = 1280, height = 860 } = {}) {
   return { ctx, page, log };
 }
 
+/** Wait until the page has rendered two more frames (its event loop ran). */
+async function frames(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 /** Save a screenshot as SHOTS/name.png (without the passing toast). */
 async function shot(page, name, fullPage = true) {
   await page.evaluate(() => { document.getElementById('toast').hidden = true; });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
-/** Retry fn (which throws until satisfied) for up to ms milliseconds. */
-async function eventually(fn, ms = 6000) {
+/**
+ * Retry fn (which throws until satisfied) for up to ms milliseconds: the
+ * wait is for fn's condition, polled; ms only bounds a failure.
+ */
+async function eventually(fn, ms = 15000) {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -518,7 +533,10 @@ test('a token named <img src=x onerror=alert(1)> is shown as text', async () => 
     (await page.locator('#tokens-table .cell-name a').allTextContents()).includes(XSS_NAME)));
   assert.equal(await page.locator('img[src="x"]').count(), 0, 'an <img src=x> was created');
   assert.equal(await page.locator('main script, main b').count(), 0);
-  await page.waitForTimeout(300);
+  /* an onerror or onload handler would run when its image settles: wait
+     until every image has, then for a rendered frame */
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+  await frames(page);
   assert.deepEqual(log.dialogs, [], 'a script ran: a JS dialog opened');
 });
 
@@ -853,16 +871,19 @@ function viewOf(hash) {
   return 'view-details';
 }
 
-/* Go to a route and wait until its view is shown and no API request has
-   been in flight for 300 ms (the view is drawn). */
+/* Go to a route and wait until its view is shown and drawn: no API
+   request in flight and no element aria-busy over three consecutive
+   rendered frame pairs (the page's own progress, not a fixed time). */
 async function visit(c, hash) {
   await go(c.page, hash);
   await view(c.page, viewOf(hash));
   let quiet = 0;
-  const end = Date.now() + 8000;
-  while (quiet < 3 && Date.now() < end) {
-    await c.page.waitForTimeout(100);
-    quiet = c.log.inflight === 0 ? quiet + 1 : 0;
+  const end = Date.now() + 20000;
+  while (quiet < 3) {
+    if (Date.now() > end) throw new Error(`${hash}: API requests still in flight (${c.log.inflight}, busy ${await c.page.locator('[aria-busy="true"]').count()})`);
+    await frames(c.page);
+    const busy = await c.page.locator('[aria-busy="true"]').count();
+    quiet = c.log.inflight === 0 && busy === 0 ? quiet + 1 : 0;
   }
 }
 
@@ -886,6 +907,30 @@ test('360 px wide: no view scrolls sideways', async () => {
   } finally {
     await c.ctx.close();
   }
+});
+
+test('frame-ancestors \'none\': no other page can show the admin page in a frame', async () => {
+  /* a page of another origin (about:blank) frames the admin page, served
+     once with the samples' CSP and once without frame-ancestors (the
+     control: the frame loads); own contexts, so that the refusal Chromium
+     logs is not one of the page's console errors */
+  const framed = async (csp) => {
+    const ctx = await browser.newContext();
+    try {
+      await ctx.route((url) => url.href.startsWith(ORIGIN), servedWith(csp));
+      const page = await ctx.newPage();
+      const shown = page.waitForEvent('framenavigated', (f) => f !== page.mainFrame());
+      await page.setContent(`<iframe src="${BASE}" width="800" height="600"></iframe>`);
+      const frame = await shown;
+      await frame.waitForLoadState('load').catch(() => {});
+      return frame.url().startsWith(ORIGIN) &&
+        (await frame.evaluate(() => document.title).catch(() => null)) === 'tokencat';
+    } finally {
+      await ctx.close();
+    }
+  };
+  assert.equal(await framed("default-src 'self'"), true, 'the control: without frame-ancestors the frame loads');
+  assert.equal(await framed(CSP), false, 'the page was shown in a frame');
 });
 
 test('CSP default-src \'self\': every view loads without console errors or violations', async () => {

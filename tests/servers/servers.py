@@ -12,15 +12,18 @@ its test breaks the test instead of being silently left untested. The
 replacements (each test module lists its own; the first three are made
 wherever they occur, see ServerInstance.paths):
 
-  /usr/local/sbin/tokencat.fcgi     -> $top_builddir/src/tokencat.fcgi
+  /usr/local/sbin/tokencat.fcgi     -> <tmp>/bin/tokencat.fcgi (a copy of
+                                       $top_builddir/src/tokencat.fcgi)
   /etc/tokencat/tokencat.conf       -> <tmp>/tokencat.conf
-  /usr/local/share/tokencat/www     -> $top_srcdir/www
+  /usr/local/share/tokencat/www     -> <tmp>/www (a copy of $top_srcdir/www)
   /var/www (/var/www/protected/)    -> <tmp> (holds protected/hello.txt)
   /run/tokencat, /run/lighttpd      -> <tmp>/run
   /var/log/lighttpd, /var/log/nginx -> <tmp>/logs (Apache: APACHE_LOG_DIR)
   /etc/tokencat/htpasswd            -> <tmp>/htpasswd
   /home (userdir samples)           -> <tmp>/home
   port 80, 127.0.0.1:9010           -> free loopback ports
+  127.0.0.1:8081 (nginx /servers/)  -> an application that echoes the path
+                                       it gets (test_nginx.py)
 
 plus, per server, its listening line ("listen 80;" -> "listen
 127.0.0.1:PORT;", "server.port = 80" -> a server.bind and the port,
@@ -30,7 +33,11 @@ there; the systemd units are read, not rendered (test_systemd.py).
 
 Run as root (CI), the servers switch to www-data as the samples say, so
 the instance directory and its database are given to www-data. Run as
-another user, the servers cannot switch and run as that user.
+another user, the servers cannot switch and run as that user. Either way
+nothing they run or read is in the source or build tree, which may sit
+in a directory www-data cannot enter (a clone in a 0700 mktemp
+directory): <tmp> is a fresh directory every user can reach, with its own
+copies of the worker and the page (harness.Instance(shared=True)).
 
 Environment: what tests/blackbox/harness.py reads, plus
   APACHE2, NGINX, SPAWN_FCGI, HTPASSWD, SYSTEMD_ANALYZE  the programs
@@ -58,7 +65,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 
 import harness                                  # noqa: E402
-from harness import (ADMIN, ALICE, BOB, FCGI, LOGDIR, TOP_SRCDIR,  # noqa: E402,F401
+from harness import (ADMIN, ALICE, BOB, FCGI, LOGDIR, TOP_BUILDDIR,  # noqa: E402,F401
+                     TOP_SRCDIR, check_stalled,
                      Instance, _pdeathsig, free_port, pids_with_env, started)
 
 ETC = os.path.join(TOP_SRCDIR, "etc")
@@ -148,12 +156,7 @@ def give_to_www(path):
 
 def wait_for(pred, timeout, what):
     """Poll pred() until it is true; AssertionError after timeout s."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
+    return harness.wait_until(pred, timeout, what, interval=0.05)
 
 
 def tcp_open(port):
@@ -202,7 +205,7 @@ class ServerInstance(Instance):
     API = "/api"            # where the API is (the default prefix of req)
 
     def __init__(self, name, conf=None):
-        super().__init__(name, conf=conf)
+        super().__init__(name, conf=conf, shared=True)
         self.run = os.path.join(self.dir, "run")
         self.logs = os.path.join(self.dir, "logs")
         self.confdir = os.path.join(self.dir, "conf")
@@ -228,9 +231,9 @@ class ServerInstance(Instance):
         """The Debian paths of the samples -> this instance (module doc),
         replaced wherever a sample has them."""
         return [
-            ("/usr/local/sbin/tokencat.fcgi", FCGI),
+            ("/usr/local/sbin/tokencat.fcgi", self.fcgi),
             ("/etc/tokencat/tokencat.conf", self.conf_path),
-            ("/usr/local/share/tokencat/www", os.path.join(TOP_SRCDIR, "www")),
+            ("/usr/local/share/tokencat/www", self.www),
         ]
 
     def render(self, rel, replacements, name=None):
@@ -250,7 +253,7 @@ class ServerInstance(Instance):
         accepts. The pids go to a pid file in run/, kept in self.pools;
         the workers' log lines to logs/workers.log."""
         script = self.render("spawn-fcgi/tokencat-spawn.sh",
-                             [("/usr/local/sbin/tokencat.fcgi", FCGI)],
+                             [("/usr/local/sbin/tokencat.fcgi", self.fcgi)],
                              name="tokencat-spawn-%d.sh" % len(self.pools))
         pidfile = os.path.join(self.run, "pool-%d.pid" % len(self.pools))
         env = dict(os.environ, TOKENCAT_CONFIG=self.conf_path,
@@ -512,6 +515,57 @@ class ServerChecks:
             with open("/proc/%d/status" % pid) as f:
                 uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
             self.assertEqual(set(uids), {str(uid)}, "worker %d" % pid)
+
+    # -- stalled connections (issue 11, item 5)
+
+    STALLED = 3000          # connections test_stalled_connections holds
+
+    def stall_idle(self):
+        """The seconds after which the sample has the server close a
+        connection that sends no more of its request, read from the
+        rendered sample; None: the class does not run the check."""
+        return None
+
+    def test_stalled_connections(self):
+        """STALLED connections that never finish a request: the page and
+        the API answer within 1 s while they are held, and the server
+        drops them after the sample's idle timeout."""
+        idle = self.stall_idle()
+        if idle is None:
+            self.skipTest("not for this sample")
+        check_stalled(self, self.inst.port, self.STALLED, idle, [
+            ("admin page", {"path": "/"}),
+            ("API health", {"path": self.inst.API + "/health"}),
+        ])
+
+    def test_nothing_is_run_or_read_from_the_trees(self):
+        """The source and build trees may be where www-data cannot go (a
+        clone in a 0700 directory, issue 12): the workers run the
+        instance's copy of tokencat.fcgi and no rendered configuration
+        names a path inside either tree."""
+        self.assertEqual(self.req("GET", "/health")[0], 200)
+        trees = {os.path.realpath(t) + "/" for t in (TOP_SRCDIR, TOP_BUILDDIR)}
+        trees = {t for t in trees
+                 if not (os.path.realpath(self.inst.dir) + "/").startswith(t)}
+        mine = os.path.realpath(self.inst.fcgi)
+        for pid in self.inst.worker_pids():
+            try:
+                exe = os.path.realpath("/proc/%d/exe" % pid)
+            except OSError:
+                continue
+            if os.path.basename(exe) == "tokencat.fcgi":
+                self.assertEqual(exe, mine, "worker %d" % pid)
+        for root, _, files in os.walk(self.inst.dir):
+            for n in files:
+                path = os.path.join(root, n)
+                if not n.endswith((".conf", ".sh", ".fcgi", "htaccess")) or \
+                        os.path.realpath(path) == mine:
+                    continue
+                with open(path, errors="replace") as f:
+                    lines = [ln.strip() for ln in f
+                             if any(t in ln for t in trees)]
+                self.assertEqual(lines, [], "%s names a path in %s"
+                                 % (path, " or ".join(sorted(trees))))
 
     def test_guarded_directory(self):
         if self.PROTECTED is None:

@@ -9,16 +9,16 @@ trust_remote_user = true.
 """
 
 import os
+import re
 import subprocess
-import time
 import unittest
 
 from servers import (ADMIN, ALICE, APACHE2, APACHE_MODULES, BOB, HTPASSWD,
                      IS_ROOT, SPAWN_FCGI, WWW_USER, ServerChecks,
                      ServerInstance, basic, free_port, give_to_www,
-                     pids_with_env)
+                     pids_with_env, sample, wait_for)
 
-CSP = "default-src 'self'"
+CSP = "default-src 'self'; frame-ancestors 'none'"
 SSO_PASSWORD = "apache-basic-password"
 
 # Debian's apache2.conf, ports.conf and envvars, as far as the samples
@@ -54,7 +54,8 @@ AccessFileName .htaccess
 """
 
 BASE_MODULES = ("mpm_event", "authz_core", "authn_core", "authz_host",
-                "mime", "dir", "alias", "env", "setenvif", "headers")
+                "mime", "dir", "alias", "env", "setenvif", "headers",
+                "reqtimeout")
 
 
 class ApacheInstance(ServerInstance):
@@ -146,11 +147,31 @@ class ApacheChecks(ServerChecks):
 class Apache(ApacheChecks, unittest.TestCase):
     """trust_remote_user is off (the default)."""
 
+    # fewer than the sample's MaxRequestWorkers (1,024): each connection
+    # still sending its request holds a worker thread (the sample says so)
+    STALLED = 900
+
+    def stall_idle(self):
+        """The header timeout of RequestReadTimeout, after the 30 s the
+        kernel holds a connection that has sent nothing (AcceptFilter http
+        data: TCP_DEFER_ACCEPT, 30 s in Apache)."""
+        text = sample("apache2/tokencat.conf")
+        m = re.search(r"^\s*RequestReadTimeout .*\bheader=\d+-(\d+)",
+                      text, re.M)
+        self.assertIsNotNone(m, "the sample sets no RequestReadTimeout")
+        self.assertRegex(text, r"(?m)^AcceptFilter http data$")
+        return 30 + int(m.group(1))
+
     def test_page_has_the_content_security_policy(self):
         st, h, _ = self.req("GET", "/", prefix="")
         self.assertEqual(st, 200)
         self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
         self.assertEqual(h.get("Content-Security-Policy"), CSP)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY")
+        # the page's scripts too (a frame could load any file of it)
+        st, h, _ = self.req("GET", "/js/app.js", prefix="")
+        self.assertEqual((st, h.get("Content-Security-Policy"),
+                          h.get("X-Frame-Options")), (200, CSP, "DENY"))
 
     def test_path_info(self):
         # no mount_prefix: without PATH_INFO the worker would route
@@ -162,11 +183,11 @@ class Apache(ApacheChecks, unittest.TestCase):
     def test_authorizer_identity_in_the_access_log(self):
         tid, tok = self.files_token("logged")
         self.assertEqual(self.get_protected("Bearer " + tok)[0], 200)
-        for _ in range(50):
+        # Apache writes the line after the answer: wait for it
+        def logged():
             log = self.inst.read_log("tokencat-access.log")
-            if tid in log:
-                break
-            time.sleep(0.05)
+            return log if tid in log else None
+        log = wait_for(logged, 15, "the access log line of token " + tid)
         line = [ln for ln in log.splitlines() if tid in ln]
         self.assertTrue(line, log[-2000:])
         self.assertIn("user=%s token=%s" % (ADMIN, tid), line[-1])

@@ -6,12 +6,13 @@ role, and the API at / of its own host name (fix-root-scriptname).
 """
 
 import os
+import re
 import unittest
 
 from servers import (ALICE, LIGHTTPD, ServerChecks, ServerInstance,
                      raw_get)
 
-CSP = "default-src 'self'"
+CSP = "default-src 'self'; frame-ancestors 'none'"
 
 
 class LighttpdInstance(ServerInstance):
@@ -36,11 +37,22 @@ class Lighttpd(ServerChecks, unittest.TestCase):
     INSTANCE = LighttpdInstance
     PROGRAMS = {"lighttpd": LIGHTTPD}
 
+    def stall_idle(self):
+        with open(self.inst.lconf_path) as f:
+            m = re.search(r"^server\.max-read-idle = (\d+)$", f.read(), re.M)
+        self.assertIsNotNone(m, "the sample sets no server.max-read-idle")
+        return int(m.group(1))
+
     def test_page_has_the_content_security_policy(self):
         st, h, _ = self.req("GET", "/", prefix="")
         self.assertEqual(st, 200)
         self.assertIn(b"<title>tokencat</title>", self.inst.last_body)
         self.assertEqual(h.get("Content-Security-Policy"), CSP)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY")
+        # the page's scripts too (a frame could load any file of it)
+        st, h, _ = self.req("GET", "/js/app.js", prefix="")
+        self.assertEqual((st, h.get("Content-Security-Policy"),
+                          h.get("X-Frame-Options")), (200, CSP, "DENY"))
         st, h, _ = self.req("GET", "/health")
         self.assertEqual(st, 200)
         self.assertIsNone(h.get("Content-Security-Policy"),

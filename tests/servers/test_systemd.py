@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import unittest
 
-from servers import (ETC, FCGI, IS_ROOT, NGINX, SYSTEMD_ANALYZE, TOP_SRCDIR,
+from servers import (ETC, IS_ROOT, NGINX, SYSTEMD_ANALYZE, TOP_SRCDIR,
                      WWW_USER, require, www_ids)
 from test_nginx import NginxChecks, NginxInstance
 
@@ -103,7 +103,8 @@ class SystemdSocketInstance(NginxInstance):
                 env[name] = val.replace("/etc/tokencat/tokencat.conf",
                                         self.conf_path)
         argv = shlex.split(one(svc["Service"], "ExecStart"))
-        argv = [a.replace("/usr/local/sbin/tokencat.fcgi", FCGI) for a in argv]
+        argv = [a.replace("/usr/local/sbin/tokencat.fcgi", self.fcgi)
+                for a in argv]
         self.assertEqual_units(one(svc["Service"], "User"), "tokencat")
 
         def become():
@@ -145,6 +146,9 @@ class SystemdSocketInstance(NginxInstance):
 class NginxOnSystemdSocket(NginxChecks, unittest.TestCase):
     INSTANCE = SystemdSocketInstance
     PROGRAMS = {"nginx": NGINX}
+
+    def stall_idle(self):
+        return None         # the same nginx site as test_nginx.Nginx
 
     def test_four_workers_share_the_socket(self):
         pids = [p for p in self.inst.worker_pids()
