@@ -4,8 +4,8 @@
 # To build and run tokencat behind lighttpd (README, first command);
 # configure wants Criterion too.
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
-libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev lighttpd \
-curl python3 tzdata"
+libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev \
+libseccomp-dev lighttpd curl python3 tzdata"
 
 # What the tests need on top (README, second command): mandoc for the
 # man-page checks, the web servers the samples are tested with, Chromium
