@@ -6,7 +6,7 @@
 # the unit tests are off).
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev \
 libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libcriterion-dev libpq-dev \
-lighttpd curl python3 tzdata"
+libseccomp-dev lighttpd curl python3 tzdata"
 
 # What the tests need on top (README, second command): mandoc for the
 # man-page checks, the web servers the samples are tested with, Chromium

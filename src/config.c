@@ -72,6 +72,7 @@ static const struct key keys[] = {
 	    F(login_lockout_minutes) },
 	{ "max_body_bytes", K_SIZE, 0, 1024, 16777216, F(max_body_bytes) },
 	{ "map_size_mb", K_SIZE, 0, 1, 1048576, F(map_size_mb) },
+	{ "sandbox", K_BOOL, 0, 0, 0, F(sandbox) },
 	{ "log_level", K_LOGLEVEL, 0, 0, 0, F(log_level) },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -114,6 +115,7 @@ config_init(struct config *c)
 	c->login_lockout_minutes = 15;
 	c->max_body_bytes = 65536;
 	c->map_size_mb = 1024;
+	c->sandbox = 1;
 	c->log_level = TCLOG_INFO;
 	(void)add_all(&c->user_permissions, def_user_perms);
 	(void)add_all(&c->team_member_permissions, def_member_perms);

@@ -40,6 +40,7 @@ struct config {
 	unsigned	 login_lockout_minutes; /* 15, 1..10080 */
 	size_t		 max_body_bytes;        /* 65536, 1024..16777216 */
 	size_t		 map_size_mb;           /* 1024, 1..1048576 */
+	int		 sandbox;               /* 1: the worker's seccomp filter */
 	int		 log_level;             /* TCLOG_INFO */
 };
 

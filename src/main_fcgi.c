@@ -3,7 +3,9 @@
  * and the key once, then answer FastCGI Responder and Authorizer requests
  * one at a time until SIGTERM/SIGINT. Started without a FastCGI socket on
  * fd 0 it answers one plain CGI request. Nothing a client sends ends the
- * loop; the store holds no transaction between requests.
+ * loop; the store holds no transaction between requests. Before the first
+ * request it confines itself (sandbox.h) unless the config says
+ * sandbox = off.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +25,8 @@
 #include "http.h"
 #include "log.h"
 #include "router.h"
+#include "sandbox.h"
+#include "tz.h"
 #include "util.h"
 
 #ifndef PACKAGE_VERSION
@@ -234,6 +238,52 @@ serve_fcgi(const struct app *a)
 	return 1;
 }
 
+/*
+ * Open now what serving would open later, then enter the sandbox (or log
+ * why not): every zone file (tz.h) for the time windows; glibc's own zone
+ * (/etc/localtime, read by the first gmtime_r or timegm); OpenSSL's DRBG
+ * and configuration, and HMAC through libjwt, with a JWT signed and
+ * verified. listen_fd is the FastCGI socket (-1 for CGI). One line says
+ * which, at info level (debug for CGI: a process per request). Returns 0,
+ * or -1 when sandbox = on and the sandbox cannot be entered: a worker that
+ * was asked to confine itself does not serve unconfined.
+ */
+static int
+confine(const struct app *a, int listen_fd)
+{
+	struct json_object	*claims, *got = NULL;
+	unsigned char		 rnd[16];
+	char			 err[256], *jwt;
+	int			 n, level = listen_fd < 0 ? TCLOG_DEBUG : TCLOG_INFO;
+
+	if (!a->cfg.sandbox) {
+		log_msg(level, "sandbox off (sandbox = off in the config)");
+		return 0;
+	}
+	if ((n = tz_preload()) == -1)
+		log_warn("sandbox: cannot read %s: %s; time windows in a zone "
+		    "other than UTC will deny", TZ_DIR, strerror(errno));
+	tzset();
+	(void)util_random(rnd, sizeof(rnd));
+	if ((claims = json_object_new_object()) != NULL) {
+		json_object_object_add(claims, "sub", json_object_new_string("-"));
+		if ((jwt = jws_sign(&a->key, a->cfg.issuer, a->cfg.audience,
+		    claims)) != NULL)
+			(void)jws_verify(&a->key, jwt, a->cfg.issuer,
+			    a->cfg.audience, NULL, 0, &got);
+		json_object_put(got);
+		free(jwt);
+		json_object_put(claims);
+	}
+	if (sandbox_enter(listen_fd, err, sizeof(err)) == -1) {
+		log_error("%s; set sandbox = off to run without it", err);
+		return -1;
+	}
+	log_msg(level, "sandbox on: seccomp allow-list installed, %d zones read",
+	    n);
+	return 0;
+}
+
 /* The synopsis, also the man page's. */
 static void
 usage(FILE *f)
@@ -249,7 +299,7 @@ main(int argc, char *argv[])
 	struct app	 app;
 	const char	*cfg = NULL;
 	char		 err[1024];
-	int		 ch, rc = 0;
+	int		 ch, rc = 0, cgi;
 
 	while ((ch = getopt(argc, argv, "c:hV")) != -1) {
 		switch (ch) {
@@ -280,7 +330,10 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	signals_init();
-	if (FCGX_IsCGI())
+	cgi = FCGX_IsCGI();
+	if (confine(&app, cgi ? -1 : FCGI_LISTENSOCK_FILENO) == -1)
+		rc = 1;
+	else if (cgi)
 		serve_cgi(&app);
 	else
 		rc = serve_fcgi(&app);

@@ -1,8 +1,8 @@
 /*
  * scope.c - the parts of a token's scope (API.md section 6): permissions,
  * addresses, time windows and usage limits, and the validation of a whole
- * "scope" object. Functions of their inputs, but for the zone files read
- * and the TZ switched by local_time() (see scope.h).
+ * "scope" object. Functions of their inputs, but for the zone files that
+ * tz.c reads the first time a zone is named (see scope.h).
  *
  * Validators return 0, or -1 with a sentence naming the field in detail
  * (DETAIL_MAX bytes). js_fail() returns JS_BAD, which is -1, so a failure
@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "js.h"
 #include "scope.h"
+#include "tz.h"
 
 #define PERM_MAX	255
 #define LIST_MAX	100
@@ -271,33 +271,11 @@ scope_ipnet_contains(const struct ipnet *net, const struct ipnet *addr)
 
 /* --- 6.4 time windows --- */
 
-/*
- * 1 if name is "UTC" or names a TZif file under /usr/share/zoneinfo:
- * 1..63 characters of [A-Za-z0-9_+-/], no "..", not starting with '/'.
- */
+/* 1 if name is "UTC" or a zone of tz.h (a TZif file under TZ_DIR). */
 int
 scope_tz_valid(const char *name)
 {
-	char path[128], magic[4];
-	struct stat st;
-	FILE *f;
-	size_t i, n = strlen(name);
-	int ok;
-
-	if (strcmp(name, "UTC") == 0)
-		return 1;
-	if (n == 0 || n >= sizeof(((struct timewin *)0)->tz) || name[0] == '/' ||
-	    strstr(name, "..") != NULL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && strchr("_+-/", name[i]) == NULL)
-			return 0;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) || (f = fopen(path, "rb")) == NULL)
-		return 0;
-	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
-	fclose(f);
-	return ok;
+	return tz_valid(name);
 }
 
 /* Value of the two digits at s (00..99), or -1. */
@@ -416,34 +394,6 @@ scope_timewin_parse(struct json_object *o, struct timewin *tw, char *detail)
 }
 
 /*
- * Local broken-down time of now in zone tz: TZ is switched, read with
- * localtime_r and put back as it was (the worker is single-threaded).
- * 0, or -1 (no memory, or no local time) so that the caller denies.
- */
-static int
-local_time(const char *tz, time_t now, struct tm *tm)
-{
-	const char *old = getenv("TZ");
-	char *saved = NULL, zone[80];
-	int rc = -1;
-
-	if (old != NULL && (saved = strdup(old)) == NULL)
-		return -1;
-	snprintf(zone, sizeof(zone), ":%s", tz);
-	if (setenv("TZ", zone, 1) == 0) {
-		tzset();
-		rc = localtime_r(&now, tm) != NULL ? 0 : -1;
-	}
-	if (saved != NULL)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved);
-	return rc;
-}
-
-/*
  * The local part: start/end window and days, in tw->tz. Inside when
  * start <= t <= end (both seconds included), or for a window that wraps
  * midnight (start > end) when t >= start or t <= end. The day checked
@@ -462,7 +412,7 @@ window_allows(const struct timewin *tw, time_t now)
 	if (strcmp(tw->tz, "UTC") == 0) {
 		if (gmtime_r(&now, &tm) == NULL)
 			return 0;
-	} else if (local_time(tw->tz, now, &tm) == -1)
+	} else if (tz_localtime(tw->tz, now, &tm) == -1)
 		return 0;
 	t = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	day = WEEKDAY(tm);

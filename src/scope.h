@@ -2,10 +2,8 @@
  * scope.h - the parts of a token's scope (API.md section 6): permission
  * syntax and grants, IP/CIDR, time windows with IANA zones, usage limits,
  * and the validation of a whole "scope" object. Functions of their inputs,
- * with two exceptions: a zone name is checked against the files under
- * /usr/share/zoneinfo, and scope_timewin_allows() switches the process's
- * TZ for a moment to read a zone's local time (the worker is
- * single-threaded; nothing else may read TZ meanwhile).
+ * but for the zones: tz.h reads a zone's file under /usr/share/zoneinfo
+ * the first time it is named, or all of them at once (tz_preload).
  */
 #ifndef TC_SCOPE_H
 #define TC_SCOPE_H
@@ -59,7 +57,8 @@ struct timewin {
 	int		weekdays_only;          /* Monday-Friday UTC */
 };
 
-/* 1 if name is a valid IANA zone (a TZif file under /usr/share/zoneinfo; no "..", no leading '/'). */
+/* 1 if name is a valid IANA zone (tz.h: a TZif file under /usr/share/zoneinfo,
+ * no "..", no leading '/', at most 63 bytes). */
 int	scope_tz_valid(const char *name);
 /*
  * Validate a time_restrictions object (either vocabulary, API.md 6.4) into tw.

@@ -70,18 +70,24 @@ map_err(int rc)
 	}
 }
 
-/* Double the map size of env (up to MAP_MAX_BYTES). Returns 0 or an LMDB code. */
+/*
+ * Double the map size of env (up to MAP_MAX_BYTES), saying so with env's
+ * directory. Returns 0 or an LMDB code.
+ */
 static int
 grow_map(MDB_env *env)
 {
 	MDB_envinfo info;
+	const char *dir = NULL;
 	size_t size;
 
 	mdb_env_info(env, &info);
 	if (info.me_mapsize >= MAP_MAX_BYTES)
 		return MDB_MAP_FULL;
 	size = info.me_mapsize * 2;
-	log_info("store: growing the map to %zu MiB", size >> 20);
+	(void)mdb_env_get_path(env, &dir);
+	log_info("store: growing the map of %s to %zu MiB",
+	    dir != NULL ? dir : "?", size >> 20);
 	return mdb_env_set_mapsize(env, size);
 }
 
@@ -201,16 +207,18 @@ store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 }
 
 /*
- * map_err for a failed write: LMDB 0.9 reports a write cut short by a full
- * file system as EIO, which is STORE_FULL (507) when less than 1 MiB is
- * left on the database's file system.
+ * map_err for a failed write to env: LMDB 0.9 reports a write cut short by
+ * a full file system as EIO, which is STORE_FULL (507) when less than 1 MiB
+ * is left on the file system of env's data file (asked through its open
+ * descriptor: the sandboxed worker names no path).
  */
 static int
-write_err(const struct store *s, int rc)
+write_err(MDB_env *env, int rc)
 {
 	struct statvfs vfs;
+	mdb_filehandle_t fd;
 
-	if (rc == EIO && statvfs(s->dir, &vfs) == 0 &&
+	if (rc == EIO && mdb_env_get_fd(env, &fd) == 0 && fstatvfs(fd, &vfs) == 0 &&
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < ((uint64_t)1 << 20))
 		return STORE_FULL;
 	return map_err(rc);
@@ -239,12 +247,12 @@ write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
 			if (rc == MDB_MAP_FULL && (store_read_cache_drop(s),
 			    grow_map(env)) == 0)
 				continue;
-			return write_err(s, rc);
+			return write_err(env, rc);
 		}
 		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL &&
 		    (store_read_cache_drop(s), grow_map(env)) == 0)
 			continue;
-		return write_err(s, rc);
+		return write_err(env, rc);
 	}
 	return STORE_FULL;
 }
@@ -395,7 +403,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (s->rdonly) {
 		if ((rc = open_dbis_ro(s)) != 0)
 			goto fail;
-		if ((rc = usage_open(s)) != 0 && rc != STORE_RDONLY) {
+		if ((rc = usage_open(s, map_mb)) != 0 && rc != STORE_RDONLY) {
 			store_close(s);
 			return rc;
 		}
@@ -405,7 +413,8 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	mdb_reader_check(s->env, &dead);
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
-	if ((rc = store_write(s, open_dbis, NULL)) != 0 || (rc = usage_open(s)) != 0) {
+	if ((rc = store_write(s, open_dbis, NULL)) != 0 ||
+	    (rc = usage_open(s, map_mb)) != 0) {
 		store_close(s);
 		return rc;
 	}

@@ -43,8 +43,12 @@ struct store {
 	uint64_t	 wgen;          /* uses written by this process, in batches */
 };
 
-/* Open the usage environment of s (store_usage.c). Returns a STORE_* code. */
-int	usage_open(struct store *s);
+/*
+ * Open the usage environment of s (store_usage.c), its map starting at the
+ * smaller of map_mb and USAGE_MAP_MB MiB. Returns a STORE_* code.
+ */
+#define USAGE_MAP_MB	64
+int	usage_open(struct store *s, size_t map_mb);
 void	usage_close(struct store *s);
 /* last_used of each of the n tokens, in one read (0 when unknown). */
 void	uses_fill_last(struct store *s, struct token *v, size_t n);

@@ -61,7 +61,7 @@ tx_open_udbis(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-usage_open(struct store *s)
+usage_open(struct store *s, size_t map_mb)
 {
 	char path[4096];
 	int rc, dead = 0;
@@ -74,7 +74,8 @@ usage_open(struct store *s)
 		return STORE_IO;
 	mdb_env_set_maxdbs(s->uenv, UDB__MAX + 1);
 	mdb_env_set_maxreaders(s->uenv, 512);
-	mdb_env_set_mapsize(s->uenv, (size_t)64 << 20);
+	mdb_env_set_mapsize(s->uenv, (map_mb < USAGE_MAP_MB ? map_mb :
+	    USAGE_MAP_MB) << 20);
 	if ((rc = mdb_env_open(s->uenv, path, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC,
 	    0600)) != 0) {
 		mdb_env_close(s->uenv);

@@ -74,6 +74,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg.login_lockout_minutes, 15);
 	cr_expect_eq(cfg.max_body_bytes, 65536);
 	cr_expect_eq(cfg.map_size_mb, 1024);
+	cr_expect_eq(cfg.sandbox, 1);
 	cr_expect_eq(cfg.log_level, TCLOG_INFO);
 }
 
@@ -114,6 +115,7 @@ Test(config, every_key)
 	    "login_lockout_minutes = 10080\n"
 	    "max_body_bytes = 16777216\n"
 	    "map_size_mb = 1048576\n"
+	    "sandbox = off\n"
 	    "log_level = debug\n";
 
 	cr_assert_eq(parse(text), 0, "%s", err);
@@ -142,6 +144,7 @@ Test(config, every_key)
 	cr_expect_eq(cfg.login_lockout_minutes, 10080);
 	cr_expect_eq(cfg.max_body_bytes, 16777216);
 	cr_expect_eq(cfg.map_size_mb, 1048576);
+	cr_expect_eq(cfg.sandbox, 0);
 	cr_expect_eq(cfg.log_level, TCLOG_DEBUG);
 }
 
@@ -423,6 +426,8 @@ static const struct { const char *text, *err; } bad_rows[] = {
 	  "tokencat.conf:1: bad value for \"allow_team_creation\": must be true or false (or yes/no, on/off, 1/0)" },
 	{ "allow_team_creation = 2\n",
 	  "tokencat.conf:1: bad value for \"allow_team_creation\": must be true or false (or yes/no, on/off, 1/0)" },
+	{ "sandbox = disabled\n",
+	  "tokencat.conf:1: bad value for \"sandbox\": must be true or false (or yes/no, on/off, 1/0)" },
 	/* permission lists */
 	{ "user_permissions = servers.read bad!perm\n",
 	  "tokencat.conf:1: bad value for \"user_permissions\": \"bad!perm\" is not a permission" },

@@ -2,12 +2,16 @@
 run_all.py - run every tests/blackbox/test_*.py (unittest), print one line
 per test ("ok", "FAIL", "ERROR", "skip") with the traceback of each failure,
 and end with exactly one line "N passed, N failed". Exit status 0 only when
-nothing failed and at least one test passed.
+nothing failed and at least one test passed. A worker that its sandbox
+killed (lighttpd: "child signalled: 31", SIGSYS) in any instance of the run
+is one more failure, whether or not a test noticed.
 
 Usage: python3 run_all.py [-k SUBSTRING] [test_module ...]
 """
 
+import glob
 import os
+import re
 import sys
 import time
 import traceback
@@ -100,6 +104,24 @@ def _filter(suite, sub):
     return out
 
 
+def sandbox_kills(since):
+    """Print a FAIL line for each instance log written since `since` in
+    which lighttpd saw a worker die of SIGSYS; their number."""
+    from harness import LOGDIR
+    n = 0
+    for path in sorted(glob.glob(os.path.join(LOGDIR,
+                                              "*.lighttpd-error.log"))):
+        if os.path.getmtime(path) < since:
+            continue
+        with open(path, errors="replace") as f:
+            kills = re.findall(r"child signalled: 31\b", f.read())
+        if kills:
+            n += 1
+            print("FAIL  %s: %d worker(s) killed by SIGSYS (the sandbox)"
+                  % (os.path.basename(path), len(kills)), flush=True)
+    return n
+
+
 def main(argv):
     sub = None
     names = []
@@ -121,6 +143,7 @@ def main(argv):
     result = LineResult()
     t0 = time.time()
     suite.run(result)
+    result.failed += sandbox_kills(t0)
     print("# black-box tests took %.1fs; logs in %s" % (
         time.time() - t0, os.environ.get("BLACKBOX_LOGDIR", "(default)")))
     print("%d passed, %d failed" % (result.passed, result.failed), flush=True)

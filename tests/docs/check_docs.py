@@ -114,6 +114,8 @@ def config_defaults():
     for k in ("require_token_expiration", "allow_team_creation"):
         if k in out:
             out[k] = "true" if out[k] == "1" else "false"
+    if "sandbox" in out:                    # written on/off
+        out["sandbox"] = "on" if out["sandbox"] == "1" else "off"
     out["trust_remote_user"] = "false"      # memset to 0
     out["log_level"] = "info"               # TCLOG_INFO
     for k, arr in (("user_permissions", "def_user_perms"),

@@ -1,0 +1,24 @@
+/*
+ * sandbox.h - the worker's seccomp allow-list (Linux, libseccomp), in
+ * the spirit of OpenBSD's pledge(2) in slowcgi and of kcgi's seccomp
+ * sandbox: once the config, the store, the key, the zones and the
+ * sockets are open, the worker gives up every system call that serving
+ * does not need. Anything else kills the process (SIGSYS); opening a file
+ * fails with EACCES instead, because libraries try files lazily and cope.
+ */
+#ifndef TC_SANDBOX_H
+#define TC_SANDBOX_H
+
+#include <stddef.h>
+
+/*
+ * Confine the calling process for the rest of its life (and no_new_privs
+ * set): read, write and close existing descriptors, accept(2) on
+ * listen_fd only (-1: on none), memory without PROT_EXEC, record locks,
+ * fdatasync, time, random bytes, signals to itself and exit. Returns 0,
+ * or -1 with a sentence in err (nothing installed: the kernel or the
+ * build has no seccomp filter).
+ */
+int	sandbox_enter(int listen_fd, char *err, size_t errsz);
+
+#endif
