@@ -1,5 +1,5 @@
 /*
- * store.c - the LMDB environment, transactions with map growth, and the
+ * store.c - the LMDB backend (store_lmdb_ops, store_ops.h): the environment, transactions with map growth, and the
  * records other than tokens: users, teams, memberships, session
  * revocations and login failures. Tokens are in store_token.c.
  *
@@ -159,7 +159,7 @@ store_read_cache_drop(struct store *s)
 }
 
 int
-store_snapshot(struct store *s)
+lmdb_snapshot(struct store *s)
 {
 	MDB_txn *txn;
 	int rc, cached;
@@ -177,7 +177,7 @@ store_snapshot(struct store *s)
 }
 
 void
-store_snapshot_end(struct store *s)
+lmdb_snapshot_end(struct store *s)
 {
 	if (!s->snap)
 		return;
@@ -375,7 +375,7 @@ open_rdonly(struct store *s, const char *dir, size_t map_mb)
 }
 
 int
-store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
+lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 {
 	struct store *s;
 	int rc, dead = 0;
@@ -387,6 +387,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		free(s);
 		return STORE_NOMEM;
 	}
+	s->ops = &store_lmdb_ops;
 	rc = env_open(s, dir, map_mb, flags & STORE_BULK ? MDB_NOSYNC : 0);
 	if ((rc == EACCES || rc == EROFS) && !(flags & STORE_CREATE))
 		rc = open_rdonly(s, dir, map_mb);
@@ -396,7 +397,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		if ((rc = open_dbis_ro(s)) != 0)
 			goto fail;
 		if ((rc = usage_open(s)) != 0 && rc != STORE_RDONLY) {
-			store_close(s);
+			lmdb_close(s);
 			return rc;
 		}
 		*sp = s;
@@ -406,18 +407,18 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
 	if ((rc = store_write(s, open_dbis, NULL)) != 0 || (rc = usage_open(s)) != 0) {
-		store_close(s);
+		lmdb_close(s);
 		return rc;
 	}
 	*sp = s;
 	return STORE_OK;
 fail:
-	store_close(s);
+	lmdb_close(s);
 	return map_err(rc);
 }
 
 void
-store_close(struct store *s)
+lmdb_close(struct store *s)
 {
 	if (s == NULL)
 		return;
@@ -434,7 +435,7 @@ store_close(struct store *s)
 }
 
 int
-store_backup(struct store *s, const char *dest)
+lmdb_backup(struct store *s, const char *dest)
 {
 	char path[4096];
 	int rc;
@@ -452,7 +453,7 @@ store_backup(struct store *s, const char *dest)
 	/* the uses, their statistics and last_used: <dest>/usage */
 	if (snprintf(path, sizeof(path), "%s/usage", dest) >= (int)sizeof(path))
 		return STORE_IO;
-	store_use_flush(s);
+	lmdb_use_flush(s);
 	if (mkdir(path, 0700) == -1)
 		return map_err(errno);
 	if ((rc = mdb_env_copy2(s->uenv, path, MDB_CP_COMPACT)) != 0)
@@ -616,7 +617,7 @@ tx_user_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_add(struct store *s, const struct user *u,
+lmdb_user_add(struct store *s, const struct user *u,
     const struct audit_event *ev)
 {
 	if (strlen(u->id) != UUID_LEN)
@@ -637,7 +638,7 @@ tx_user_put(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_put(struct store *s, const struct user *u,
+lmdb_user_put(struct store *s, const struct user *u,
     const struct audit_event *ev)
 {
 	return store_write_audited(s, tx_user_put, (void *)(uintptr_t)u, ev);
@@ -718,7 +719,7 @@ tx_user_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_get(struct store *s, const char *id, struct user *out)
+lmdb_user_get(struct store *s, const char *id, struct user *out)
 {
 	struct user_get g = { id, NULL, out };
 
@@ -726,7 +727,7 @@ store_user_get(struct store *s, const char *id, struct user *out)
 }
 
 int
-store_user_by_email(struct store *s, const char *email, struct user *out)
+lmdb_user_by_email(struct store *s, const char *email, struct user *out)
 {
 	struct user_get g = { NULL, email, out };
 
@@ -779,7 +780,7 @@ tx_user_list(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_list(struct store *s, uint64_t offset, uint32_t limit,
+lmdb_user_list(struct store *s, uint64_t offset, uint32_t limit,
     struct user **out, size_t *n, uint64_t *total)
 {
 	struct user_page p = { offset, limit, NULL, 0, 0 };
@@ -814,7 +815,7 @@ tx_jti_revoke(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
+lmdb_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
 {
 	struct jti_arg a = { jti, exp_ms, 0 };
 
@@ -835,7 +836,7 @@ tx_jti_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_jti_revoked(struct store *s, const char *jti)
+lmdb_jti_revoked(struct store *s, const char *jti)
 {
 	struct jti_arg a = { jti, 0, 0 };
 	int rc;
@@ -909,7 +910,7 @@ login_arg(struct login_arg *a, const char *email)
 }
 
 int
-store_login_get(struct store *s, const char *email, unsigned *count, int64_t *last)
+lmdb_login_get(struct store *s, const char *email, unsigned *count, int64_t *last)
 {
 	struct login_arg a;
 	int rc;
@@ -942,7 +943,7 @@ tx_login_attempt(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_login_attempt(struct store *s, const char *email, int64_t now,
+lmdb_login_attempt(struct store *s, const char *email, int64_t now,
     int64_t window_ms, unsigned max, unsigned *count, int64_t *last_ms,
     int *locked)
 {
@@ -968,7 +969,7 @@ store_login_attempt(struct store *s, const char *email, int64_t now,
 }
 
 int
-store_login_reset(struct store *s, const char *email)
+lmdb_login_reset(struct store *s, const char *email)
 {
 	struct login_arg a;
 
