@@ -464,6 +464,65 @@ lmdb_backup(struct store *s, const char *dest)
 	return STORE_OK;
 }
 
+/* --- the meta database: settings of the database itself --- */
+
+struct meta_arg {
+	const char	*key, *value;
+	char		*out;
+	size_t		 outsz;
+};
+
+/* Keys of the meta database other than "schema" (kept by open_dbis). */
+static int
+meta_key_ok(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n > 0 && n < 128 && strcmp(key, "schema") != 0;
+}
+
+static int
+tx_meta_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *m = arg;
+
+	return db_get_str(s, txn, DB_META, m->key, strlen(m->key), m->out,
+	    m->outsz);
+}
+
+int
+lmdb_meta_get(struct store *s, const char *key, char *out, size_t outsz)
+{
+	struct meta_arg m = { key, NULL, out, outsz };
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (!meta_key_ok(key))
+		return STORE_NOTFOUND;
+	return store_read(s, tx_meta_get, &m);
+}
+
+static int
+tx_meta_put(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *m = arg;
+
+	return db_put(s, txn, DB_META, m->key, strlen(m->key), m->value,
+	    strlen(m->value), 0);
+}
+
+int
+lmdb_meta_put(struct store *s, const char *key, const char *value)
+{
+	struct meta_arg m = { key, value, NULL, 0 };
+
+	if (!meta_key_ok(key))
+		return STORE_INVALID;
+	if (s->rdonly)
+		return STORE_RDONLY;
+	return store_write(s, tx_meta_put, &m);
+}
+
 /* --- small typed helpers over MDB_val --- */
 
 int

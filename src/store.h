@@ -115,6 +115,8 @@ int	store_open(struct store **sp, const char *database, size_t map_mb,
 	    int flags);
 /* 1 if database names a PostgreSQL server (postgresql:// or postgres://). */
 int	store_is_pg(const char *database);
+/* database as it may be shown: a URI's password left out. */
+void	store_display(const char *database, char *out, size_t outsz);
 /* "lmdb" or "postgresql". */
 const char *store_backend(const struct store *);
 void	store_close(struct store *);
@@ -130,6 +132,13 @@ void	store_snapshot_end(struct store *);
  * of the usage environment into dest_dir/usage, while others write.
  */
 int	store_backup(struct store *, const char *dest_dir);
+/*
+ * Settings of the database itself, such as the signing key's fingerprint
+ * (jws_key_fingerprint): get copies the value of key into out (outsz
+ * bytes), STORE_NOTFOUND when absent; put replaces it, durably.
+ */
+int	store_meta_get(struct store *, const char *key, char *out, size_t outsz);
+int	store_meta_put(struct store *, const char *key, const char *value);
 
 /*
  * --- the audit trail: durable, newest first ---

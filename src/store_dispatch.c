@@ -3,6 +3,7 @@
  * backend's through the ops pointer every struct store starts with
  * (store_ops.h). store_open picks the backend from the database setting.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_ops.h"
@@ -24,6 +25,28 @@ store_open(struct store **sp, const char *database, size_t map_mb, int flags)
 	    &store_lmdb_ops;
 
 	return ops->open(sp, database, map_mb, flags);
+}
+
+void
+store_display(const char *database, char *out, size_t outsz)
+{
+	const char *auth, *end, *at, *colon;
+
+	if (!store_is_pg(database) || (auth = strstr(database, "://")) == NULL) {
+		snprintf(out, outsz, "%s", database);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?");
+	for (at = NULL, colon = auth; colon < end; colon++)
+		if (*colon == '@')
+			at = colon;
+	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon == NULL) {
+		snprintf(out, outsz, "%s", database);
+		return;
+	}
+	snprintf(out, outsz, "%.*s%s", (int)(colon - database), database, at);
 }
 
 const char *
@@ -55,6 +78,18 @@ int
 store_backup(struct store *s, const char *dest_dir)
 {
 	return ((struct store_base *)s)->ops->backup(s, dest_dir);
+}
+
+int
+store_meta_get(struct store *s, const char *key, char *out, size_t outsz)
+{
+	return ((struct store_base *)s)->ops->meta_get(s, key, out, outsz);
+}
+
+int
+store_meta_put(struct store *s, const char *key, const char *value)
+{
+	return ((struct store_base *)s)->ops->meta_put(s, key, value);
 }
 
 int

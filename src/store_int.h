@@ -112,6 +112,8 @@ void	lmdb_close(struct store *);
 int	lmdb_snapshot(struct store *);
 void	lmdb_snapshot_end(struct store *);
 int	lmdb_backup(struct store *, const char *dest_dir);
+int	lmdb_meta_get(struct store *, const char *key, char *out, size_t outsz);
+int	lmdb_meta_put(struct store *, const char *key, const char *value);
 int	lmdb_user_add(struct store *, const struct user *u,
 	    const struct audit_event *ev);
 int	lmdb_user_get(struct store *, const char *id, struct user *out);

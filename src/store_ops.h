@@ -46,6 +46,9 @@ struct store_ops {
 	int	(*snapshot)(struct store *);
 	void	(*snapshot_end)(struct store *);
 	int	(*backup)(struct store *, const char *dest_dir);
+	int	(*meta_get)(struct store *, const char *key, char *out,
+		    size_t outsz);
+	int	(*meta_put)(struct store *, const char *key, const char *value);
 
 	int	(*user_add)(struct store *, const struct user *,
 		    const struct audit_event *);
