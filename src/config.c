@@ -492,7 +492,8 @@ parse_line(struct config *c, char *line, unsigned lineno, unsigned *seen,
 
 /*
  * After all lines: require database, default signing_key_file to
- * <database>/signing.key (required with PostgreSQL), and catch allocation failures of config_init().
+ * <database>/signing.key (required with PostgreSQL), and catch
+ * allocation failures of config_init().
  */
 static int
 finish(struct config *c, const char *fname, char *err)

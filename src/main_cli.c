@@ -680,6 +680,30 @@ copy_key(const char *from, const char *dir)
  * backup DEST_DIR: the catalog, the usage environment and the signing key,
  * so that a config whose database is DEST_DIR serves from the copy.
  */
+/*
+ * 1 (said so) if the configured database is PostgreSQL, which pg_dump
+ * backs up: checked before connecting, so the answer is the same with the
+ * server down. 0 otherwise, or when the config is unreadable (the normal
+ * open reports that).
+ */
+static int
+backup_is_pg_dump(struct cli *cl)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	int pg;
+
+	config_init(&cfg);
+	pg = config_load(&cfg, config_path(cl->cfg_arg), err) == 0 &&
+	    store_is_pg(cfg.database);
+	if (pg)
+		fail("a PostgreSQL database is not backed up by tokencat: use "
+		    "pg_dump (e.g. pg_dump -Fc DBNAME > tokencat.dump), and keep "
+		    "a copy of the signing key %s", cfg.signing_key_file);
+	config_free(&cfg);
+	return pg;
+}
+
 static int
 cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 {
@@ -687,12 +711,6 @@ cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 
 	(void)nopt;
 	(void)opts;
-	if (store_is_pg(cl->app.cfg.database)) {
-		fail("a PostgreSQL database is not backed up by tokencat: use "
-		    "pg_dump (e.g. pg_dump -Fc DBNAME > tokencat.dump), and keep "
-		    "a copy of the signing key %s", cl->app.cfg.signing_key_file);
-		return 1;
-	}
 	if ((rc = store_backup(cl->app.st, args[0])) != 0) {
 		fail("cannot back up to %s: %s; use a new or empty directory on a "
 		    "disk with room", args[0], store_strerror(rc));
@@ -881,6 +899,8 @@ run(struct cli *cl, const struct cmd *c, int argc, char **argv)
 		return usage_error(c, "too many arguments");
 	if ((rc = split_args(c, argc, argv, args, opts, &nopt)) != 0)
 		return rc == -1 ? 0 : rc;
+	if (c->fn == cmd_backup && backup_is_pg_dump(cl))
+		return 1;
 	if (c->fn != cmd_init && cli_open(cl, 0, c->need_key) != 0)
 		return 1;
 	return c->fn(cl, args, nopt, opts);

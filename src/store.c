@@ -1,6 +1,7 @@
 /*
- * store.c - the LMDB backend (store_lmdb_ops, store_ops.h): the environment, transactions with map growth, and the
- * records other than tokens: users, teams, memberships, session
+ * store.c - the LMDB backend (store_lmdb_ops, store_ops.h): the
+ * environment, transactions with map growth, and the records other than
+ * tokens: users, teams, memberships, session
  * revocations and login failures. Tokens are in store_token.c.
  *
  * Records are JSON documents (json-c) so fields can be added without a
@@ -969,7 +970,8 @@ login_arg(struct login_arg *a, const char *email)
 }
 
 int
-lmdb_login_get(struct store *s, const char *email, unsigned *count, int64_t *last)
+lmdb_login_get(struct store *s, const char *email, unsigned *count,
+    int64_t *last)
 {
 	struct login_arg a;
 	int rc;

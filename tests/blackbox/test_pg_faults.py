@@ -185,3 +185,16 @@ class StartupChecks(InstanceTestCase):
             self.inst.start()
         st, _, out = self.req("GET", "/health")
         self.assertEqual(st, 200, out)
+
+    def test_backup_says_pg_dump_even_with_the_server_down(self):
+        cluster = harness.pg_cluster()
+        cluster.stop_server("fast")
+        try:
+            p = self.inst.cli("backup", os.path.join(self.inst.dir, "b"),
+                              check=False)
+        finally:
+            cluster.start_server()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("pg_dump", p.stderr)
+        st, out = wait_status(self.inst, "/health", 200)
+        self.assertEqual(st, 200, out)
