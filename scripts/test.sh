@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh - install what is missing, build with -Werror and run every test
 # (`make -k check`: the Criterion unit tests and the black-box suite against
-# real lighttpd + tokencat.fcgi instances). Prints each suite's result, the
+# real lighttpd + tokencat.fcgi instances, once on LMDB and once on a
+# private PostgreSQL, tests/pg/run-blackbox-pg.sh). Prints each suite's result, the
 # logs of failures, and as the LAST line "N passed, N failed" summed over
 # every test case. Exit status 0 only if nothing failed and tests ran.
 #

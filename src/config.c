@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "store.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -493,7 +494,8 @@ parse_line(struct config *c, char *line, unsigned lineno, unsigned *seen,
 
 /*
  * After all lines: require database, default signing_key_file to
- * <database>/signing.key, and catch allocation failures of config_init().
+ * <database>/signing.key (required with PostgreSQL), and catch
+ * allocation failures of config_init().
  */
 static int
 finish(struct config *c, const char *fname, char *err)
@@ -503,6 +505,12 @@ finish(struct config *c, const char *fname, char *err)
 	if (c->database == NULL) {
 		snprintf(err, CONFIG_ERR_MAX,
 		    "%s: missing required key \"database\"", fname);
+		return -1;
+	}
+	if (c->signing_key_file == NULL && store_is_pg(c->database)) {
+		snprintf(err, CONFIG_ERR_MAX, "%s: \"signing_key_file\" is "
+		    "required when \"database\" is a PostgreSQL URI (every host "
+		    "reads the same key)", fname);
 		return -1;
 	}
 	if (c->signing_key_file == NULL) {

@@ -22,6 +22,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "jws.h"
 #include "util.h"
@@ -715,4 +716,20 @@ jws_strerror(int err)
 	default:
 		return "unknown error";
 	}
+}
+
+int
+jws_key_fingerprint(const struct jws_key *k, char out[65])
+{
+	unsigned char	mac[EVP_MAX_MD_SIZE];
+	unsigned int	len = 0;
+
+	out[0] = '\0';
+	if (k->len == 0 || HMAC(EVP_sha256(), k->key, (int)k->len,
+	    (const unsigned char *)JWS_FP_LABEL, sizeof(JWS_FP_LABEL) - 1, mac,
+	    &len) == NULL || len != 32)
+		return -1;
+	util_hex(mac, len, out);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
 }

@@ -43,6 +43,14 @@ int	jws_key_create(const char *path, char *err, size_t errsz);
  */
 int	jws_key_load(const char *path, struct jws_key *k, char *err, size_t errsz);
 void	jws_key_wipe(struct jws_key *k);   /* OPENSSL_cleanse */
+/*
+ * The key's fingerprint: HMAC-SHA256 of the fixed label JWS_FP_LABEL
+ * with the key, as 64 lowercase hex digits. It tells keys apart without
+ * revealing anything of them (stored in a shared database, so that a host
+ * with another key refuses to start). 0, or -1.
+ */
+#define JWS_FP_LABEL	"tokencat key fingerprint v1"
+int	jws_key_fingerprint(const struct jws_key *k, char out[65]);
 
 /*
  * Sign claims (copied; iss and aud are added here) with HS256.

@@ -183,6 +183,62 @@ audit_event(struct audit_event *e, const char *action, const char *target,
 
 /* --- commands --- */
 
+/*
+ * init on PostgreSQL: the schema created or upgraded; then, if the
+ * database holds no key fingerprint yet, the key file created when
+ * missing and its fingerprint stored; else the key file must be the key
+ * of that fingerprint (never created: the other hosts' key is copied).
+ */
+static int
+init_pg(struct cli *cl)
+{
+	struct app *a = &cl->app;
+	char err[1024], where[1024], fp[65], have[128];
+	int rc, kc = 1;
+
+	store_display(a->cfg.database, where, sizeof(where));
+	if ((rc = store_open(&a->st, a->cfg.database, 0, STORE_CREATE)) != 0) {
+		fail("cannot create or upgrade the schema of %s: %s; check that "
+		    "PostgreSQL runs and the role may create tables", where,
+		    store_strerror(rc));
+		return 1;
+	}
+	cl->open = 1;
+	rc = store_meta_get(a->st, "key_fingerprint", have, sizeof(have));
+	if (rc != 0 && rc != STORE_NOTFOUND) {
+		fail("cannot read the key fingerprint from %s: %s", where,
+		    store_strerror(rc));
+		return 1;
+	}
+	if ((rc == STORE_NOTFOUND && (kc = jws_key_create(a->cfg.signing_key_file,
+	    err, sizeof(err))) == -1) ||
+	    jws_key_load(a->cfg.signing_key_file, &a->key, err, sizeof(err)) == -1) {
+		fail("%s%s", err, rc == 0 ? " (the database has a key already: "
+		    "copy the key file of the other hosts)" : "");
+		return 1;
+	}
+	if (jws_key_fingerprint(&a->key, fp) == -1) {
+		fail("cannot compute the fingerprint of the signing key %s",
+		    a->cfg.signing_key_file);
+		return 1;
+	}
+	if (rc == 0 && strcmp(have, fp) != 0) {
+		fail("the database %s belongs to another signing key than %s: "
+		    "copy that key here instead", where, a->cfg.signing_key_file);
+		return 1;
+	}
+	if (rc == STORE_NOTFOUND &&
+	    (rc = store_meta_put(a->st, "key_fingerprint", fp)) != 0) {
+		fail("cannot store the key fingerprint in %s: %s", where,
+		    store_strerror(rc));
+		return 1;
+	}
+	printf("database ready in %s\n", where);
+	printf("%s %s\n", kc == 1 ? "signing key exists, kept:" :
+	    "signing key created:", a->cfg.signing_key_file);
+	return 0;
+}
+
 static int
 cmd_init(struct cli *cl, char **args, int nopt, char **opts)
 {
@@ -194,6 +250,8 @@ cmd_init(struct cli *cl, char **args, int nopt, char **opts)
 		fail("%s", err);
 		return 1;
 	}
+	if (store_is_pg(cl->app.cfg.database))
+		return init_pg(cl);
 	if ((rc = store_open(&cl->app.st, cl->app.cfg.database,
 	    cl->app.cfg.map_size_mb, STORE_CREATE)) != 0) {
 		fail("cannot create database %s: %s; check that the parent directory "
@@ -622,14 +680,38 @@ copy_key(const char *from, const char *dir)
  * backup DEST_DIR: the catalog, the usage environment and the signing key,
  * so that a config whose database is DEST_DIR serves from the copy.
  */
+/*
+ * 1 (said so) if the configured database is PostgreSQL, which pg_dump
+ * backs up: checked before connecting, so the answer is the same with the
+ * server down. 0 otherwise, or when the config is unreadable (the normal
+ * open reports that).
+ */
+static int
+backup_is_pg_dump(struct cli *cl)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	int pg;
+
+	config_init(&cfg);
+	pg = config_load(&cfg, config_path(cl->cfg_arg), err) == 0 &&
+	    store_is_pg(cfg.database);
+	if (pg)
+		fail("a PostgreSQL database is not backed up by tokencat: use "
+		    "pg_dump (e.g. pg_dump -Fc DBNAME > tokencat.dump), and keep "
+		    "a copy of the signing key %s", cfg.signing_key_file);
+	config_free(&cfg);
+	return pg;
+}
+
 static int
 cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 {
-	int rc = store_backup(cl->app.st, args[0]);
+	int rc;
 
 	(void)nopt;
 	(void)opts;
-	if (rc != 0) {
+	if ((rc = store_backup(cl->app.st, args[0])) != 0) {
 		fail("cannot back up to %s: %s; use a new or empty directory on a "
 		    "disk with room", args[0], store_strerror(rc));
 		return 1;
@@ -817,6 +899,8 @@ run(struct cli *cl, const struct cmd *c, int argc, char **argv)
 		return usage_error(c, "too many arguments");
 	if ((rc = split_args(c, argc, argv, args, opts, &nopt)) != 0)
 		return rc == -1 ? 0 : rc;
+	if (c->fn == cmd_backup && backup_is_pg_dump(cl))
+		return 1;
 	if (c->fn != cmd_init && cli_open(cl, 0, c->need_key) != 0)
 		return 1;
 	return c->fn(cl, args, nopt, opts);

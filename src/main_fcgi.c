@@ -109,13 +109,14 @@ cgi_write(void *ctx, const char *buf, int n)
  * Recorded uses are written in batches (store_use_record). While some are
  * pending, accept() on the listening socket times out after USE_FLUSH_MS
  * (SO_RCVTIMEO), so an idle worker writes them within that time instead
- * of holding them until its next request. Returns whether the timeout is
- * now set.
+ * of holding them until its next request; so does a worker still waiting
+ * for PostgreSQL, to try again (app_store_retry). Returns whether the
+ * timeout is now set.
  */
 static int
 accept_timeout(const struct app *a, int armed)
 {
-	int want = store_use_pending(a->st) > 0;
+	int want = a->st == NULL || store_use_pending(a->st) > 0;
 	struct timeval tv = { 0, want ? USE_FLUSH_MS * 1000 : 0 };
 
 	if (want != armed && setsockopt(FCGI_LISTENSOCK_FILENO, SOL_SOCKET,
@@ -145,6 +146,7 @@ role_of(char **envp)
 
 /*
  * Answer one request on io: parse, route, reply, log one line, free.
+ * Without a store (PostgreSQL not reached yet) every request is 503.
  * Method and path in the log line are escaped by log.h.
  */
 static void
@@ -156,7 +158,8 @@ serve(const struct app *a, struct http_io *io)
 
 	memset(&r, 0, sizeof(r));
 	if ((st = http_req_init(&r, a, io)) == 0)
-		st = router_dispatch(&r);
+		st = a->st != NULL ? router_dispatch(&r) :
+		    http_error(&r, 503, "Service temporarily unavailable");
 	r.status = st;
 	http_reply(&r);
 	end_us = util_mono_us();
@@ -194,29 +197,68 @@ serve_cgi(const struct app *a)
 		total += n;
 }
 
+static int	confine(const struct app *, int);
+
 /*
- * The FastCGI loop: one request at a time until a signal asks to stop.
- * Returns 0 after a requested stop, 1 if accepting fails otherwise.
+ * Before a request: connect to PostgreSQL if the worker is still waiting
+ * for it, and once the store is open confine the worker (sandbox.h), only
+ * once; a worker that waits for PostgreSQL at start answers 503 unconfined
+ * until then, because libpq's first connection reads files (the password
+ * file, the user database) that the sandbox denies. listen_fd as for
+ * confine(). 0, or 1 when the worker must end (logged): the server
+ * answered but cannot be served, or the sandbox could not be entered.
  */
 static int
-serve_fcgi(const struct app *a)
+ready(struct app *a, int listen_fd, int *confined)
+{
+	char err[1024];
+
+	if (a->st == NULL && app_store_retry(a, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (a->st != NULL && !*confined) {
+		if (confine(a, listen_fd) == -1)
+			return 1;
+		*confined = 1;
+	}
+	return 0;
+}
+
+/*
+ * The FastCGI loop: one request at a time until a signal asks to stop.
+ * Returns 0 after a requested stop, 1 if accepting fails otherwise or the
+ * store, once reached, cannot be served.
+ */
+static int
+serve_fcgi(struct app *a)
 {
 	FCGX_Request	q;
 	struct http_io	io;
-	int		rc = 0, armed = 0;
+	int		rc = 0, armed = 0, confined = 0;
 
 	if (FCGX_InitRequest(&q, 0, 0) != 0) {
 		log_error("cannot initialize the FastCGI request");
 		return 1;
 	}
 	while (!stop) {
+		if (ready(a, FCGI_LISTENSOCK_FILENO, &confined) != 0) {
+			FCGX_Free(&q, 1);
+			return 1;
+		}
 		armed = accept_timeout(a, armed);
 		if ((rc = FCGX_Accept_r(&q)) == -EAGAIN || rc == -EWOULDBLOCK) {
-			store_use_flush(a->st);         /* idle: write pending uses */
+			if (a->st != NULL)      /* idle: write pending uses */
+				store_use_flush(a->st);
 			continue;
 		}
 		if (rc < 0)
 			break;
+		if (ready(a, FCGI_LISTENSOCK_FILENO, &confined) != 0) {
+			FCGX_Finish_r(&q);
+			FCGX_Free(&q, 1);
+			return 1;
+		}
 		if (armed)
 			no_timeout(q.ipcFd);
 		memset(&io, 0, sizeof(io));
@@ -227,7 +269,7 @@ serve_fcgi(const struct app *a)
 		io.role = role_of(q.envp);
 		serve(a, &io);
 		FCGX_Finish_r(&q);
-		if (store_use_due(a->st, util_now_ms()))
+		if (a->st != NULL && store_use_due(a->st, util_now_ms()))
 			store_use_flush(a->st);
 	}
 	FCGX_Free(&q, 1);
@@ -275,7 +317,8 @@ confine(const struct app *a, int listen_fd)
 		free(jwt);
 		json_object_put(claims);
 	}
-	if (sandbox_enter(listen_fd, err, sizeof(err)) == -1) {
+	if (sandbox_enter(listen_fd, store_is_pg(a->cfg.database) ?
+	    SANDBOX_CLIENT : 0, err, sizeof(err)) == -1) {
 		log_error("%s; set sandbox = off to run without it", err);
 		return -1;
 	}
@@ -299,7 +342,7 @@ main(int argc, char *argv[])
 	struct app	 app;
 	const char	*cfg = NULL;
 	char		 err[1024];
-	int		 ch, rc = 0, cgi;
+	int		 ch, rc = 0, confined = 0;
 
 	while ((ch = getopt(argc, argv, "c:hV")) != -1) {
 		switch (ch) {
@@ -325,16 +368,19 @@ main(int argc, char *argv[])
 		log_error("cannot initialize libfcgi");
 		return 1;
 	}
-	if (app_open(&app, cfg, 0, 1, err, sizeof(err)) == -1) {
+	if (app_open(&app, cfg, 0, APP_KEY | APP_RETRY, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 1;
 	}
 	signals_init();
-	cgi = FCGX_IsCGI();
-	if (confine(&app, cgi ? -1 : FCGI_LISTENSOCK_FILENO) == -1)
-		rc = 1;
-	else if (cgi)
+	if (FCGX_IsCGI()) {
+		app.retry_at = 0;
+		if (ready(&app, -1, &confined) != 0) {
+			app_close(&app);
+			return 1;
+		}
 		serve_cgi(&app);
+	}
 	else
 		rc = serve_fcgi(&app);
 	app_close(&app);

@@ -151,9 +151,60 @@ sanitizer_rules(scmp_filter_ctx ctx, char *err, size_t errsz)
 }
 #endif
 
+/* fcntl(2) commands of libpq on its own sockets (non-blocking, CLOEXEC). */
+static const int client_fcntl[] = {
+	F_GETFL, F_SETFL, F_GETFD, F_SETFD,
+};
+
+/* Socket families a client may open (SANDBOX_CLIENT). */
+static const int client_af[] = {
+	AF_UNIX, AF_INET, AF_INET6,
+};
+
+/*
+ * SANDBOX_CLIENT: what libpq does when it connects again (PQreset) after
+ * the server went away, seen with strace in the PostgreSQL fault tests:
+ * a stream socket of the three families (SOCK_NONBLOCK and SOCK_CLOEXEC
+ * allowed; a datagram or raw socket kills), connect, its options, and
+ * send and receive on it. The server's address cannot be checked here:
+ * a filter sees no memory behind a pointer. 0 or -1 with err.
+ */
+static int
+client_rules(scmp_filter_ctx ctx, char *err, size_t errsz)
+{
+	static const int	 plain_client[] = {
+		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+		SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+		SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
+		SCMP_SYS(recvmsg),
+	};
+	struct scmp_arg_cmp	 c[2];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(plain_client) / sizeof(plain_client[0]); i++)
+		if (rule(ctx, SCMP_ACT_ALLOW, plain_client[i], 0, NULL, err,
+		    errsz) == -1)
+			return -1;
+	for (i = 0; i < sizeof(client_af) / sizeof(client_af[0]); i++) {
+		c[0] = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)client_af[i]);
+		c[1] = SCMP_A1_32(SCMP_CMP_MASKED_EQ,
+		    ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC), SOCK_STREAM);
+		if (rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, c, err,
+		    errsz) == -1)
+			return -1;
+	}
+	for (i = 0; i < sizeof(client_fcntl) / sizeof(client_fcntl[0]); i++) {
+		c[0] = SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)client_fcntl[i]);
+		if (rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, c, err,
+		    errsz) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* The allow-list into ctx (see the file's comment). 0 or -1 with err. */
 static int
-rules(scmp_filter_ctx ctx, int listen_fd, char *err, size_t errsz)
+rules(scmp_filter_ctx ctx, int listen_fd, int flags, char *err, size_t errsz)
 {
 	struct scmp_arg_cmp	c[2];
 	size_t			i;
@@ -185,6 +236,8 @@ rules(scmp_filter_ctx ctx, int listen_fd, char *err, size_t errsz)
 	if (listen_fd >= 0 && rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(accept), 1,
 	    c, err, errsz) == -1)
 		return -1;
+	if ((flags & SANDBOX_CLIENT) && client_rules(ctx, err, errsz) == -1)
+		return -1;
 	/* the idle flush's accept timeout; libfcgi's TCP_NODELAY */
 	c[0] = SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET);
 	c[1] = SCMP_A2_32(SCMP_CMP_EQ, SO_RCVTIMEO);
@@ -210,7 +263,7 @@ rules(scmp_filter_ctx ctx, int listen_fd, char *err, size_t errsz)
 }
 
 int
-sandbox_enter(int listen_fd, char *err, size_t errsz)
+sandbox_enter(int listen_fd, int flags, char *err, size_t errsz)
 {
 	scmp_filter_ctx	ctx;
 	int		rc = -1, lrc;
@@ -227,7 +280,7 @@ sandbox_enter(int listen_fd, char *err, size_t errsz)
 		    "other architectures");
 		goto out;
 	}
-	if (rules(ctx, listen_fd, err, errsz) == -1)
+	if (rules(ctx, listen_fd, flags, err, errsz) == -1)
 		goto out;
 	if ((lrc = seccomp_load(ctx)) != 0) {
 		snprintf(err, errsz, "sandbox: the kernel refused the seccomp "

@@ -1,6 +1,7 @@
 /*
- * store.c - the LMDB environment, transactions with map growth, and the
- * records other than tokens: users, teams, memberships, session
+ * store.c - the LMDB backend (store_lmdb_ops, store_ops.h): the
+ * environment, transactions with map growth, and the records other than
+ * tokens: users, teams, memberships, session
  * revocations and login failures. Tokens are in store_token.c.
  *
  * Records are JSON documents (json-c) so fields can be added without a
@@ -165,7 +166,7 @@ store_read_cache_drop(struct store *s)
 }
 
 int
-store_snapshot(struct store *s)
+lmdb_snapshot(struct store *s)
 {
 	MDB_txn *txn;
 	int rc, cached;
@@ -183,7 +184,7 @@ store_snapshot(struct store *s)
 }
 
 void
-store_snapshot_end(struct store *s)
+lmdb_snapshot_end(struct store *s)
 {
 	if (!s->snap)
 		return;
@@ -383,7 +384,7 @@ open_rdonly(struct store *s, const char *dir, size_t map_mb)
 }
 
 int
-store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
+lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 {
 	struct store *s;
 	int rc, dead = 0;
@@ -395,6 +396,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		free(s);
 		return STORE_NOMEM;
 	}
+	s->ops = &store_lmdb_ops;
 	rc = env_open(s, dir, map_mb, flags & STORE_BULK ? MDB_NOSYNC : 0);
 	if ((rc == EACCES || rc == EROFS) && !(flags & STORE_CREATE))
 		rc = open_rdonly(s, dir, map_mb);
@@ -404,7 +406,7 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		if ((rc = open_dbis_ro(s)) != 0)
 			goto fail;
 		if ((rc = usage_open(s, map_mb)) != 0 && rc != STORE_RDONLY) {
-			store_close(s);
+			lmdb_close(s);
 			return rc;
 		}
 		*sp = s;
@@ -415,18 +417,18 @@ store_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
 	if ((rc = store_write(s, open_dbis, NULL)) != 0 ||
 	    (rc = usage_open(s, map_mb)) != 0) {
-		store_close(s);
+		lmdb_close(s);
 		return rc;
 	}
 	*sp = s;
 	return STORE_OK;
 fail:
-	store_close(s);
+	lmdb_close(s);
 	return map_err(rc);
 }
 
 void
-store_close(struct store *s)
+lmdb_close(struct store *s)
 {
 	if (s == NULL)
 		return;
@@ -443,7 +445,7 @@ store_close(struct store *s)
 }
 
 int
-store_backup(struct store *s, const char *dest)
+lmdb_backup(struct store *s, const char *dest)
 {
 	char path[4096];
 	int rc;
@@ -461,7 +463,7 @@ store_backup(struct store *s, const char *dest)
 	/* the uses, their statistics and last_used: <dest>/usage */
 	if (snprintf(path, sizeof(path), "%s/usage", dest) >= (int)sizeof(path))
 		return STORE_IO;
-	store_use_flush(s);
+	lmdb_use_flush(s);
 	if (mkdir(path, 0700) == -1)
 		return map_err(errno);
 	if ((rc = mdb_env_copy2(s->uenv, path, MDB_CP_COMPACT)) != 0)
@@ -470,6 +472,65 @@ store_backup(struct store *s, const char *dest)
 	    (int)sizeof(path) && chmod(path, 0600) == -1)
 		return map_err(errno);
 	return STORE_OK;
+}
+
+/* --- the meta database: settings of the database itself --- */
+
+struct meta_arg {
+	const char	*key, *value;
+	char		*out;
+	size_t		 outsz;
+};
+
+/* Keys of the meta database other than "schema" (kept by open_dbis). */
+static int
+meta_key_ok(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n > 0 && n < 128 && strcmp(key, "schema") != 0;
+}
+
+static int
+tx_meta_get(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *m = arg;
+
+	return db_get_str(s, txn, DB_META, m->key, strlen(m->key), m->out,
+	    m->outsz);
+}
+
+int
+lmdb_meta_get(struct store *s, const char *key, char *out, size_t outsz)
+{
+	struct meta_arg m = { key, NULL, out, outsz };
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (!meta_key_ok(key))
+		return STORE_NOTFOUND;
+	return store_read(s, tx_meta_get, &m);
+}
+
+static int
+tx_meta_put(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *m = arg;
+
+	return db_put(s, txn, DB_META, m->key, strlen(m->key), m->value,
+	    strlen(m->value), 0);
+}
+
+int
+lmdb_meta_put(struct store *s, const char *key, const char *value)
+{
+	struct meta_arg m = { key, value, NULL, 0 };
+
+	if (!meta_key_ok(key))
+		return STORE_INVALID;
+	if (s->rdonly)
+		return STORE_RDONLY;
+	return store_write(s, tx_meta_put, &m);
 }
 
 /* --- small typed helpers over MDB_val --- */
@@ -625,7 +686,7 @@ tx_user_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_add(struct store *s, const struct user *u,
+lmdb_user_add(struct store *s, const struct user *u,
     const struct audit_event *ev)
 {
 	if (strlen(u->id) != UUID_LEN)
@@ -646,7 +707,7 @@ tx_user_put(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_put(struct store *s, const struct user *u,
+lmdb_user_put(struct store *s, const struct user *u,
     const struct audit_event *ev)
 {
 	return store_write_audited(s, tx_user_put, (void *)(uintptr_t)u, ev);
@@ -727,7 +788,7 @@ tx_user_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_get(struct store *s, const char *id, struct user *out)
+lmdb_user_get(struct store *s, const char *id, struct user *out)
 {
 	struct user_get g = { id, NULL, out };
 
@@ -735,7 +796,7 @@ store_user_get(struct store *s, const char *id, struct user *out)
 }
 
 int
-store_user_by_email(struct store *s, const char *email, struct user *out)
+lmdb_user_by_email(struct store *s, const char *email, struct user *out)
 {
 	struct user_get g = { NULL, email, out };
 
@@ -788,7 +849,7 @@ tx_user_list(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_user_list(struct store *s, uint64_t offset, uint32_t limit,
+lmdb_user_list(struct store *s, uint64_t offset, uint32_t limit,
     struct user **out, size_t *n, uint64_t *total)
 {
 	struct user_page p = { offset, limit, NULL, 0, 0 };
@@ -823,7 +884,7 @@ tx_jti_revoke(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
+lmdb_jti_revoke(struct store *s, const char *jti, int64_t exp_ms)
 {
 	struct jti_arg a = { jti, exp_ms, 0 };
 
@@ -844,7 +905,7 @@ tx_jti_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_jti_revoked(struct store *s, const char *jti)
+lmdb_jti_revoked(struct store *s, const char *jti)
 {
 	struct jti_arg a = { jti, 0, 0 };
 	int rc;
@@ -918,7 +979,8 @@ login_arg(struct login_arg *a, const char *email)
 }
 
 int
-store_login_get(struct store *s, const char *email, unsigned *count, int64_t *last)
+lmdb_login_get(struct store *s, const char *email, unsigned *count,
+    int64_t *last)
 {
 	struct login_arg a;
 	int rc;
@@ -951,7 +1013,7 @@ tx_login_attempt(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_login_attempt(struct store *s, const char *email, int64_t now,
+lmdb_login_attempt(struct store *s, const char *email, int64_t now,
     int64_t window_ms, unsigned max, unsigned *count, int64_t *last_ms,
     int *locked)
 {
@@ -977,7 +1039,7 @@ store_login_attempt(struct store *s, const char *email, int64_t now,
 }
 
 int
-store_login_reset(struct store *s, const char *email)
+lmdb_login_reset(struct store *s, const char *email)
 {
 	struct login_arg a;
 

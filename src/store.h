@@ -1,7 +1,8 @@
 /*
- * store.h - the LMDB store: users, teams, memberships, tokens, session
- * revocations and login failures, with the indexes the API needs.
- * Nobody but store*.c includes lmdb.h.
+ * store.h - the store: users, teams, memberships, invitations, tokens,
+ * session revocations, login failures, the audit trail and the uses, in
+ * LMDB (a directory) or PostgreSQL (a postgresql:// URI), behind this one
+ * interface (store_ops.h). Nobody but store*.c includes lmdb.h or libpq-fe.h.
  *
  * Every function opens and ends its own short transaction (never held across
  * requests). Writes are durable commits, retried after growing the map on
@@ -102,12 +103,22 @@ struct store;
 #define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close */
 
 /*
- * Open (or with STORE_CREATE, create) the environment in dir. Call after any
- * fork. Clears stale readers (mdb_reader_check). map_mb is the initial map
- * size; the map grows on demand. Returns 0 or a STORE_* error; *sp owned by
- * the caller (store_close).
+ * Open the store the database setting names: a postgresql:// or
+ * postgres:// URI is PostgreSQL (store_pg.h: with STORE_CREATE the
+ * schema is created or upgraded; map_mb means nothing), anything else an
+ * LMDB directory: open (or with STORE_CREATE, create) the environment in
+ * it, clearing stale readers (mdb_reader_check); map_mb is the initial map
+ * size, which grows on demand. Call after any fork. Returns 0 or a STORE_*
+ * error; *sp owned by the caller (store_close).
  */
-int	store_open(struct store **sp, const char *dir, size_t map_mb, int flags);
+int	store_open(struct store **sp, const char *database, size_t map_mb,
+	    int flags);
+/* 1 if database names a PostgreSQL server (postgresql:// or postgres://). */
+int	store_is_pg(const char *database);
+/* database as it may be shown: a URI's password left out. */
+void	store_display(const char *database, char *out, size_t outsz);
+/* "lmdb" or "postgresql". */
+const char *store_backend(const struct store *);
 void	store_close(struct store *);
 /*
  * Read the catalog from one snapshot until store_snapshot_end: every read
@@ -121,6 +132,13 @@ void	store_snapshot_end(struct store *);
  * of the usage environment into dest_dir/usage, while others write.
  */
 int	store_backup(struct store *, const char *dest_dir);
+/*
+ * Settings of the database itself, such as the signing key's fingerprint
+ * (jws_key_fingerprint): get copies the value of key into out (outsz
+ * bytes), STORE_NOTFOUND when absent; put replaces it, durably.
+ */
+int	store_meta_get(struct store *, const char *key, char *out, size_t outsz);
+int	store_meta_put(struct store *, const char *key, const char *value);
 
 /*
  * --- the audit trail: durable, newest first ---

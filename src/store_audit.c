@@ -71,7 +71,7 @@ tx_audit_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_audit_add(struct store *s, const struct audit_event *e)
+lmdb_audit_add(struct store *s, const struct audit_event *e)
 {
 	return store_write(s, tx_audit_add, (void *)(uintptr_t)e);
 }
@@ -129,7 +129,7 @@ tx_audit_list(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_audit_list(struct store *s, const char *user_email, uint64_t offset,
+lmdb_audit_list(struct store *s, const char *user_email, uint64_t offset,
     uint32_t limit, struct audit_event **out, size_t *n, uint64_t *total)
 {
 	struct audit_page p = { user_email, offset, limit, NULL, 0, 0 };

@@ -6,7 +6,7 @@
 #define TC_STORE_INT_H
 
 #include <lmdb.h>
-#include "store.h"
+#include "store_ops.h"
 
 enum dbi_id {
 	DB_META, DB_USERS, DB_USER_EMAIL, DB_TEAMS, DB_TEAM_NAME, DB_MEMBERS,
@@ -23,7 +23,9 @@ struct wcache;
 
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
+/* The LMDB backend's store: starts with the ops (store_ops.h). */
 struct store {
+	const struct store_ops	*ops;
 	MDB_env		*env;
 	MDB_dbi		 dbi[DB__MAX];
 	char		*dir;
@@ -103,5 +105,89 @@ int	db_get_str(struct store *, MDB_txn *, int db, const void *k, size_t kl,
 const char *jstr(struct json_object *o, const char *key);
 int64_t	 jint(struct json_object *o, const char *key);
 void	 jcpy(struct json_object *o, const char *key, char *out, size_t outsz);
+
+/*
+ * The functions of store_lmdb_ops (store_lmdb_ops.c): store.h's, under
+ * the backend's names; callers go through store.h (store_dispatch.c).
+ */
+extern const struct store_ops store_lmdb_ops;
+int	lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags);
+void	lmdb_close(struct store *);
+int	lmdb_snapshot(struct store *);
+void	lmdb_snapshot_end(struct store *);
+int	lmdb_backup(struct store *, const char *dest_dir);
+int	lmdb_meta_get(struct store *, const char *key, char *out, size_t outsz);
+int	lmdb_meta_put(struct store *, const char *key, const char *value);
+int	lmdb_user_add(struct store *, const struct user *u,
+	    const struct audit_event *ev);
+int	lmdb_user_get(struct store *, const char *id, struct user *out);
+int	lmdb_user_by_email(struct store *, const char *email, struct user *out);
+int	lmdb_user_put(struct store *, const struct user *u,
+	    const struct audit_event *ev);
+int	lmdb_user_list(struct store *, uint64_t offset, uint32_t limit,
+	    struct user **out, size_t *n, uint64_t *total);
+int	lmdb_team_add(struct store *, const struct team *t, const char *owner_id,
+	    const struct audit_event *ev);
+int	lmdb_team_get(struct store *, const char *id, struct team *out);
+int	lmdb_team_list(struct store *, struct team **out, size_t *n);
+int	lmdb_member_set(struct store *, const char *team_id, const char *user_id,
+	    int role, int *created, const struct audit_event *ev);
+int	lmdb_member_del(struct store *, const char *team_id, const char *user_id,
+	    const struct audit_event *ev);
+int	lmdb_member_get(struct store *, const char *team_id, const char *user_id,
+	    int *role);
+int	lmdb_user_teams(struct store *, const char *user_id,
+	    struct membership **out, size_t *n);
+int	lmdb_team_members(struct store *, const char *team_id,
+	    struct membership **out, size_t *n);
+int	lmdb_invite_put(struct store *, const struct invitation *inv,
+	    const struct audit_event *ev);
+int	lmdb_invite_get(struct store *, const char *team_id, const char *email,
+	    int64_t now, struct invitation *out);
+int	lmdb_invite_list(struct store *, int by_team, const char *key, int64_t now,
+	    struct invitation **out, size_t *n);
+int	lmdb_invite_del(struct store *, const char *team_id, const char *email,
+	    int64_t now, const struct audit_event *ev);
+int	lmdb_invite_accept(struct store *, const char *team_id, const char *user_id,
+	    const char *email, int64_t now, int *role, const struct audit_event *ev);
+int	lmdb_token_add(struct store *, const struct token *t,
+	    const struct audit_event *ev);
+int	lmdb_token_get(struct store *, const char *id, struct token *out);
+int	lmdb_token_by_jti(struct store *, const char *jti, struct token *out);
+int	lmdb_token_edit(struct store *, const char *id, token_edit_fn fn,
+	    void *arg, struct token *out, const struct audit_event *ev);
+int	lmdb_token_rotate(struct store *, const char *old_id, token_edit_fn fn,
+	    void *arg, const struct token *newt, const struct audit_event *ev);
+int	lmdb_token_list(struct store *, enum tokset set, const char *key,
+	    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+	    struct token **out, size_t *n, uint64_t *total);
+int	lmdb_token_list_visible(struct store *, const char *owner_id,
+	    const struct strlist *teams, const struct strlist *scope,
+	    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+	    struct token **out, size_t *n, uint64_t *total);
+int	lmdb_jti_revoke(struct store *, const char *jti, int64_t exp_ms);
+int	lmdb_jti_revoked(struct store *, const char *jti);
+int	lmdb_login_get(struct store *, const char *email, unsigned *count,
+	    int64_t *last_ms);
+int	lmdb_login_attempt(struct store *, const char *email, int64_t now,
+	    int64_t window_ms, unsigned max, unsigned *count, int64_t *last_ms,
+	    int *locked);
+int	lmdb_login_reset(struct store *, const char *email);
+int	lmdb_audit_add(struct store *, const struct audit_event *e);
+int	lmdb_audit_list(struct store *, const char *user_email, uint64_t offset,
+	    uint32_t limit, struct audit_event **out, size_t *n, uint64_t *total);
+int	lmdb_use_record(struct store *, const char *token_id, const struct use *u);
+int	lmdb_use_flush(struct store *);
+size_t	lmdb_use_pending(const struct store *);
+int	lmdb_use_due(const struct store *, int64_t now);
+int	lmdb_use_last(struct store *, const char *token_id, int64_t *last_ms);
+int	lmdb_use_window(struct store *, const char *token_id, int64_t now,
+	    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+	    int64_t frees_at[WIN__MAX]);
+int	lmdb_use_admit(struct store *, const char *token_id,
+	    const uint32_t cap[WIN__MAX], const struct use *u,
+	    uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX], int *admitted);
+int	lmdb_use_stats(struct store *, const char *token_id, int64_t now,
+	    unsigned days, struct usage_stats *out);
 
 #endif

@@ -193,7 +193,7 @@ tx_invite_put(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_invite_put(struct store *s, const struct invitation *inv,
+lmdb_invite_put(struct store *s, const struct invitation *inv,
     const struct audit_event *ev)
 {
 	size_t len = strlen(inv->email);
@@ -256,7 +256,7 @@ keys_ok(struct store *s, const char *team, const char *email)
 }
 
 int
-store_invite_get(struct store *s, const char *team_id, const char *email,
+lmdb_invite_get(struct store *s, const char *team_id, const char *email,
     int64_t now, struct invitation *out)
 {
 	struct one_arg a;
@@ -302,7 +302,7 @@ inv_cmp(const void *x, const void *y)
 }
 
 int
-store_invite_list(struct store *s, int by_team, const char *key, int64_t now,
+lmdb_invite_list(struct store *s, int by_team, const char *key, int64_t now,
     struct invitation **out, size_t *n)
 {
 	struct list_arg a;
@@ -348,7 +348,7 @@ tx_invite_del(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_invite_del(struct store *s, const char *team_id, const char *email,
+lmdb_invite_del(struct store *s, const char *team_id, const char *email,
     int64_t now, const struct audit_event *ev)
 {
 	struct one_arg a;
@@ -391,7 +391,7 @@ tx_invite_accept(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_invite_accept(struct store *s, const char *team_id, const char *user_id,
+lmdb_invite_accept(struct store *s, const char *team_id, const char *user_id,
     const char *email, int64_t now, int *role, const struct audit_event *ev)
 {
 	struct one_arg a;

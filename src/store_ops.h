@@ -3,15 +3,15 @@
  * function of store.h that works on a store, so that more than one backend
  * (LMDB, PostgreSQL) can sit behind the one interface.
  *
- * Design (the dispatch is a later stage; today only the PostgreSQL backend
- * fills a table, and store.c still calls LMDB directly):
+ * Design (store_lmdb_ops.c and store_pg_ops.c fill the tables,
+ * store_dispatch.c holds store.h's public functions):
  *
  *	struct store_base {
  *		const struct store_ops	*ops;
  *	};
  *
  * Every backend's struct store starts with that pointer, so the public
- * functions of store.h become one line each in store.c:
+ * functions of store.h are one line each in store_dispatch.c:
  *
  *	int
  *	store_user_get(struct store *s, const char *id, struct user *out)
@@ -46,6 +46,9 @@ struct store_ops {
 	int	(*snapshot)(struct store *);
 	void	(*snapshot_end)(struct store *);
 	int	(*backup)(struct store *, const char *dest_dir);
+	int	(*meta_get)(struct store *, const char *key, char *out,
+		    size_t outsz);
+	int	(*meta_put)(struct store *, const char *key, const char *value);
 
 	int	(*user_add)(struct store *, const struct user *,
 		    const struct audit_event *);
@@ -73,6 +76,18 @@ struct store_ops {
 	int	(*team_members)(struct store *, const char *team_id,
 		    struct membership **out, size_t *n);
 
+	int	(*invite_put)(struct store *, const struct invitation *,
+		    const struct audit_event *);
+	int	(*invite_get)(struct store *, const char *team_id,
+		    const char *email, int64_t now, struct invitation *);
+	int	(*invite_list)(struct store *, int by_team, const char *key,
+		    int64_t now, struct invitation **out, size_t *n);
+	int	(*invite_del)(struct store *, const char *team_id,
+		    const char *email, int64_t now, const struct audit_event *);
+	int	(*invite_accept)(struct store *, const char *team_id,
+		    const char *user_id, const char *email, int64_t now,
+		    int *role, const struct audit_event *);
+
 	int	(*token_add)(struct store *, const struct token *,
 		    const struct audit_event *);
 	int	(*token_get)(struct store *, const char *id, struct token *);
@@ -87,7 +102,8 @@ struct store_ops {
 		    uint32_t limit, struct token **out, size_t *n,
 		    uint64_t *total);
 	int	(*token_list_visible)(struct store *, const char *owner_id,
-		    const struct strlist *teams, int include_inactive,
+		    const struct strlist *teams, const struct strlist *scope,
+		    int include_inactive,
 		    int64_t now, uint64_t offset, uint32_t limit,
 		    struct token **out, size_t *n, uint64_t *total);
 

@@ -3,8 +3,8 @@
  * table store_pg_ops, and what `tokencat init` needs (migrations).
  * Nobody but store_pg*.c includes libpq-fe.h.
  *
- * Not selectable yet: nothing in the product opens it (a later stage
- * dispatches store.h through struct store_ops).
+ * Selected by a postgresql:// or postgres:// database (store_open in
+ * store_dispatch.c).
  */
 #ifndef TC_STORE_PG_H
 #define TC_STORE_PG_H

@@ -47,8 +47,20 @@ int	pg_token_rotate(struct store *, const char *old_id, token_edit_fn fn,
 int	pg_token_list(struct store *, enum tokset set, const char *key,
 	    int include_inactive, int64_t now, uint64_t offset,
 	    uint32_t limit, struct token **out, size_t *n, uint64_t *total);
+int	pg_invite_put(struct store *, const struct invitation *,
+	    const struct audit_event *);
+int	pg_invite_get(struct store *, const char *team_id, const char *email,
+	    int64_t now, struct invitation *);
+int	pg_invite_list(struct store *, int by_team, const char *key,
+	    int64_t now, struct invitation **out, size_t *n);
+int	pg_invite_del(struct store *, const char *team_id, const char *email,
+	    int64_t now, const struct audit_event *);
+int	pg_invite_accept(struct store *, const char *team_id,
+	    const char *user_id, const char *email, int64_t now, int *role,
+	    const struct audit_event *);
 int	pg_token_list_visible(struct store *, const char *owner_id,
-	    const struct strlist *teams, int include_inactive, int64_t now,
+	    const struct strlist *teams, const struct strlist *scope,
+	    int include_inactive, int64_t now,
 	    uint64_t offset, uint32_t limit, struct token **out, size_t *n,
 	    uint64_t *total);
 int	pg_jti_revoke(struct store *, const char *jti, int64_t exp_ms);

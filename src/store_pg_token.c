@@ -278,14 +278,17 @@ pg_token_rotate(struct store *s, const char *old_id, token_edit_fn fn,
 /* --- listing --- */
 
 /*
- * Which tokens a listing reads: $1 a key, $2 a text[] of teams; the
- * unused one is NULL and folds away in the plan made with the values.
+ * Which tokens a listing reads: $1 a key, $2 a text[] of teams, $7 a
+ * text[] of the teams a narrowed session keeps of the owner's own tokens
+ * (with the team-less ones); the unused ones are NULL and fold away in
+ * the plan made with the values.
  */
 static const char *const set_where[] = {
-	"($1::text IS NULL AND $2::text[] IS NULL)",            /* all */
-	"(t.owner_id = $1 AND $2::text[] IS NULL)",             /* owner */
-	"(t.team_id = $1 AND $2::text[] IS NULL)",              /* team */
-	"(t.owner_id = $1 OR t.team_id = ANY($2::text[]))"      /* visible */
+	"($1::text IS NULL AND $2::text[] IS NULL AND $7::text[] IS NULL)",
+	"(t.owner_id = $1 AND $2::text[] IS NULL AND $7::text[] IS NULL)",
+	"(t.team_id = $1 AND $2::text[] IS NULL AND $7::text[] IS NULL)",
+	"((t.owner_id = $1 AND ($7::text[] IS NULL OR t.team_id = '' OR "
+	    "t.team_id = ANY($7::text[]))) OR t.team_id = ANY($2::text[]))"
 };
 #define SET_VISIBLE 3
 
@@ -293,6 +296,7 @@ struct tok_page {
 	int		 set;
 	const char	*key;
 	const char	*teams;         /* an array literal of team ids */
+	const char	*scope;         /* the same, or NULL: not narrowed */
 	int		 include_inactive;
 	int64_t		 now;
 	uint64_t	 offset;
@@ -327,6 +331,7 @@ tx_token_list(struct store *s, void *arg)
 	pga_int(&a, p->now);
 	pga_int(&a, p->limit);
 	pga_int(&a, (int64_t)(p->offset > INT64_MAX ? INT64_MAX : p->offset));
+	pga_str(&a, p->scope);
 	if ((r = pg_exec(s, sql, &a, &rc)) == NULL)
 		return rc;
 	tokens_free(p->v, p->n);        /* a retry */
@@ -367,8 +372,8 @@ pg_token_list(struct store *s, enum tokset set, const char *key,
     int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
     struct token **out, size_t *n, uint64_t *total)
 {
-	struct tok_page p = { (int)set, NULL, NULL, include_inactive, now,
-	    offset, limit, NULL, 0, 0 };
+	struct tok_page p = { (int)set, NULL, NULL, NULL, include_inactive,
+	    now, offset, limit, NULL, 0, 0 };
 
 	*out = NULL;
 	*n = 0;
@@ -382,16 +387,39 @@ pg_token_list(struct store *s, enum tokset set, const char *key,
 	return token_page(s, &p, out, n, total);
 }
 
-int
-pg_token_list_visible(struct store *s, const char *owner_id,
-    const struct strlist *teams, int include_inactive, int64_t now,
-    uint64_t offset, uint32_t limit, struct token **out, size_t *n,
-    uint64_t *total)
+/* An array literal of the team ids of l (malformed ones left out: 32 hex
+ * need no quoting). NULL when out of memory. */
+static char *
+team_array(const struct strlist *l)
 {
-	struct tok_page p = { SET_VISIBLE, owner_id, NULL, include_inactive,
-	    now, offset, limit, NULL, 0, 0 };
 	char *arr, *w;
 	size_t i;
+
+	if ((arr = w = malloc(2 + l->n * (TEAMID_LEN + 1) + 1)) == NULL)
+		return NULL;
+	*w++ = '{';
+	for (i = 0; i < l->n; i++) {
+		if (!util_is_team_id(l->v[i]))
+			continue;
+		if (w[-1] != '{')
+			*w++ = ',';
+		memcpy(w, l->v[i], TEAMID_LEN);
+		w += TEAMID_LEN;
+	}
+	*w++ = '}';
+	*w = '\0';
+	return arr;
+}
+
+int
+pg_token_list_visible(struct store *s, const char *owner_id,
+    const struct strlist *teams, const struct strlist *scope,
+    int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
+    struct token **out, size_t *n, uint64_t *total)
+{
+	struct tok_page p = { SET_VISIBLE, owner_id, NULL, NULL,
+	    include_inactive, now, offset, limit, NULL, 0, 0 };
+	char *arr, *sarr = NULL;
 	int rc;
 
 	*out = NULL;
@@ -399,22 +427,15 @@ pg_token_list_visible(struct store *s, const char *owner_id,
 	*total = 0;
 	if (strlen(owner_id) != UUID_LEN)
 		return STORE_OK;
-	/* checked team ids only: 32 hex need no quoting in the literal */
-	if ((arr = w = malloc(2 + teams->n * (TEAMID_LEN + 1) + 1)) == NULL)
+	if ((arr = team_array(teams)) == NULL ||
+	    (scope != NULL && (sarr = team_array(scope)) == NULL)) {
+		free(arr);
 		return STORE_NOMEM;
-	*w++ = '{';
-	for (i = 0; i < teams->n; i++) {
-		if (!util_is_team_id(teams->v[i]))
-			continue;
-		if (w[-1] != '{')
-			*w++ = ',';
-		memcpy(w, teams->v[i], TEAMID_LEN);
-		w += TEAMID_LEN;
 	}
-	*w++ = '}';
-	*w = '\0';
 	p.teams = arr;
+	p.scope = sarr;
 	rc = token_page(s, &p, out, n, total);
 	free(arr);
+	free(sarr);
 	return rc;
 }

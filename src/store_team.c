@@ -86,7 +86,7 @@ tx_team_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_team_add(struct store *s, const struct team *t, const char *owner_id,
+lmdb_team_add(struct store *s, const struct team *t, const char *owner_id,
     const struct audit_event *ev)
 {
 	struct team_arg a = { t, owner_id };
@@ -206,7 +206,7 @@ members_list(struct store *s, const char *id, int by_team,
 }
 
 int
-store_user_teams(struct store *s, const char *user_id, struct membership **out,
+lmdb_user_teams(struct store *s, const char *user_id, struct membership **out,
     size_t *n)
 {
 	*out = NULL;
@@ -217,7 +217,7 @@ store_user_teams(struct store *s, const char *user_id, struct membership **out,
 }
 
 int
-store_team_members(struct store *s, const char *team_id, struct membership **out,
+lmdb_team_members(struct store *s, const char *team_id, struct membership **out,
     size_t *n)
 {
 	*out = NULL;
@@ -248,7 +248,7 @@ tx_team_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_team_get(struct store *s, const char *id, struct team *out)
+lmdb_team_get(struct store *s, const char *id, struct team *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!util_is_team_id(id))
@@ -297,7 +297,7 @@ team_cmp(const void *a, const void *b)
 }
 
 int
-store_team_list(struct store *s, struct team **out, size_t *n)
+lmdb_team_list(struct store *s, struct team **out, size_t *n)
 {
 	struct tlist l = { NULL, 0 };
 	int rc = store_read(s, tx_team_list, &l);
@@ -430,7 +430,7 @@ member_ids_ok(const char *team, const char *user)
 }
 
 int
-store_member_set(struct store *s, const char *team_id, const char *user_id,
+lmdb_member_set(struct store *s, const char *team_id, const char *user_id,
     int role, int *created, const struct audit_event *ev)
 {
 	struct member_arg a = { team_id, user_id, role, 0, 0, util_now_ms() };
@@ -445,7 +445,7 @@ store_member_set(struct store *s, const char *team_id, const char *user_id,
 }
 
 int
-store_member_del(struct store *s, const char *team_id, const char *user_id,
+lmdb_member_del(struct store *s, const char *team_id, const char *user_id,
     const struct audit_event *ev)
 {
 	struct member_arg a = { team_id, user_id, ROLE_NONE, 0, 0, 0 };
@@ -462,7 +462,7 @@ tx_member_get(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_member_get(struct store *s, const char *team_id, const char *user_id, int *role)
+lmdb_member_get(struct store *s, const char *team_id, const char *user_id, int *role)
 {
 	struct member_arg a = { team_id, user_id, ROLE_NONE, 0, 0, 0 };
 	int rc;

@@ -308,7 +308,7 @@ tx_token_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_token_add(struct store *s, const struct token *t,
+lmdb_token_add(struct store *s, const struct token *t,
     const struct audit_event *ev)
 {
 	if (strlen(t->id) != UUID_LEN || strlen(t->owner_id) != UUID_LEN ||
@@ -458,12 +458,12 @@ tx_token_get(struct store *s, MDB_txn *txn, void *arg)
 static void
 fill_last_used(struct store *s, struct token *t)
 {
-	if (store_use_last(s, t->id, &t->last_used) != 0)
+	if (lmdb_use_last(s, t->id, &t->last_used) != 0)
 		t->last_used = 0;
 }
 
 int
-store_token_get(struct store *s, const char *id, struct token *out)
+lmdb_token_get(struct store *s, const char *id, struct token *out)
 {
 	struct tok_get g = { id, NULL, out };
 	int rc;
@@ -475,7 +475,7 @@ store_token_get(struct store *s, const char *id, struct token *out)
 }
 
 int
-store_token_by_jti(struct store *s, const char *jti, struct token *out)
+lmdb_token_by_jti(struct store *s, const char *jti, struct token *out)
 {
 	struct tok_get g = { NULL, jti, out };
 
@@ -525,7 +525,7 @@ out_old:
 }
 
 int
-store_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
+lmdb_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
     struct token *out, const struct audit_event *ev)
 {
 	struct tok_edit e = { id, fn, arg, out, 0 };
@@ -558,7 +558,7 @@ tx_token_rotate(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_token_rotate(struct store *s, const char *old_id, token_edit_fn fn, void *arg,
+lmdb_token_rotate(struct store *s, const char *old_id, token_edit_fn fn, void *arg,
     const struct token *newt, const struct audit_event *ev)
 {
 	struct tok_rotate r = { { old_id, fn, arg, NULL, 0 }, newt };
@@ -687,7 +687,7 @@ tx_token_list(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_token_list(struct store *s, enum tokset set, const char *key,
+lmdb_token_list(struct store *s, enum tokset set, const char *key,
     int include_inactive, int64_t now, uint64_t offset, uint32_t limit,
     struct token **out, size_t *n, uint64_t *total)
 {
@@ -924,7 +924,7 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_token_list_visible(struct store *s, const char *owner_id,
+lmdb_token_list_visible(struct store *s, const char *owner_id,
     const struct strlist *teams, const struct strlist *scope, int include_inactive,
     int64_t now, uint64_t offset, uint32_t limit, struct token **out, size_t *n,
     uint64_t *total)

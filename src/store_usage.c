@@ -91,7 +91,7 @@ void
 usage_close(struct store *s)
 {
 	if (s->uenv != NULL && s->pend != NULL)
-		store_use_flush(s);
+		lmdb_use_flush(s);
 	free(s->pend);
 	s->pend = NULL;
 	free(s->one);
@@ -434,7 +434,7 @@ tx_flush(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_use_flush(struct store *s)
+lmdb_use_flush(struct store *s)
 {
 	int rc;
 
@@ -451,13 +451,13 @@ store_use_flush(struct store *s)
 }
 
 size_t
-store_use_pending(const struct store *s)
+lmdb_use_pending(const struct store *s)
 {
 	return s->pend != NULL ? s->pend->n : 0;
 }
 
 int
-store_use_due(const struct store *s, int64_t now)
+lmdb_use_due(const struct store *s, int64_t now)
 {
 	return s->pend != NULL && s->pend->n > 0 &&
 	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
@@ -499,7 +499,7 @@ pending_set(struct pending_use *e, const char *id, const struct use *u,
 }
 
 int
-store_use_record(struct store *s, const char *token_id, const struct use *u)
+lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
 {
 	struct pending_use *e;
 
@@ -509,7 +509,7 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 		return STORE_RDONLY;
 	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
 		return STORE_NOMEM;
-	if (s->pend->n == USE_BATCH && store_use_flush(s) != 0)
+	if (s->pend->n == USE_BATCH && lmdb_use_flush(s) != 0)
 		s->pend->n = s->pend->nb = 0;
 	e = &s->pend->v[s->pend->n];
 	pending_set(e, token_id, u, u->at);
@@ -517,7 +517,7 @@ store_use_record(struct store *s, const char *token_id, const struct use *u)
 		pending_count(s->pend, token_id, u->at);
 	if (s->pend->n++ == 0)
 		s->pend->first = u->at;
-	return s->pend->n >= USE_BATCH ? store_use_flush(s) : STORE_OK;
+	return s->pend->n >= USE_BATCH ? lmdb_use_flush(s) : STORE_OK;
 }
 
 /*
@@ -594,14 +594,14 @@ uses_fill_last(struct store *s, struct token *v, size_t n)
 
 	if (s->uenv == NULL || n == 0)
 		return;
-	store_use_flush(s);             /* this process's uses first */
+	lmdb_use_flush(s);             /* this process's uses first */
 	if (store_read_env(s, s->uenv, tx_last_many, &a) != 0)
 		for (i = 0; i < n; i++)
 			v[i].last_used = 0;
 }
 
 int
-store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
+lmdb_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 {
 	struct last_arg a = { token_id, 0 };
 	int rc;
@@ -609,7 +609,7 @@ store_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 	*last_ms = 0;
 	if (strlen(token_id) != UUID_LEN || s->uenv == NULL)
 		return STORE_OK;
-	store_use_flush(s);             /* this process's uses first */
+	lmdb_use_flush(s);             /* this process's uses first */
 	if ((rc = store_read_env(s, s->uenv, tx_last, &a)) == 0)
 		*last_ms = a.last;
 	return rc;
@@ -755,7 +755,7 @@ frees_from_oldest(const uint32_t cap[WIN__MAX], const uint32_t count[WIN__MAX],
 }
 
 int
-store_use_window(struct store *s, const char *token_id, int64_t now,
+lmdb_use_window(struct store *s, const char *token_id, int64_t now,
     const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX])
 {
 	struct win_arg a = { token_id, now, cap, count, frees_at };
@@ -821,7 +821,7 @@ tx_admit(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_use_admit(struct store *s, const char *token_id,
+lmdb_use_admit(struct store *s, const char *token_id,
     const uint32_t cap[WIN__MAX], const struct use *u, uint32_t count[WIN__MAX],
     int64_t frees_at[WIN__MAX], int *admitted)
 {
@@ -968,7 +968,7 @@ tx_stats(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-store_use_stats(struct store *s, const char *token_id, int64_t now, unsigned days,
+lmdb_use_stats(struct store *s, const char *token_id, int64_t now, unsigned days,
     struct usage_stats *out)
 {
 	struct stats_arg a = { token_id, 0, out };
@@ -983,7 +983,7 @@ store_use_stats(struct store *s, const char *token_id, int64_t now, unsigned day
 		out->days[i].day = (now / DAY_MS - (days - 1 - i)) * DAY_MS;
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_OK;
-	store_use_flush(s);             /* this process's uses first */
+	lmdb_use_flush(s);             /* this process's uses first */
 	if ((rc = store_read_env(s, s->uenv, tx_stats, &a)) != 0) {
 		free(out->days);
 		memset(out, 0, sizeof(*out));

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "config.h"
+#include "store.h"
 #include "log.h"
 
 #define NROWS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -622,4 +623,28 @@ Test(config_files, config_path_order)
 	cr_assert_eq(setenv("TOKENCAT_CONFIG", "", 1), 0);
 	cr_expect_str_eq(config_path(NULL), p);
 	unsetenv("TOKENCAT_CONFIG");
+}
+
+Test(config, postgresql_needs_signing_key_file)
+{
+	char shown[256];
+
+	cr_assert_eq(parse("database = postgresql://tc@db/tc\n"), -1);
+	cr_expect(strstr(err, "signing_key_file") != NULL, "%s", err);
+	cr_assert_eq(parse("database = postgres://tc@db/tc\n"), -1);
+	cr_assert_eq(parse("database = postgresql://tc@db/tc\n"
+	    "signing_key_file = /etc/tokencat/signing.key\n"), 0, "%s", err);
+	cr_expect(store_is_pg(cfg.database));
+	cr_expect_str_eq(cfg.signing_key_file, "/etc/tokencat/signing.key");
+	/* a path, even one that says postgresql, is LMDB's */
+	cr_assert_eq(parse("database = /var/lib/postgresql://x\n"), 0, "%s", err);
+	cr_expect(!store_is_pg(cfg.database));
+	/* a URI's password is never shown */
+	store_display("postgresql://tc:s3cret@db.example.com:5432/tc?sslmode=require",
+	    shown, sizeof(shown));
+	cr_expect_str_eq(shown, "postgresql://tc@db.example.com:5432/tc?sslmode=require");
+	store_display("postgres://tc@db/tc", shown, sizeof(shown));
+	cr_expect_str_eq(shown, "postgres://tc@db/tc");
+	store_display("/var/lib/tokencat", shown, sizeof(shown));
+	cr_expect_str_eq(shown, "/var/lib/tokencat");
 }

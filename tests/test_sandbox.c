@@ -117,7 +117,7 @@ run_confined(const struct row *r)
 
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
-		if (sandbox_enter(fds.listen, err, sizeof(err)) == -1) {
+		if (sandbox_enter(fds.listen, 0, err, sizeof(err)) == -1) {
 			(void)!write(2, err, strlen(err));
 			_exit(255);
 		}
@@ -477,7 +477,7 @@ Test(sandbox, without_a_listener_accept_kills)
 	int		st;
 
 	if ((pid = fork()) == 0) {
-		if (sandbox_enter(-1, err, sizeof(err)) == -1)
+		if (sandbox_enter(-1, 0, err, sizeof(err)) == -1)
 			_exit(255);
 		_exit((int)r.call());
 	}

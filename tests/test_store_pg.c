@@ -459,25 +459,250 @@ Test(store_pg, own_and_team_tokens_together)
 	cr_assert_eq(add_token(&b, t3.id, "b-t3", 5, 0, NULL), STORE_OK);
 	strlist_add(&teams, t1.id);
 	strlist_add(&teams, t2.id);
-	cr_assert_eq(O.token_list_visible(st, a.id, &teams, 0, 10, 0, 10, &v, &n,
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, NULL, 0, 10, 0, 10, &v, &n,
 	    &total), STORE_OK);
 	cr_expect_eq(total, 4, "own-t1 is counted once");
 	cr_assert_eq(n, 4);
 	cr_expect_str_eq(v[0].name, "b-t2");
 	cr_expect_str_eq(v[3].name, "own");
 	tokens_free(v, n);
-	cr_assert_eq(O.token_list_visible(st, a.id, &teams, 0, 10, 1, 2, &v, &n,
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, NULL, 0, 10, 1, 2, &v, &n,
 	    &total), STORE_OK);
 	cr_assert_eq(n, 2);
 	cr_expect_str_eq(v[0].name, "b-t1");
 	cr_expect_str_eq(v[1].name, "own-t1");
 	tokens_free(v, n);
 	cr_assert_eq(O.token_edit(st, id, ed_revoke, NULL, NULL, NULL), STORE_OK);
-	cr_assert_eq(O.token_list_visible(st, a.id, &teams, 0, 10, 0, 10, &v, &n,
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, NULL, 0, 10, 0, 10, &v, &n,
 	    &total), STORE_OK);
 	cr_expect_eq(total, 3, "a revoked team token is hidden");
 	tokens_free(v, n);
 	strlist_free(&teams);
+}
+
+Test(store_pg, own_tokens_of_teams_outside_the_scope)
+{
+	struct user a, b;
+	struct team t1, t2;
+	struct strlist teams = { NULL, 0 }, scope = { NULL, 0 };
+	struct token *v;
+	size_t n;
+	uint64_t total;
+	char id[UUID_LEN + 1];
+
+	mkuser(&a, "a@example.com", 0);
+	mkuser(&b, "b@example.com", 0);
+	mkteam(&t1, "T1", a.id);
+	mkteam(&t2, "T2", a.id);
+	cr_assert_eq(O.member_set(st, t1.id, b.id, ROLE_MEMBER, NULL, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, NULL, "own", 1, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, t1.id, "own-t1", 2, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&a, t2.id, "own-t2", 3, 0, id), STORE_OK);
+	cr_assert_eq(add_token(&a, t2.id, "own-t2-b", 4, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&b, t1.id, "b-t1", 5, 0, NULL), STORE_OK);
+	cr_assert_eq(add_token(&b, NULL, "b-own", 6, 0, NULL), STORE_OK);
+
+	/* narrowed to T1: own team-less and T1 tokens, none of T2 */
+	strlist_add(&scope, t1.id);
+	strlist_add(&teams, t1.id);
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, &scope, 0, 10, 0, 10,
+	    &v, &n, &total), STORE_OK);
+	cr_expect_eq(total, 3);
+	cr_assert_eq(n, 3);
+	cr_expect_str_eq(v[0].name, "b-t1");
+	cr_expect_str_eq(v[1].name, "own-t1");
+	cr_expect_str_eq(v[2].name, "own");
+	tokens_free(v, n);
+	/* a page further on skips the tokens outside without counting them */
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, &scope, 0, 10, 1, 1,
+	    &v, &n, &total), STORE_OK);
+	cr_expect_eq(total, 3);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0].name, "own-t1");
+	tokens_free(v, n);
+
+	/* public-only: the team-less token alone, inactive ones included too */
+	cr_assert_eq(O.token_edit(st, id, ed_revoke, NULL, NULL, NULL), STORE_OK);
+	strlist_free(&scope);
+	strlist_free(&teams);
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, &scope, 1, 10, 0, 10,
+	    &v, &n, &total), STORE_OK);
+	cr_expect_eq(total, 1);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0].name, "own");
+	tokens_free(v, n);
+
+	/* not narrowed: every own token */
+	cr_assert_eq(O.token_list_visible(st, a.id, &teams, NULL, 1, 10, 0, 10,
+	    &v, &n, &total), STORE_OK);
+	cr_expect_eq(total, 4);
+	cr_expect_eq(n, 4);
+	tokens_free(v, n);
+}
+
+/* An invitation of email to team by "owner@example.com" made at `at`,
+ * valid for `life` ms. */
+static void
+mkinvite(struct invitation *inv, const char *team, const char *email, int role,
+    int64_t at, int64_t life)
+{
+	memset(inv, 0, sizeof(*inv));
+	snprintf(inv->team_id, sizeof(inv->team_id), "%s", team);
+	snprintf(inv->email, sizeof(inv->email), "%s", email);
+	inv->role = role;
+	snprintf(inv->invited_by, sizeof(inv->invited_by), "owner@example.com");
+	inv->invited_at = at;
+	inv->expires_at = at + life;
+}
+
+/* The number of audit events of action. */
+static size_t
+audit_count(const char *action)
+{
+	struct audit_event *ev;
+	uint64_t total;
+	size_t i, n, k = 0;
+
+	cr_assert_eq(O.audit_list(st, NULL, 0, 1000, &ev, &n, &total), STORE_OK);
+	for (i = 0; i < n; i++)
+		k += strcmp(ev[i].action, action) == 0;
+	free(ev);
+	return k;
+}
+
+Test(store_pg, invitations_by_email_accept_decline_expire)
+{
+	struct user o, a;
+	struct team t;
+	struct invitation inv, got, *v;
+	struct audit_event ev;
+	struct membership *ms;
+	size_t n;
+	int64_t now = util_now_ms(), day = 86400000, joined;
+	int role;
+
+	mkuser(&o, "owner@example.com", 0);
+	mkuser(&a, "a@example.com", 0);
+	mkteam(&t, "Blue", o.id);
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.action, sizeof(ev.action), "team.invite");
+
+	/* an e-mail with an account and one without are stored alike */
+	mkinvite(&inv, t.id, "A@Example.com", ROLE_MEMBER, now, 30 * day);
+	cr_assert_eq(O.invite_put(st, &inv, &ev), STORE_OK);
+	mkinvite(&inv, t.id, "ghost@example.com", ROLE_OWNER, now + 1, 30 * day);
+	cr_assert_eq(O.invite_put(st, &inv, &ev), STORE_OK);
+	cr_expect_eq(audit_count("team.invite"), 2, "each with its event");
+	cr_assert_eq(O.invite_list(st, 1, t.id, now, &v, &n), STORE_OK);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(v[0].email, "ghost@example.com", "newest first");
+	cr_expect_str_eq(v[1].email, "a@example.com", "stored lowercase");
+	cr_expect_eq(v[1].role, ROLE_MEMBER);
+	cr_expect_str_eq(v[1].invited_by, "owner@example.com");
+	free(v);
+	cr_assert_eq(O.invite_list(st, 0, "a@EXAMPLE.com", now, &v, &n), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0].team_id, t.id);
+	free(v);
+	cr_expect_eq(O.invite_get(st, t.id, "a@example.com", now, &got), STORE_OK);
+	cr_expect_eq(got.expires_at, now + 30 * day);
+
+	/* nothing is a membership until it is accepted, and expired is gone */
+	cr_expect_eq(O.member_get(st, t.id, a.id, &role), STORE_NOTFOUND);
+	cr_expect_eq(O.invite_get(st, t.id, "a@example.com", now + 30 * day, &got),
+	    STORE_NOTFOUND);
+	cr_expect_eq(O.invite_accept(st, t.id, a.id, "a@example.com", now + 30 * day,
+	    &role, NULL), STORE_NOTFOUND);
+	cr_expect_eq(O.member_get(st, t.id, a.id, &role), STORE_NOTFOUND);
+	cr_expect_eq(O.invite_accept(st, t.id, o.id, "owner@example.com", now,
+	    &role, NULL), STORE_NOTFOUND, "only the invited e-mail accepts");
+
+	/* accept: a member with the invited role, the invitation used up */
+	snprintf(ev.action, sizeof(ev.action), "team.invite.accept");
+	cr_assert_eq(O.invite_accept(st, t.id, a.id, "A@example.com", now, &role,
+	    &ev), STORE_OK);
+	cr_expect_eq(role, ROLE_MEMBER);
+	cr_expect_eq(audit_count("team.invite.accept"), 1);
+	cr_assert_eq(O.member_get(st, t.id, a.id, &role), STORE_OK);
+	cr_expect_eq(role, ROLE_MEMBER);
+	cr_expect_eq(O.invite_get(st, t.id, "a@example.com", now, &got), STORE_NOTFOUND);
+	cr_expect_eq(O.invite_accept(st, t.id, a.id, "a@example.com", now, &role,
+	    &ev), STORE_NOTFOUND);
+	cr_expect_eq(audit_count("team.invite.accept"), 1, "no event without a change");
+
+	/* a member accepting keeps the higher role and its joined_at */
+	cr_assert_eq(O.user_teams(st, a.id, &ms, &n), STORE_OK);
+	cr_assert_eq(n, 1);
+	joined = ms[0].joined_at;
+	free(ms);
+	mkinvite(&inv, t.id, "a@example.com", ROLE_OWNER, now + 5, day);
+	cr_assert_eq(O.invite_put(st, &inv, NULL), STORE_OK);
+	cr_assert_eq(O.invite_accept(st, t.id, a.id, "a@example.com", now + 6, &role,
+	    NULL), STORE_OK);
+	cr_expect_eq(role, ROLE_OWNER);
+	mkinvite(&inv, t.id, "a@example.com", ROLE_MEMBER, now + 7, day);
+	cr_assert_eq(O.invite_put(st, &inv, NULL), STORE_OK);
+	cr_assert_eq(O.invite_accept(st, t.id, a.id, "a@example.com", now + 8, &role,
+	    NULL), STORE_OK);
+	cr_expect_eq(role, ROLE_OWNER, "accepting never demotes");
+	cr_assert_eq(O.user_teams(st, a.id, &ms, &n), STORE_OK);
+	cr_expect_eq(ms[0].role, ROLE_OWNER);
+	cr_expect_eq(ms[0].joined_at, joined);
+	free(ms);
+
+	/* decline (or withdraw): gone, once */
+	cr_expect_eq(O.invite_del(st, t.id, "GHOST@example.com", now, NULL), STORE_OK);
+	cr_expect_eq(O.invite_del(st, t.id, "ghost@example.com", now, NULL),
+	    STORE_NOTFOUND);
+	cr_assert_eq(O.invite_list(st, 0, "ghost@example.com", now, &v, &n), STORE_OK);
+	cr_expect_eq(n, 0);
+	free(v);
+
+	/* unknown team, malformed input: nothing stored, no event */
+	snprintf(ev.action, sizeof(ev.action), "team.invite.bad");
+	mkinvite(&inv, "0123456789abcdef0123456789abcdef", "x@example.com",
+	    ROLE_MEMBER, now, day);
+	cr_expect_eq(O.invite_put(st, &inv, &ev), STORE_NOTFOUND);
+	cr_expect_eq(audit_count("team.invite.bad"), 0);
+	mkinvite(&inv, "nope", "x@example.com", ROLE_MEMBER, now, day);
+	cr_expect_eq(O.invite_put(st, &inv, NULL), STORE_INVALID);
+	mkinvite(&inv, t.id, "x@example.com", ROLE_NONE, now, day);
+	cr_expect_eq(O.invite_put(st, &inv, NULL), STORE_INVALID);
+	mkinvite(&inv, t.id, "x@example.com", ROLE_MEMBER, now, 0);
+	cr_expect_eq(O.invite_put(st, &inv, NULL), STORE_INVALID);
+	cr_expect_eq(O.invite_get(st, "nope", "x@example.com", now, &got),
+	    STORE_NOTFOUND);
+}
+
+Test(store_pg, expired_invitations_are_purged_by_the_next_one)
+{
+	struct user o;
+	struct team t;
+	struct invitation inv, *v;
+	size_t n;
+	int64_t now = util_now_ms(), day = 86400000;
+
+	mkuser(&o, "owner@example.com", 0);
+	mkteam(&t, "Green", o.id);
+	mkinvite(&inv, t.id, "old@example.com", ROLE_MEMBER, now - 40 * day, 30 * day);
+	cr_assert_eq(O.invite_put(st, &inv, NULL), STORE_OK);
+	cr_assert_eq(O.invite_list(st, 1, t.id, now, &v, &n), STORE_OK);
+	cr_expect_eq(n, 0, "an expired invitation is not pending");
+	free(v);
+	cr_assert_eq(O.invite_list(st, 1, t.id, 0, &v, &n), STORE_OK);
+	cr_expect_eq(n, 1, "but stored");
+	free(v);
+	cr_expect_eq(O.invite_del(st, t.id, "old@example.com", now, NULL),
+	    STORE_NOTFOUND, "nor declined");
+	mkinvite(&inv, t.id, "new@example.com", ROLE_MEMBER, now, 30 * day);
+	cr_assert_eq(O.invite_put(st, &inv, NULL), STORE_OK);
+	cr_assert_eq(O.invite_list(st, 1, t.id, 0, &v, &n), STORE_OK);
+	cr_assert_eq(n, 1, "the expired one is purged");
+	cr_expect_str_eq(v[0].email, "new@example.com");
+	free(v);
+	cr_assert_eq(O.invite_list(st, 0, "old@example.com", 0, &v, &n), STORE_OK);
+	cr_expect_eq(n, 0, "from both indexes");
+	free(v);
 }
 
 Test(store_pg, session_revocations_and_login_failures)

@@ -13,6 +13,12 @@ Environment (exported by `make check`, see Makefile.am):
   LIGHTTPD       the lighttpd binary (default: found in PATH or /usr/sbin)
   BLACKBOX_LOGDIR where the lighttpd error log and CLI transcript of every
                  instance are kept (default $top_builddir/tests/blackbox/logs)
+  TOKENCAT_STORE lmdb (default) or pg: with pg, one private PostgreSQL
+                 cluster (tests/pg/pgcluster.py) is started for the run and
+                 each Instance gets a database of its own on it
+                 (database = postgresql://..., signing_key_file in the
+                 instance's db directory). Tests of what only LMDB has skip
+                 themselves with skip_on_pg(reason).
 
 An Instance(shared=True) is one whose programs run as another user (the
 web server's www-data, or nobody): the source and build trees may sit in
@@ -52,6 +58,31 @@ FCGI = os.environ.get("TOKENCAT_FCGI") or \
 WWW = os.path.join(TOP_SRCDIR, "www")
 LOGDIR = os.path.abspath(os.environ.get("BLACKBOX_LOGDIR") or
                          os.path.join(TOP_BUILDDIR, "tests", "blackbox", "logs"))
+
+STORE = os.environ.get("TOKENCAT_STORE") or "lmdb"
+ON_PG = STORE == "pg"
+_pg = None                      # the run's PostgreSQL cluster (pg_cluster)
+_pgseq = [0]
+
+
+def pg_cluster():
+    """The run's private PostgreSQL cluster, started at first use and
+    stopped at exit (after every instance)."""
+    global _pg
+    if _pg is None:
+        import sys
+        sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "pg"))
+        import pgcluster
+        c = pgcluster.Cluster(prefix="tcbbpg-")
+        c.start()
+        _pg = c
+    return _pg
+
+
+def skip_on_pg(reason):
+    """Skip a test (decorator) when the suite runs on PostgreSQL."""
+    return unittest.skipIf(ON_PG, "LMDB only: " + reason)
+
 
 ADMIN = "admin@example.com"
 ALICE = "alice@example.com"
@@ -424,6 +455,14 @@ class Instance:
         else:
             self.fcgi = self.www = None     # FCGI and WWW when started
         self.db = os.path.join(self.dir, "db")
+        # on PostgreSQL: the database's URI and name; self.db is then the
+        # directory of the signing key only
+        self.pg_uri = self.pg_name = None
+        if ON_PG:
+            _pgseq[0] += 1
+            self.pg_name = "tc_%d_%d" % (os.getpid(), _pgseq[0])
+            self.pg_uri = pg_cluster().createdb(self.pg_name)
+            os.makedirs(self.db, mode=0o700)
         self.conf_path = os.path.join(self.dir, "tokencat.conf")
         self.lconf_path = os.path.join(self.dir, "lighttpd.conf")
         self.errlog = os.path.join(self.dir, "lighttpd-error.log")
@@ -460,7 +499,10 @@ class Instance:
         """(Re)write tokencat.conf: database plus the given key = value
         pairs (a list value is written as a repeated key)."""
         lines = ["# written by the black-box harness",
-                 "database = %s" % self.db]
+                 "database = %s" % (self.pg_uri or self.db)]
+        if self.pg_uri and "signing_key_file" not in settings:
+            lines.append("signing_key_file = %s" %
+                         os.path.join(self.db, "signing.key"))
         for k, v in settings.items():
             for item in (v if isinstance(v, list) else [v]):
                 lines.append("%s = %s" % (k, item))
@@ -496,6 +538,11 @@ class Instance:
         if full_name is not None:
             args += ["--full-name", full_name]
         return self.cli(*args, input=password + "\n")
+
+    def psql(self, sql):
+        """Run sql on this instance's PostgreSQL database (ON_PG only);
+        returns psql's unaligned output."""
+        return pg_cluster().psql(sql, dbname=self.pg_name)
 
     def signing_key(self):
         """The HMAC key: the signing key file's content, trailing white
@@ -785,6 +832,8 @@ def _cleanup():
             inst.close()
         except Exception:       # noqa: BLE001 - best effort at exit
             pass
+    if _pg is not None:
+        _pg.stop()
 
 
 atexit.register(_cleanup)

@@ -73,11 +73,14 @@ class MapGrowth(InstanceTestCase):
             t.join(600)
         self.assertEqual(errors[:5], [])
         self.assertEqual(sum(ok), per * self.THREADS)
-        size = os.path.getsize(os.path.join(self.inst.db, "data.mdb"))
-        self.assertGreater(size, 1 << 20, "data.mdb did not grow past 1 MiB")
+        if not harness.ON_PG:   # the map is LMDB's
+            size = os.path.getsize(os.path.join(self.inst.db, "data.mdb"))
+            self.assertGreater(size, 1 << 20,
+                               "data.mdb did not grow past 1 MiB")
         st, _, page = self.req("GET", "/tokens?limit=1", token=s)
         self.assertEqual((st, page["total"]), (200, per * self.THREADS))
-        self.assertIn("growing the map", open(self.inst.worklog).read())
+        if not harness.ON_PG:
+            self.assertIn("growing the map", open(self.inst.worklog).read())
         # the grown map is adopted when the workers open it again
         self.inst.restart()
         st, _, page = self.req("GET", "/tokens?limit=1000&offset=2000",
@@ -298,6 +301,8 @@ class TmpfsInstance(Instance):
             harness.LIGHTTPD = saved
 
 
+@harness.skip_on_pg("a full tmpfs under the LMDB directory; PostgreSQL's "
+                    "disk is the server's, whose errors are 503")
 class DiskFull(unittest.TestCase):
     """Writes on a full disk: 507 with a JSON detail; reads keep working."""
 
@@ -390,6 +395,8 @@ class DiskFull(unittest.TestCase):
 
 # ---------------------------------------------------------------- read-only
 
+@harness.skip_on_pg("a read-only LMDB directory; on PostgreSQL write "
+                    "permission is a grant of the server")
 class UnwritableDatabase(unittest.TestCase):
     """A database the worker can read but not write (files read-only; as
     root, where modes do not stop writes, the worker runs as "nobody"):
