@@ -51,13 +51,14 @@ printf '{ (void)d; (void)n; return 0; }\n' >> "$work/probe.c"
     > "$work/probe.log" 2>&1 ||
 	skip_or_fail "$CC cannot link -fsanitize=fuzzer (see $work/probe.log)"
 
-# libseccomp: src/sandbox.c is compiled with the rest (no harness calls it)
-PKGS="json-c lmdb libjwt libcrypto libseccomp"
+# libseccomp and libpq: src/sandbox.c and src/store_pg*.c are compiled
+# with the rest (no harness calls them)
+PKGS="json-c lmdb libjwt libcrypto libseccomp libpq"
 # shellcheck disable=SC2086 # a list of package names
 pkg_cflags=$(pkg-config --cflags $PKGS) &&
 pkg_libs=$(pkg-config --libs $PKGS) || {
 	echo "fuzz: pkg-config $PKGS failed (apt-get install pkg-config" \
-	    "libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libseccomp-dev)"
+	    "libjson-c-dev liblmdb-dev libjwt-dev libssl-dev libseccomp-dev libpq-dev)"
 	echo "0 passed, 1 failed"
 	exit 1
 }
