@@ -56,6 +56,7 @@ struct fds {
 
 static struct fds	fds;
 static char		sockpath[64], filepath[64];
+static int		confine_flags;  /* sandbox_enter() flags of the rows */
 
 static void
 setup(void)
@@ -117,7 +118,8 @@ run_confined(const struct row *r)
 
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
-		if (sandbox_enter(fds.listen, 0, err, sizeof(err)) == -1) {
+		if (sandbox_enter(fds.listen, confine_flags, err,
+		    sizeof(err)) == -1) {
 			(void)!write(2, err, strlen(err));
 			_exit(255);
 		}
@@ -483,4 +485,60 @@ Test(sandbox, without_a_listener_accept_kills)
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status %#x", st);
+}
+
+/* --- SANDBOX_CLIENT (a PostgreSQL store): what libpq does to reconnect --- */
+
+/* A new stream socket, non-blocking, connected to our listener, as libpq. */
+static long
+do_client_connect(void)
+{
+	struct sockaddr_un	sun;
+	int			fd, one = 1, fl;
+	char			c = 'x';
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -(long)errno;
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -(long)errno;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sockpath);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+	    send(fd, &c, 1, MSG_NOSIGNAL) != 1)
+		return -(long)errno;
+	return RES(close(fd));
+}
+
+static long do_socket_inet6(void) { return RES(socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0)); }
+static long do_socket_udp(void) { return RES(socket(AF_INET, SOCK_DGRAM, 0)); }
+static long do_socket_raw(void) { return RES(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)); }
+static long do_socket_netlink(void) { return RES(socket(AF_NETLINK, SOCK_RAW, 0)); }
+
+static const struct row client[] = {
+	{ "stream socket, fcntl, connect, setsockopt, send", do_client_connect,
+	    RETURNS, 0 },
+	{ "socket(AF_INET6, SOCK_STREAM)", do_socket_inet6, RETURNS, 0 },
+	{ "socket(AF_INET, SOCK_STREAM)", do_socket_inet, RETURNS, 0 },
+	{ "socket(AF_INET, SOCK_DGRAM)", do_socket_udp, KILLED, 0 },
+	{ "socket(AF_UNIX, SOCK_DGRAM)", do_socket_unix, KILLED, 0 },
+	{ "socket(AF_INET, SOCK_RAW)", do_socket_raw, KILLED, 0 },
+	{ "socket(AF_NETLINK)", do_socket_netlink, KILLED, 0 },
+	{ "bind", do_bind, KILLED, 0 },
+	{ "listen", do_listen, KILLED, 0 },
+	{ "execve", do_execve, KILLED, 0 },
+	{ "fork", do_fork, KILLED, 0 },
+	{ "ptrace", do_ptrace, KILLED, 1 },
+};
+
+Test(sandbox, a_client_connects_on_streams_only)
+{
+	size_t	i;
+
+	confine_flags = SANDBOX_CLIENT;
+	for (i = 0; i < NROWS(client); i++)
+		check(&client[i]);
+	confine_flags = 0;
 }
