@@ -35,7 +35,8 @@ import threading
 import time
 import unittest
 
-from harness import (ALICE, FCGI, Instance, InstanceTestCase)
+from harness import (ALICE, FCGI, ON_PG, Instance, InstanceTestCase,
+                     pg_cluster, skip_on_pg)
 
 MDB_STAT = shutil.which("mdb_stat")
 MIB = 1 << 20
@@ -56,9 +57,15 @@ def worker_log(inst):
         return f.read().decode("utf-8", "replace")
 
 
-def uses_written(db):
-    """Entries of the "uses" database of <db>/usage (mdb_stat)."""
-    p = subprocess.run([MDB_STAT, "-s", "uses", os.path.join(db, "usage")],
+def uses_written(inst):
+    """Uses the store holds for inst: rows of the uses table on
+    PostgreSQL, else entries of the "uses" database of <db>/usage
+    (mdb_stat)."""
+    if ON_PG:
+        return int(pg_cluster().psql("SELECT count(*) FROM uses",
+                                     dbname=inst.pg_name))
+    p = subprocess.run([MDB_STAT, "-s", "uses", os.path.join(inst.db,
+                                                             "usage")],
                        capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
         raise AssertionError("mdb_stat: " + p.stderr)
@@ -131,6 +138,7 @@ class Off(SandboxTestCase):
         self.assertEqual(self.req("GET", "/health")[0], 200)
 
 
+@skip_on_pg("the maps of the LMDB environments")
 class MapsGrow(SandboxTestCase):
     """Both maps start at 1 MiB and must grow inside the filter."""
 
@@ -197,22 +205,22 @@ class MapsGrow(SandboxTestCase):
 
 
 class IdleFlush(SandboxTestCase):
-    """Uses reach the usage database from the accept timeout alone."""
+    """Uses reach the store from the accept timeout alone."""
 
     WORKERS = 1
 
     def test_uses_are_written_without_another_request(self):
-        if MDB_STAT is None:
+        if not ON_PG and MDB_STAT is None:
             self.skipTest("mdb_stat not found (apt-get install lmdb-utils)")
         _, tok = self.token("idle", {"permissions": ["tools.read"]})
-        before = uses_written(self.inst.db)
+        before = uses_written(self.inst)
         for _ in range(5):
             self.assertEqual(self.check(tok), 200)
         deadline = time.time() + 5
-        while uses_written(self.inst.db) < before + 5 and \
+        while uses_written(self.inst) < before + 5 and \
                 time.time() < deadline:
             time.sleep(0.05)
-        self.assertEqual(uses_written(self.inst.db), before + 5)
+        self.assertEqual(uses_written(self.inst), before + 5)
 
 
 class Zones(SandboxTestCase):
@@ -360,8 +368,8 @@ class ByHand(unittest.TestCase):
         err = open(self.errpath).read()
         self.assertEqual(rc, 0, "exit status %d (-31 is SIGSYS):\n%s"
                          % (rc, err))
-        if MDB_STAT is not None:
-            self.assertEqual(uses_written(self.inst.db), 3)
+        if ON_PG or MDB_STAT is not None:
+            self.assertEqual(uses_written(self.inst), 3)
 
 
 if __name__ == "__main__":
