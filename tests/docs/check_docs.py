@@ -169,6 +169,25 @@ def test_config_keys():
                   "%r not in %r" % (defaults[k], commented))
 
 
+def test_shared_sample():
+    """etc/postgresql/tokencat.conf: only known keys, each once, a
+    PostgreSQL database and the signing key it requires (the two-host
+    black-box test runs hosts from it)."""
+    keys = set(config_keys())
+    sample = read("etc/postgresql/tokencat.conf")
+    seen = re.findall(r"^(\w+) = (.*)$", sample, re.M)
+    names = [k for k, _ in seen]
+    for k in names:
+        check("etc/postgresql/tokencat.conf: %s is a key" % k, k in keys)
+    check("etc/postgresql/tokencat.conf: no key twice",
+          len(names) == len(set(names)), repr(names))
+    vals = dict(seen)
+    check("etc/postgresql/tokencat.conf: a postgresql:// database",
+          vals.get("database", "").startswith("postgresql://"))
+    check("etc/postgresql/tokencat.conf: signing_key_file set",
+          "signing_key_file" in vals)
+
+
 def test_routes():
     routes = re.findall(r'\{ "(GET|POST|PUT|PATCH|DELETE)",\s+"(/[^"]*)"',
                         read("src/router.c"))
@@ -199,7 +218,8 @@ def main():
             return 1
         print("SKIP: mandoc missing (apt-get install mandoc)")
         return 77
-    for t in (test_synopsis, test_config_keys, test_routes, test_lint):
+    for t in (test_synopsis, test_config_keys, test_shared_sample,
+              test_routes, test_lint):
         try:
             t()
         except Exception as e:          # a broken check is a failure
