@@ -51,7 +51,7 @@ printf '{ (void)d; (void)n; return 0; }\n' >> "$work/probe.c"
     > "$work/probe.log" 2>&1 ||
 	skip_or_fail "$CC cannot link -fsanitize=fuzzer (see $work/probe.log)"
 
-# libseccomp and libpq: src/sandbox.c and src/store_pg*.c are compiled
+# libseccomp and libpq: src/transport/sandbox.c and src/store/pg/ are compiled
 # with the rest (no harness calls them)
 PKGS="json-c lmdb libjwt libcrypto libseccomp libpq"
 # shellcheck disable=SC2086 # a list of package names
@@ -63,15 +63,18 @@ pkg_libs=$(pkg-config --libs $PKGS) || {
 	exit 1
 }
 
+# every folder of src/ is on the include path, as in Makefile.am
+src_inc=""
+for d in $(find "$top/src" -type d); do src_inc="$src_inc -I$d"; done
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # the quotes in -D...=\"...\" are meant literally (C string literals)
 # shellcheck disable=SC2089
-CFLAGS_F="-g -O1 -std=gnu11 -Werror=implicit-function-declaration -Werror=int-conversion -D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -DPKGDATADIR=\"/usr/share/tokencat\" -I$top/src -I$here $pkg_cflags"
+CFLAGS_F="-g -O1 -std=gnu11 -Werror=implicit-function-declaration -Werror=int-conversion -D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -DPKGDATADIR=\"/usr/share/tokencat\" $src_inc -I$here $pkg_cflags"
 
-# --- build: every src/*.c but the two mains, once, with fuzzer coverage
+# --- build: every .c under src/ but the two mains, once, with fuzzer coverage
 mkdir -p "$work/obj" "$work/bin" "$work/artifacts" "$work/corpus" "$work/logs"
 objs=""
-for c in "$top"/src/*.c; do
+for c in $(find "$top/src" -name '*.c' | sort); do
 	b=$(basename "$c" .c)
 	case $b in main_*) continue ;; esac
 	o="$work/obj/$b.o"

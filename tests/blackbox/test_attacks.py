@@ -16,7 +16,7 @@ test_enforce.py and test_errors.py (Robustness, Routing) are not repeated.
   proxy fails closed.
 - Path tricks in ids, non-UTF-8 and HTML in names (stored and returned
   literally, as JSON strings).
-- Junk on every route x method of src/router.c's table (read from the
+- Junk on every route x method of src/routes/router.c's table (read from the
   source): invalid JSON, wrong types, empty, huge, other media types -
   never a 5xx, every error a JSON detail, no worker restarted, nothing
   stored.
@@ -294,8 +294,8 @@ class BruteForce(InstanceTestCase):
 
 
 def route_table():
-    """(method, pattern, flags) of every row of src/router.c's table."""
-    with open(os.path.join(TOP_SRCDIR, "src", "router.c")) as f:
+    """(method, pattern, flags) of every row of src/routes/router.c's table."""
+    with open(os.path.join(TOP_SRCDIR, "src", "routes", "router.c")) as f:
         src = f.read()
     table = src[src.index("routes[] = {"):]
     table = table[:table.index("};")]

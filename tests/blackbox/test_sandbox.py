@@ -1,6 +1,6 @@
 """
 test_sandbox.py - the workers' seccomp sandbox (sandbox = on, the
-default; src/sandbox.c) while they really serve. Which calls the filter
+default; src/transport/sandbox.c) while they really serve. Which calls the filter
 kills is tested in tests/test_sandbox.c; here, that serving still works
 inside it:
 

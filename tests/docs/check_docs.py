@@ -2,10 +2,10 @@
 check_docs.py - the documentation agrees with the code (make check):
   - the SYNOPSIS of tokencat(1) and tokencat.fcgi(8), rendered by mandoc,
     is the usage that --help / -h prints (case and spacing aside);
-  - every key of src/config.c is in tokencat.conf(5) with its default and
+  - every key of src/lib/config.c is in tokencat.conf(5) with its default and
     in etc/tokencat.conf, and the defaults set by config_init() are the
     ones both state;
-  - every route of src/router.c is in the route table of tokencat.fcgi(8);
+  - every route of src/routes/router.c is in the route table of tokencat.fcgi(8);
   - mandoc -T lint finds no warning or error in the three pages.
 Environment: top_srcdir, top_builddir (as exported by make check), MANDOC.
 Prints one line per check and, last, "N passed, N failed".
@@ -95,7 +95,7 @@ def test_synopsis():
 
 
 def config_keys():
-    src = read("src/config.c")
+    src = read("src/lib/config.c")
     table = src[src.index("static const struct key keys[]"):]
     table = table[:table.index("};")]
     return re.findall(r'\{ "([a-z_]+)", K_', table)
@@ -103,7 +103,7 @@ def config_keys():
 
 def config_defaults():
     """key -> default as the docs write it, from config_init()."""
-    src = read("src/config.c")
+    src = read("src/lib/config.c")
     body = src[src.index("\nconfig_init("):]
     body = body[:body.index("\n}\n")]
     out = {}
@@ -190,7 +190,7 @@ def test_shared_sample():
 
 def test_routes():
     routes = re.findall(r'\{ "(GET|POST|PUT|PATCH|DELETE)",\s+"(/[^"]*)"',
-                        read("src/router.c"))
+                        read("src/routes/router.c"))
     check("router.c has its route table", len(routes) >= 25, repr(routes))
     man = render("man/tokencat.fcgi.8")
     flat = re.sub(r"\s+", " ", man)

@@ -49,7 +49,7 @@ int	store_pg_meta_get(struct store *, const char *key, char *out,
 	    size_t outsz);
 int	store_pg_meta_put(struct store *, const char *key, const char *value);
 
-/* The embedded src/sql/NNN_*.sql, in order (generated store_pg_sql.c). */
+/* The embedded src/store/pg/sql/NNN_*.sql, in order (generated store_pg_sql.c). */
 struct pg_migration {
 	int		 version;
 	const char	*name;
