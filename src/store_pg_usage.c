@@ -600,27 +600,43 @@ struct use_walk {
 	void		*arg;
 };
 
-/* The uses of one fetched page to w->fn; the bytea fields as strings. */
+/* A bytea field as a string (malloc'd), which PQunescapeBytea does not end. */
+static char *
+bytea_str(const PGresult *r, int row, int col)
+{
+	unsigned char *raw;
+	size_t len;
+	char *s;
+
+	if ((raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row,
+	    col), &len)) == NULL)
+		return NULL;
+	if ((s = malloc(len + 1)) != NULL) {
+		memcpy(s, raw, len);
+		s[len] = '\0';
+	}
+	PQfreemem(raw);
+	return s;
+}
+
+/* The uses of one fetched page to w->fn. */
 static int
 use_rows(const PGresult *r, struct use_walk *w)
 {
-	unsigned char *f[4];
+	char *f[4];
 	struct use u;
-	size_t len;
 	int i, j, rc = 0;
 
 	for (i = 0; i < PQntuples(r) && rc == 0; i++) {
 		for (j = 0; j < 4; j++)
-			f[j] = PQunescapeBytea((const unsigned char *)
-			    PQgetvalue(r, i, 5 + j), &len);
-		u = (struct use){ pg_int(r, i, 1) / 1000, (char *)f[0],
-		    (char *)f[1], (char *)f[2], (char *)f[3],
+			f[j] = bytea_str(r, i, 5 + j);
+		u = (struct use){ pg_int(r, i, 1) / 1000, f[0], f[1], f[2], f[3],
 		    (int)pg_int(r, i, 3), pg_bool(r, i, 2),
 		    (uint32_t)pg_int(r, i, 4) };
 		rc = f[0] && f[1] && f[2] && f[3] ?
 		    w->fn(PQgetvalue(r, i, 0), &u, w->arg) : STORE_NOMEM;
 		for (j = 0; j < 4; j++)
-			PQfreemem(f[j]);
+			free(f[j]);
 	}
 	return rc;
 }
