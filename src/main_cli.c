@@ -829,7 +829,7 @@ migrate_open(struct cli *cl, const char *dest, const char *where,
 	int rc, empty;
 
 	if ((rc = store_open(dst, dest, cl->app.cfg.map_size_mb, STORE_CREATE |
-	    (store_is_pg(dest) ? 0 : STORE_BULK))) != 0) {
+	    STORE_BULK)) != 0) {
 		*dst = NULL;
 		fail("cannot open or create %s: %s%s", where, store_strerror(rc),
 		    store_is_pg(dest) ? "; check that PostgreSQL runs and the "

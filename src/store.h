@@ -100,7 +100,8 @@ int	token_live(const struct token *, int64_t now);
 struct store;
 
 #define STORE_CREATE 0x1                /* create the directory and database if missing */
-#define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close */
+#define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close
+					 * (PostgreSQL: synchronous_commit off until then) */
 
 /*
  * Open the store the database setting names: a postgresql:// or
