@@ -419,7 +419,8 @@ int	store_use_stats(struct store *, const char *token_id, int64_t now,
 /* Insert m as it is (role, joined_at kept). STORE_NOTFOUND if the team or
  * user is unknown, STORE_EXISTS if it is a member already. */
 int	store_member_load(struct store *, const struct membership *m);
-/* fn for each session revocation; a non-zero return stops and is returned. */
+/* fn for each session revocation; fn returning a STORE_* error stops the
+ * walk, which returns it. */
 typedef int (*jti_each_fn)(const char *jti, int64_t exp_ms, void *arg);
 int	store_jti_each(struct store *, jti_each_fn fn, void *arg);
 /* fn for each recorded use, by token then time; as store_jti_each. */
@@ -431,7 +432,8 @@ int	store_use_each(struct store *, use_each_fn fn, void *arg);
 struct copy_counts {
 	uint64_t	users, teams, members, invites, tokens, jtis, audit, uses;
 };
-/* *empty = 1 if s holds no user, team, token, audit event or use. */
+/* *empty = 1 if s holds no user, team, token, session revocation, audit
+ * event or use. */
 int	store_empty(struct store *s, int *empty);
 /*
  * Copy the whole catalog of src into dst, which should be empty
