@@ -16,6 +16,7 @@ without PostgreSQL installed the tests skip, unless CI is "true".
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -242,6 +243,34 @@ class Migrate(unittest.TestCase):
             self.assertIn("is not empty", said[0])
             inst.start()
             self.assertEqual(self.state(inst), before, kind)
+
+    def test_a_dest_of_another_key_is_refused(self):
+        other = os.urandom(32).hex() + "\n"
+        # PostgreSQL: initialized (schema and fingerprint) for another key
+        dest = self.dest("pg")
+        d = tempfile.mkdtemp(prefix="tcbb-mig-")
+        self.dirs.append(d)
+        conf = os.path.join(d, "other.conf")
+        with open(conf, "w") as f:
+            f.write("database = %s\nsigning_key_file = %s/other.key\n"
+                    % (dest, d))
+        p = subprocess.run([harness.TOKENCAT, "-c", conf, "init"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.src.cli("migrate", dest, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("another signing key", p.stderr)
+        # LMDB: a key file of another key in DEST
+        dest = self.dest("lmdb")
+        os.mkdir(dest, 0o700)
+        with open(os.path.join(dest, "signing.key"), "w") as f:
+            f.write(other)
+        os.chmod(os.path.join(dest, "signing.key"), 0o600)
+        p = self.src.cli("migrate", dest, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("holds another signing key", p.stderr)
+        with open(os.path.join(dest, "signing.key")) as f:
+            self.assertEqual(f.read(), other, "the key file is left alone")
 
     def test_usage_errors(self):
         p = self.src.cli("migrate", check=False)
