@@ -729,40 +729,45 @@ cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 /*
  * migrate DEST: the key of the catalog goes with it. On PostgreSQL the
  * database keeps its fingerprint (as init stores it): an empty database
- * initialized for another key is refused. An LMDB directory gets a copy
- * of the key file as DEST/signing.key, its default signing_key_file;
- * one there already must be the same key.
+ * initialized for another key is refused.
  */
 static int
-migrate_key(struct cli *cl, struct store *dst, const char *dest,
-    const char *where)
+migrate_key_pg(struct store *dst, const char *where, const char *fp,
+    const char *keyfile)
 {
-	char fp[65], have[128], path[4096], err[512];
+	char have[128];
+	int rc;
+
+	rc = store_meta_get(dst, "key_fingerprint", have, sizeof(have));
+	if (rc == 0 && strcmp(have, fp) != 0) {
+		fail("%s was initialized for another signing key than %s: "
+		    "use a new database", where, keyfile);
+		return 1;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = store_meta_put(dst, "key_fingerprint", fp);
+	if (rc != 0)
+		fail("cannot store the key fingerprint in %s: %s", where,
+		    store_strerror(rc));
+	return rc != 0;
+}
+
+/*
+ * An LMDB DEST gets a copy of the key file as DEST/signing.key, its
+ * default signing_key_file (migrate_done); one there already must hold
+ * the same key. Checked before DEST is opened, so a refusal creates
+ * nothing.
+ */
+static int
+migrate_key_file(const char *dest, const char *fp, const char *keyfile)
+{
+	char have[65], path[4096], err[512];
 	struct jws_key k;
 	int rc;
 
-	if (jws_key_fingerprint(&cl->app.key, fp) == -1) {
-		fail("cannot compute the fingerprint of the signing key %s",
-		    cl->app.cfg.signing_key_file);
-		return 1;
-	}
-	if (store_is_pg(dest)) {
-		rc = store_meta_get(dst, "key_fingerprint", have, sizeof(have));
-		if (rc == 0 && strcmp(have, fp) != 0) {
-			fail("%s was initialized for another signing key than %s: "
-			    "use a new database", where, cl->app.cfg.signing_key_file);
-			return 1;
-		}
-		if (rc == STORE_NOTFOUND)
-			rc = store_meta_put(dst, "key_fingerprint", fp);
-		if (rc != 0)
-			fail("cannot store the key fingerprint in %s: %s", where,
-			    store_strerror(rc));
-		return rc != 0;
-	}
 	snprintf(path, sizeof(path), "%s/signing.key", dest);
 	if (access(path, F_OK) != 0)
-		return 0;               /* copied after the catalog (migrate_done) */
+		return 0;
 	if (jws_key_load(path, &k, err, sizeof(err)) == -1) {
 		fail("%s", err);
 		return 1;
@@ -771,7 +776,7 @@ migrate_key(struct cli *cl, struct store *dst, const char *dest,
 	jws_key_wipe(&k);
 	if (rc)
 		fail("%s holds another signing key than %s: use a new directory",
-		    path, cl->app.cfg.signing_key_file);
+		    path, keyfile);
 	return rc;
 }
 
@@ -848,18 +853,24 @@ migrate_open(struct cli *cl, const char *dest, const char *where,
 static int
 cmd_migrate(struct cli *cl, char **args, int nopt, char **opts)
 {
+	const char *keyfile = cl->app.cfg.signing_key_file, *what;
 	struct store *dst = NULL;
 	struct copy_counts n;
-	const char *what;
-	char where[1024];
-	int rc;
+	char where[1024], fp[65];
+	int rc, pg = store_is_pg(args[0]);
 
 	(void)nopt;
 	(void)opts;
 	store_display(args[0], where, sizeof(where));
+	if (jws_key_fingerprint(&cl->app.key, fp) == -1) {
+		fail("cannot compute the fingerprint of the signing key %s",
+		    keyfile);
+		return 1;
+	}
 	if (migrate_same(cl, args[0]) != 0 ||
+	    (!pg && migrate_key_file(args[0], fp, keyfile) != 0) ||
 	    migrate_open(cl, args[0], where, &dst) != 0 ||
-	    migrate_key(cl, dst, args[0], where) != 0) {
+	    (pg && migrate_key_pg(dst, where, fp, keyfile) != 0)) {
 		store_close(dst);
 		return 1;
 	}

@@ -271,6 +271,8 @@ class Migrate(unittest.TestCase):
         self.assertIn("holds another signing key", p.stderr)
         with open(os.path.join(dest, "signing.key")) as f:
             self.assertEqual(f.read(), other, "the key file is left alone")
+        self.assertEqual(os.listdir(dest), ["signing.key"],
+                         "nothing is created")
 
     def test_usage_errors(self):
         p = self.src.cli("migrate", check=False)
