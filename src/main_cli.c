@@ -41,6 +41,7 @@ static const char synopsis[] =
 "       tokencat [-c FILE] invitation decline TEAM_ID EMAIL\n"
 "       tokencat [-c FILE] session EMAIL [--teams ID[,ID...]] [--minutes N]\n"
 "       tokencat [-c FILE] backup DEST_DIR\n"
+"       tokencat [-c FILE] migrate DEST\n"
 "       tokencat --version | --help\n";
 
 struct cli {
@@ -725,6 +726,164 @@ cmd_backup(struct cli *cl, char **args, int nopt, char **opts)
 	return 0;
 }
 
+/*
+ * migrate DEST: the key of the catalog goes with it. On PostgreSQL the
+ * database keeps its fingerprint (as init stores it): an empty database
+ * initialized for another key is refused.
+ */
+static int
+migrate_key_pg(struct store *dst, const char *where, const char *fp,
+    const char *keyfile)
+{
+	char have[128];
+	int rc;
+
+	rc = store_meta_get(dst, "key_fingerprint", have, sizeof(have));
+	if (rc == 0 && strcmp(have, fp) != 0) {
+		fail("%s was initialized for another signing key than %s: "
+		    "use a new database", where, keyfile);
+		return 1;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = store_meta_put(dst, "key_fingerprint", fp);
+	if (rc != 0)
+		fail("cannot store the key fingerprint in %s: %s", where,
+		    store_strerror(rc));
+	return rc != 0;
+}
+
+/*
+ * An LMDB DEST gets a copy of the key file as DEST/signing.key, its
+ * default signing_key_file (migrate_done); one there already must hold
+ * the same key. Checked before DEST is opened, so a refusal creates
+ * nothing.
+ */
+static int
+migrate_key_file(const char *dest, const char *fp, const char *keyfile)
+{
+	char have[65], path[4096], err[512];
+	struct jws_key k;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/signing.key", dest);
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (jws_key_load(path, &k, err, sizeof(err)) == -1) {
+		fail("%s", err);
+		return 1;
+	}
+	rc = jws_key_fingerprint(&k, have) == -1 || strcmp(have, fp) != 0;
+	jws_key_wipe(&k);
+	if (rc)
+		fail("%s holds another signing key than %s: use a new directory",
+		    path, keyfile);
+	return rc;
+}
+
+/* After the copy: the key file for an LMDB DEST, and what was copied. */
+static int
+migrate_done(struct cli *cl, const char *dest, const char *where,
+    const struct copy_counts *n)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/signing.key", dest);
+	if (!store_is_pg(dest) && access(path, F_OK) != 0 &&
+	    copy_key(cl->app.cfg.signing_key_file, dest) == -1) {
+		fail("cannot copy the signing key %s to %s: %s",
+		    cl->app.cfg.signing_key_file, dest, strerror(errno));
+		return 1;
+	}
+	printf("migrated to %s: %llu users, %llu teams, %llu members, "
+	    "%llu invitations, %llu tokens, %llu session revocations, "
+	    "%llu audit events, %llu uses\n", where,
+	    (unsigned long long)n->users, (unsigned long long)n->teams,
+	    (unsigned long long)n->members, (unsigned long long)n->invites,
+	    (unsigned long long)n->tokens, (unsigned long long)n->jtis,
+	    (unsigned long long)n->audit, (unsigned long long)n->uses);
+	if (store_is_pg(dest))
+		printf("serve it with database = %s and signing_key_file = %s\n",
+		    where, cl->app.cfg.signing_key_file);
+	else
+		printf("serve it with database = %s (its signing key is %s)\n",
+		    dest, path);
+	return 0;
+}
+
+/* 1 if dest names the configured database itself (message printed). */
+static int
+migrate_same(struct cli *cl, const char *dest)
+{
+	char a[4096], b[4096];
+	const char *db = cl->app.cfg.database;
+
+	if (strcmp(dest, db) == 0 || (!store_is_pg(dest) && !store_is_pg(db) &&
+	    realpath(dest, a) != NULL && realpath(db, b) != NULL &&
+	    strcmp(a, b) == 0)) {
+		fail("%s is the configured database; name another one", dest);
+		return 1;
+	}
+	return 0;
+}
+
+/* Open DEST, created if missing; 0 or 1 (message printed). */
+static int
+migrate_open(struct cli *cl, const char *dest, const char *where,
+    struct store **dst)
+{
+	int rc, empty;
+
+	if ((rc = store_open(dst, dest, cl->app.cfg.map_size_mb, STORE_CREATE |
+	    STORE_BULK)) != 0) {
+		*dst = NULL;
+		fail("cannot open or create %s: %s%s", where, store_strerror(rc),
+		    store_is_pg(dest) ? "; check that PostgreSQL runs and the "
+		    "role may create tables" : "; check that the parent "
+		    "directory exists and is writable");
+		return 1;
+	}
+	if ((rc = store_empty(*dst, &empty)) != 0)
+		fail("cannot read %s: %s", where, store_strerror(rc));
+	else if (!empty)
+		fail("%s is not empty: migrate only into a new, empty database",
+		    where);
+	return rc != 0 || !empty;
+}
+
+static int
+cmd_migrate(struct cli *cl, char **args, int nopt, char **opts)
+{
+	const char *keyfile = cl->app.cfg.signing_key_file, *what;
+	struct store *dst = NULL;
+	struct copy_counts n;
+	char where[1024], fp[65];
+	int rc, pg = store_is_pg(args[0]);
+
+	(void)nopt;
+	(void)opts;
+	store_display(args[0], where, sizeof(where));
+	if (jws_key_fingerprint(&cl->app.key, fp) == -1) {
+		fail("cannot compute the fingerprint of the signing key %s",
+		    keyfile);
+		return 1;
+	}
+	if (migrate_same(cl, args[0]) != 0 ||
+	    (!pg && migrate_key_file(args[0], fp, keyfile) != 0) ||
+	    migrate_open(cl, args[0], where, &dst) != 0 ||
+	    (pg && migrate_key_pg(dst, where, fp, keyfile) != 0)) {
+		store_close(dst);
+		return 1;
+	}
+	if ((rc = store_copy(cl->app.st, dst, &n, &what)) != 0) {
+		fail("cannot copy the %s to %s: %s; %s is partly written: drop "
+		    "it and migrate again", what, where, store_strerror(rc), where);
+		store_close(dst);
+		return 1;
+	}
+	store_close(dst);
+	return migrate_done(cl, args[0], where, &n);
+}
+
 static const struct cmd cmds[] = {
 	{ { "init" }, 1, 0, 0, cmd_init, "tokencat [-c FILE] init",
 	  "create the database and signing key (idempotent: never overwrites a key)" },
@@ -760,6 +919,9 @@ static const struct cmd cmds[] = {
 	  "print a session JWT; --teams \"\" makes a public-only session" },
 	{ { "backup" }, 1, 1, 0, cmd_backup, "tokencat [-c FILE] backup DEST_DIR",
 	  "write a consistent, compacted copy of the database while it is in use" },
+	{ { "migrate" }, 1, 1, 1, cmd_migrate, "tokencat [-c FILE] migrate DEST",
+	  "copy the whole catalog into an empty database DEST: an LMDB "
+	  "directory or a postgresql:// URI" },
 };
 
 /* Options each command accepts, and whether they take a value. */

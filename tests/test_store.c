@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_copy_check.h"
 
 static char dir[64];
 static struct store *st;
@@ -967,4 +968,59 @@ Test(store, window_counts_with_the_closed_bucket_cache)
 	cr_expect_eq(n[WIN_MINUTE], 3);
 	cr_expect_eq(frees[WIN_MINUTE], now - 5000 + 1000 + 60000,
 	    "%lld", (long long)(frees[WIN_MINUTE] - now));
+}
+
+Test(store, copy_keeps_every_record_and_rebuilds_the_indexes)
+{
+	struct store *dst, *again;
+	struct cc_ids ids;
+	struct copy_counts n;
+	const char *what;
+	char ddir[128], adir[128];
+	int empty;
+
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 1);
+	cc_fill(st, &ids);
+	snprintf(ddir, sizeof(ddir), "%s/copy", dir);
+	cr_assert_eq(store_open(&dst, ddir, 1, STORE_CREATE | STORE_BULK), 0);
+	cr_assert_eq(store_copy(st, dst, &n, &what), STORE_OK, "%s", what);
+	cr_expect(n.users == 2 && n.teams == 1 && n.members == 2 &&
+	    n.invites == 1 && n.tokens == 3 && n.jtis == 1 && n.audit == 3 &&
+	    n.uses == 4);
+	cc_same(st, dst, &ids);
+	store_close(dst);
+	/* as written to disk, and once more from the copy */
+	cr_assert_eq(store_open(&dst, ddir, 1, 0), STORE_OK);
+	snprintf(adir, sizeof(adir), "%s/again", dir);
+	cr_assert_eq(store_open(&again, adir, 1, STORE_CREATE), STORE_OK);
+	cr_assert_eq(store_copy(dst, again, &n, &what), STORE_OK, "%s", what);
+	cc_same(st, again, &ids);
+	cc_names(again, &ids);
+	store_close(again);
+	store_close(dst);
+}
+
+Test(store, empty_sees_any_kind_of_record)
+{
+	struct audit_event e = { .action = "x.y" };
+	struct use u = { util_now_ms(), "GET", "/", "", "", 200, 0, 1 };
+	char id[UUID_LEN + 1];
+	int empty;
+
+	cr_assert_eq(store_jti_revoke(st, "some-jti", 1), STORE_OK);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 0, "a session revocation");
+	teardown();
+	setup();
+	cr_assert_eq(util_uuid4(id), 0);
+	cr_assert_eq(store_use_record(st, id, &u), STORE_OK);
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 0, "a use");
+	teardown();
+	setup();
+	cr_assert_eq(store_audit_add(st, &e), STORE_OK);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 0, "an audit event");
 }

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "store_pg.h"
+#include "store_copy_check.h"
 
 #define O store_pg_ops
 
@@ -1441,4 +1442,56 @@ Test(store_pg, concurrent_batches_count_every_use, .timeout = 120)
 	}
 	cr_expect_eq(total, 2000);
 	cr_expect_eq(blocked, 200);
+}
+
+/* LMDB -> PostgreSQL -> LMDB: every kind of record, equal at each step. */
+Test(store_pg, copy_to_and_from_lmdb)
+{
+	struct store *lm, *back, *bulk;
+	struct cc_ids ids;
+	struct copy_counts n;
+	const char *what;
+	char dir[64], path[128];
+	int empty;
+
+	snprintf(dir, sizeof(dir), "/tmp/tc-copy-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lmdb", dir);
+	cr_assert_eq(store_open(&lm, path, 1, STORE_CREATE), STORE_OK);
+	cc_fill(lm, &ids);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 1);
+	/* into a bulk store, seen through st once it is closed */
+	cr_assert_eq(store_pg_open(&bulk, conninfo, STORE_BULK), STORE_OK);
+	cr_assert_eq(store_copy(lm, bulk, &n, &what), STORE_OK, "%s", what);
+	store_close(bulk);
+	cr_expect(n.users == 2 && n.members == 2 && n.tokens == 3 &&
+	    n.jtis == 1 && n.audit == 3 && n.uses == 4);
+	cc_same(lm, st, &ids);
+	snprintf(path, sizeof(path), "%s/back", dir);
+	cr_assert_eq(store_open(&back, path, 1, STORE_CREATE | STORE_BULK), 0);
+	cr_assert_eq(store_copy(st, back, &n, &what), STORE_OK, "%s", what);
+	cc_same(lm, back, &ids);
+	cc_names(st, &ids);
+	cc_names(back, &ids);
+	store_close(back);
+	store_close(lm);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	cr_assert_eq(system(path), 0);
+}
+
+Test(store_pg, empty_sees_uses_and_session_revocations)
+{
+	struct use u = { util_now_ms(), "GET", "/", "", "", 200, 0, 1 };
+	char id[UUID_LEN + 1];
+	int empty;
+
+	cr_assert_eq(util_uuid4(id), 0);
+	cr_assert_eq(store_use_record(st, id, &u), STORE_OK);
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 0, "a use");
+	cr_assert_eq(store_jti_revoke(st, "some-jti", 1), STORE_OK);
+	cr_assert_eq(store_empty(st, &empty), STORE_OK);
+	cr_expect_eq(empty, 0);
 }

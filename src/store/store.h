@@ -100,7 +100,8 @@ int	token_live(const struct token *, int64_t now);
 struct store;
 
 #define STORE_CREATE 0x1                /* create the directory and database if missing */
-#define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close */
+#define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close
+					 * (PostgreSQL: synchronous_commit off until then) */
 
 /*
  * Open the store the database setting names: a postgresql:// or
@@ -409,5 +410,40 @@ struct usage_stats {
  */
 int	store_use_stats(struct store *, const char *token_id, int64_t now,
 	    unsigned days, struct usage_stats *out);
+
+/*
+ * --- moving a catalog between stores (tokencat migrate) ---
+ * What the functions above cannot read or write exactly: a membership
+ * with its joined_at, every session revocation, every recorded use.
+ */
+/* Insert m as it is (role, joined_at kept). STORE_NOTFOUND if the team or
+ * user is unknown, STORE_EXISTS if it is a member already. */
+int	store_member_load(struct store *, const struct membership *m);
+/* fn for each session revocation; fn returning a STORE_* error stops the
+ * walk, which returns it. */
+typedef int (*jti_each_fn)(const char *jti, int64_t exp_ms, void *arg);
+int	store_jti_each(struct store *, jti_each_fn fn, void *arg);
+/* fn for each recorded use, by token then time; as store_jti_each. */
+typedef int (*use_each_fn)(const char *token_id, const struct use *u,
+	    void *arg);
+int	store_use_each(struct store *, use_each_fn fn, void *arg);
+
+/* How many records of each kind store_copy wrote. */
+struct copy_counts {
+	uint64_t	users, teams, members, invites, tokens, jtis, audit, uses;
+};
+/* *empty = 1 if s holds no user, team, token, session revocation, audit
+ * event or use. */
+int	store_empty(struct store *s, int *empty);
+/*
+ * Copy the whole catalog of src into dst, which should be empty
+ * (store_empty): users with their password hashes, teams, memberships,
+ * pending invitations, tokens (digests, never raw tokens), session
+ * revocations, the audit trail and every use, keeping ids, times and
+ * counts. Reads src from one snapshot. Returns 0 or a STORE_* error;
+ * *what names the kind that failed.
+ */
+int	store_copy(struct store *src, struct store *dst, struct copy_counts *n,
+	    const char **what);
 
 #endif

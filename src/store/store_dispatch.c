@@ -372,3 +372,21 @@ store_use_stats(struct store *s, const char *token_id, int64_t now,
 {
 	return OPS(s)->use_stats(s, token_id, now, days, out);
 }
+
+int
+store_member_load(struct store *s, const struct membership *m)
+{
+	return OPS(s)->member_load(s, m);
+}
+
+int
+store_jti_each(struct store *s, jti_each_fn fn, void *arg)
+{
+	return OPS(s)->jti_each(s, fn, arg);
+}
+
+int
+store_use_each(struct store *s, use_each_fn fn, void *arg)
+{
+	return OPS(s)->use_each(s, fn, arg);
+}

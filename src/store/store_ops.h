@@ -138,6 +138,11 @@ struct store_ops {
 		    int *admitted);
 	int	(*use_stats)(struct store *, const char *token_id, int64_t now,
 		    unsigned days, struct usage_stats *out);
+
+	/* tokencat migrate (store.h) */
+	int	(*member_load)(struct store *, const struct membership *);
+	int	(*jti_each)(struct store *, jti_each_fn fn, void *arg);
+	int	(*use_each)(struct store *, use_each_fn fn, void *arg);
 };
 
 #endif

@@ -1048,3 +1048,43 @@ lmdb_login_reset(struct store *s, const char *email)
 	a.reset = 1;
 	return store_write(s, tx_login_update, &a);
 }
+
+struct jti_walk {
+	jti_each_fn	 fn;
+	void		*arg;
+};
+
+/* Every revocation of DB_JTI_REV to w->fn; its own code stops the walk. */
+static int
+tx_jti_each(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct jti_walk *w = arg;
+	MDB_cursor *c;
+	MDB_val k, v;
+	char jti[257];
+	int64_t exp;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_JTI_REV], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size >= sizeof(jti) || v.mv_size != sizeof(exp))
+			continue;       /* not ours: lmdb_jti_revoke never writes it */
+		memcpy(jti, k.mv_data, k.mv_size);
+		jti[k.mv_size] = '\0';
+		memcpy(&exp, v.mv_data, sizeof(exp));
+		if ((rc = w->fn(jti, exp, w->arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+lmdb_jti_each(struct store *s, jti_each_fn fn, void *arg)
+{
+	struct jti_walk w = { fn, arg };
+
+	return store_read(s, tx_jti_each, &w);
+}

@@ -189,5 +189,8 @@ int	lmdb_use_admit(struct store *, const char *token_id,
 	    uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX], int *admitted);
 int	lmdb_use_stats(struct store *, const char *token_id, int64_t now,
 	    unsigned days, struct usage_stats *out);
+int	lmdb_member_load(struct store *, const struct membership *m);
+int	lmdb_jti_each(struct store *, jti_each_fn fn, void *arg);
+int	lmdb_use_each(struct store *, use_each_fn fn, void *arg);
 
 #endif

@@ -52,4 +52,7 @@ const struct store_ops store_lmdb_ops = {
 	.use_window = lmdb_use_window,
 	.use_admit = lmdb_use_admit,
 	.use_stats = lmdb_use_stats,
+	.member_load = lmdb_member_load,
+	.jti_each = lmdb_jti_each,
+	.use_each = lmdb_use_each,
 };

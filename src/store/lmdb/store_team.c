@@ -474,3 +474,30 @@ lmdb_member_get(struct store *s, const char *team_id, const char *user_id, int *
 		*role = a.old;
 	return rc;
 }
+
+/* tokencat migrate: m as it was, once its team and user exist. */
+static int
+tx_member_load(struct store *s, MDB_txn *txn, void *arg)
+{
+	const struct membership *m = arg;
+	int role, rc;
+
+	if ((rc = exists(s, txn, DB_TEAMS, m->team_id, TEAMID_LEN)) != 0 ||
+	    (rc = exists(s, txn, DB_USERS, m->user_id, UUID_LEN)) != 0)
+		return rc;
+	rc = member_role_get(s, txn, m->team_id, m->user_id, &role, NULL);
+	if (rc == 0)
+		return STORE_EXISTS;
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return member_put(s, txn, m->team_id, m->user_id, m->role, m->joined_at);
+}
+
+int
+lmdb_member_load(struct store *s, const struct membership *m)
+{
+	if (!member_ids_ok(m->team_id, m->user_id) ||
+	    (m->role != ROLE_OWNER && m->role != ROLE_MEMBER))
+		return STORE_INVALID;
+	return store_write(s, tx_member_load, (void *)(uintptr_t)m);
+}

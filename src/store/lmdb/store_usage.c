@@ -990,3 +990,73 @@ lmdb_use_stats(struct store *s, const char *token_id, int64_t now, unsigned days
 	}
 	return rc;
 }
+
+/* Decode a use record (put_use) into u, its strings pointing into v. */
+static int
+use_decode(const MDB_val *k, const MDB_val *v, char id[UUID_LEN + 1],
+    struct use *u)
+{
+	const char *p = v->mv_data, *end = p + v->mv_size, *part[4];
+	uint64_t at_us;
+	uint32_t us;
+	uint16_t st;
+	int i;
+
+	if (k->mv_size != UKEY_LEN || v->mv_size < 12 || p[0] != 1 ||
+	    end[-1] != '\0')
+		return -1;
+	for (i = 0, p += 8; i < 4; i++) {
+		if (p >= end)
+			return -1;
+		part[i] = p;
+		p += strlen(p) + 1;     /* ends before end: end[-1] is NUL */
+	}
+	memcpy(id, k->mv_data, UUID_LEN);
+	id[UUID_LEN] = '\0';
+	memcpy(&at_us, (char *)k->mv_data + UUID_LEN, 8);
+	memcpy(&st, (char *)v->mv_data + 2, 2);
+	memcpy(&us, (char *)v->mv_data + 4, 4);
+	*u = (struct use){ (int64_t)be64toh(at_us) / 1000, part[0], part[1],
+	    part[2], part[3], be16toh(st), ((char *)v->mv_data)[1] != 0,
+	    be32toh(us) };
+	return 0;
+}
+
+struct use_walk {
+	use_each_fn	 fn;
+	void		*arg;
+};
+
+static int
+tx_use_each(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct use_walk *w = arg;
+	char id[UUID_LEN + 1];
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct use u;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_USES], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (use_decode(&k, &v, id, &u) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if ((rc = w->fn(id, &u, w->arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The uses written (not this process's pending ones), by token and time. */
+int
+lmdb_use_each(struct store *s, use_each_fn fn, void *arg)
+{
+	struct use_walk w = { fn, arg };
+
+	return store_read_env(s, s->uenv, tx_use_each, &w);
+}

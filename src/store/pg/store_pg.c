@@ -549,10 +549,13 @@ store_pg_open(struct store **sp, const char *conninfo, int flags)
 		pg_close(s);
 		return rc;
 	}
-	if ((rc = store_pg_schema_check(s, NULL)) != 0) {
+	if ((rc = store_pg_schema_check(s, NULL)) != 0 ||
+	    ((flags & STORE_BULK) && (rc = pg_do(s, "SET synchronous_commit "
+	    "TO off", NULL)) != 0)) {
 		pg_close(s);
 		return rc;
 	}
+	s->bulk = (flags & STORE_BULK) != 0;
 	*sp = s;
 	return STORE_OK;
 }
@@ -564,6 +567,21 @@ pg_open(struct store **sp, const char *where, size_t map_mb, int flags)
 	return store_pg_open(sp, where, flags);
 }
 
+/*
+ * The end of a bulk load (STORE_BULK): one durable commit that writes,
+ * whose flush of the log covers every commit before it. A commit that
+ * wrote nothing would not wait for the disk: it rewrites the rows of
+ * schema_version, which a migrated database always has, as they are.
+ */
+static void
+bulk_flush(struct store *s)
+{
+	if (pg_do(s, "SET synchronous_commit TO on", NULL) != 0 ||
+	    pg_do(s, "UPDATE schema_version SET version = version", NULL) != 0)
+		log_error("store: the end of a bulk load may not be on disk: %s",
+		    PQerrorMessage(s->conn));
+}
+
 void
 pg_close(struct store *s)
 {
@@ -573,6 +591,8 @@ pg_close(struct store *s)
 		pg_snapshot_end(s);
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		pgu_flush(s);
+	if (s->bulk && PQstatus(s->conn) == CONNECTION_OK)
+		bulk_flush(s);
 	pgu_close(s);
 	PQfinish(s->conn);
 	free(s);

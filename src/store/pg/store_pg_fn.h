@@ -90,5 +90,8 @@ int	pg_use_admit(struct store *, const char *token_id,
 	    int *admitted);
 int	pg_use_stats(struct store *, const char *token_id, int64_t now,
 	    unsigned days, struct usage_stats *out);
+int	pg_member_load(struct store *, const struct membership *);
+int	pg_jti_each(struct store *, jti_each_fn fn, void *arg);
+int	pg_use_each(struct store *, use_each_fn fn, void *arg);
 
 #endif

@@ -14,6 +14,7 @@ struct store {
 	const struct store_ops	*ops;
 	PGconn			*conn;
 	int			 snap;          /* inside store_snapshot's transaction */
+	int			 bulk;          /* STORE_BULK: commits wait for no flush */
 	int32_t			 pid;           /* in the uses written (store_open after fork) */
 	struct pg_pending	*pend;          /* uses not yet written (store_pg_usage.c) */
 };

@@ -54,4 +54,7 @@ const struct store_ops store_pg_ops = {
 	.use_window = pg_use_window,
 	.use_admit = pg_use_admit,
 	.use_stats = pg_use_stats,
+	.member_load = pg_member_load,
+	.jti_each = pg_jti_each,
+	.use_each = pg_use_each,
 };

@@ -590,3 +590,93 @@ pg_use_stats(struct store *s, const char *token_id, int64_t now,
 	}
 	return rc;
 }
+
+/* --- every use, for tokencat migrate --- */
+
+#define USE_FETCH	1000            /* rows per round trip, as in the FETCH */
+
+struct use_walk {
+	use_each_fn	 fn;
+	void		*arg;
+};
+
+/* A bytea field as a string (malloc'd), which PQunescapeBytea does not end. */
+static char *
+bytea_str(const PGresult *r, int row, int col)
+{
+	unsigned char *raw;
+	size_t len;
+	char *s;
+
+	if ((raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row,
+	    col), &len)) == NULL)
+		return NULL;
+	if ((s = malloc(len + 1)) != NULL) {
+		memcpy(s, raw, len);
+		s[len] = '\0';
+	}
+	PQfreemem(raw);
+	return s;
+}
+
+/* The uses of one fetched page to w->fn. */
+static int
+use_rows(const PGresult *r, struct use_walk *w)
+{
+	char *f[4];
+	struct use u;
+	int i, j, rc = 0;
+
+	for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+		for (j = 0; j < 4; j++)
+			f[j] = bytea_str(r, i, 5 + j);
+		u = (struct use){ pg_int(r, i, 1) / 1000, f[0], f[1], f[2], f[3],
+		    (int)pg_int(r, i, 3), pg_bool(r, i, 2),
+		    (uint32_t)pg_int(r, i, 4) };
+		rc = f[0] && f[1] && f[2] && f[3] ?
+		    w->fn(PQgetvalue(r, i, 0), &u, w->arg) : STORE_NOMEM;
+		for (j = 0; j < 4; j++)
+			free(f[j]);
+	}
+	return rc;
+}
+
+/* Inside a transaction: a cursor over the uses, read USE_FETCH at a time. */
+static int
+use_cursor(struct store *s, struct use_walk *w)
+{
+	PGresult *r;
+	int n, rc;
+
+	if ((rc = pg_do(s, "DECLARE tc_uses NO SCROLL CURSOR FOR SELECT "
+	    "token_id, at_us, blocked, status, us, method, path, addr, agent "
+	    "FROM uses ORDER BY token_id, at_us, pid", NULL)) != 0)
+		return rc;
+	do {
+		if ((r = pg_exec(s, "FETCH 1000 FROM tc_uses",
+		    NULL, &rc)) == NULL)
+			return rc;
+		n = PQntuples(r);
+		rc = use_rows(r, w);
+		PQclear(r);
+	} while (rc == 0 && n == USE_FETCH);
+	return rc != 0 ? rc : pg_do(s, "CLOSE tc_uses", NULL);
+}
+
+/* In the snapshot's transaction if one is open, else in one of its own. */
+int
+pg_use_each(struct store *s, use_each_fn fn, void *arg)
+{
+	struct use_walk w = { fn, arg };
+	int rc, own = !s->snap;
+
+	if ((rc = pg_ready(s)) != 0)
+		return rc;
+	if (own && (rc = pg_do(s, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+	    "READ ONLY", NULL)) != 0)
+		return rc;
+	rc = use_cursor(s, &w);
+	if (own)        /* else store_snapshot_end ends it, cursor and all */
+		pg_do(s, rc == 0 ? "COMMIT" : "ROLLBACK", NULL);
+	return rc;
+}

@@ -543,3 +543,33 @@ pg_audit_list(struct store *s, const char *user_email, uint64_t offset,
 	*total = p.total;
 	return rc;
 }
+
+struct jti_walk {
+	jti_each_fn	 fn;
+	void		*arg;
+};
+
+/* Few rows: revocations older than JTI_KEEP_MS are dropped as others come. */
+static int
+tx_jti_each(struct store *s, void *arg)
+{
+	struct jti_walk *w = arg;
+	PGresult *r;
+	int i, rc;
+
+	if ((r = pg_exec(s, "SELECT jti, exp_ms FROM jti_revoked ORDER BY jti",
+	    NULL, &rc)) == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r) && rc == 0; i++)
+		rc = w->fn(PQgetvalue(r, i, 0), pg_int(r, i, 1), w->arg);
+	PQclear(r);
+	return rc;
+}
+
+int
+pg_jti_each(struct store *s, jti_each_fn fn, void *arg)
+{
+	struct jti_walk w = { fn, arg };
+
+	return pg_read(s, tx_jti_each, &w);
+}
