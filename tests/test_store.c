@@ -861,6 +861,37 @@ Test(store, uses_are_written_in_batches)
 	cr_expect_eq(last_in_child(id), now - 10);
 }
 
+static int
+count_use(const char *token_id, const struct use *u, void *arg)
+{
+	(void)token_id;
+	(void)u;
+	++*(int *)arg;
+	return 0;
+}
+
+/*
+ * Uses replayed with one millisecond (tokencat migrate copies a burst of
+ * uses that way) keep one record each: their keys take this process's
+ * next free microsecond. Flushing every 8 stretches the run over several
+ * milliseconds of the clock, whose microsecond then comes round again.
+ */
+Test(store, uses_of_one_millisecond_keep_a_record_each)
+{
+	const char *id = "66666666-6666-4666-8666-666666666666";
+	int64_t at = util_now_ms() - 1000;
+	int i, n = 0;
+
+	for (i = 0; i < 999; i++) {
+		use(id, at, "/p", 0, 1);
+		if (i % 8 == 7)
+			cr_assert_eq(store_use_flush(st), STORE_OK);
+	}
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_assert_eq(store_use_each(st, count_use, &n), STORE_OK);
+	cr_expect_eq(n, 999, "%d records of 999 uses", n);
+}
+
 Test(store, usage_paths_per_day_are_capped)
 {
 	const char *id = "33333333-3333-4333-8333-333333333333";

@@ -39,6 +39,7 @@ struct store {
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
 	struct pending	*one;           /* store_use_admit's batch of one */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
+	int64_t		 last_us;       /* at_us of this process's last use key */
 	int		 rdonly;        /* opened read-only: writes get STORE_RDONLY */
 	int		 no_invites;    /* read-only and older: no invitation databases */
 	struct wcache	*wc;            /* closed parts of windows (store_usage.c) */

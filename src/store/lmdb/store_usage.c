@@ -513,6 +513,16 @@ lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
 		s->pend->n = s->pend->nb = 0;
 	e = &s->pend->v[s->pend->n];
 	pending_set(e, token_id, u, u->at);
+	/* keys of one process do not repeat up to 1,000 uses a millisecond:
+	 * a use of the last one's millisecond (uses that tokencat migrate
+	 * replays come with their own) takes the next microsecond, and after
+	 * the millisecond's last one its first */
+	if (s->last_us / 1000 == u->at) {
+		e->at_us = s->last_us + 1;
+		if (e->at_us / 1000 != u->at)
+			e->at_us = u->at * 1000;
+	}
+	s->last_us = e->at_us;
 	if (!u->blocked)
 		pending_count(s->pend, token_id, u->at);
 	if (s->pend->n++ == 0)
