@@ -17,24 +17,52 @@
 #                                                    goal <= 2x
 #   5. the workers' resident memory over RSS_REQUESTS /auth/check requests;
 #                                                    goal: flat
+#   6. the PostgreSQL store against the LMDB store, on the same lighttpd:
+#      one database on a private PostgreSQL 15 (tests/pg/pgcluster.py)
+#      served by two doors, "host A" (/pga) and "host B" (/pgb), each with
+#      its own tokencat.conf, copy of the signing key and WORKERS workers;
+#      a. /auth/check with a token without a usage limit, PostgreSQL (A)
+#         against LMDB;                              goal >= 0.8x
+#      b. the same with a token that has a usage limit (every use admitted
+#         by the database);                          a figure
+#      c. durable token creates per second, PostgreSQL against LMDB;
+#                                                    a figure
+#      d. the time from a revocation on A to refusal on B, median and max
+#         over SPREAD_TRIES tries (bench/spread.py);  a figure
+#      skipped, saying so, when PostgreSQL 15 is not installed.
 # Needs lighttpd, wrk, curl and python3. Environment: WORKERS (4),
 # SECONDS_EACH (10), CONNECTIONS (32), USES (100000), BIG_USES (1000000),
-# TOKENS (100000), RSS_REQUESTS (1000000). ONLY=1,4 runs some parts.
+# TOKENS (100000), RSS_REQUESTS (1000000), SPREAD_TRIES (50). ONLY=1,4
+# runs some parts.
 set -eu
 : "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${WORKERS:=4}" "${SECONDS_EACH:=10}" "${CONNECTIONS:=32}" "${USES:=100000}"
 : "${BIG_USES:=1000000}" "${TOKENS:=100000}" "${RSS_REQUESTS:=1000000}"
-: "${ONLY:=1,2,3,4,5}"
+: "${SPREAD_TRIES:=50}"
+: "${ONLY:=1,2,3,4,5,6}"
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
 B=$top_builddir
 CORES=$(nproc 2>/dev/null || echo 2)
 
 D=$(mktemp -d /tmp/tcbench-XXXXXX)
-trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; sleep 1; rm -rf "$D"' EXIT
+PGCLUSTER="python3 $top_srcdir/tests/pg/pgcluster.py"
+PGD=
+trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; sleep 1
+	[ -z "$PGD" ] || $PGCLUSTER stop "$PGD"; rm -rf "$D"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+PG6=
+if want 6; then
+	if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import pgcluster
+sys.exit(0 if pgcluster.available() else 1)' "$top_srcdir/tests/pg"; then
+		PG6=yes
+	else
+		echo "bench: part 6 skipped: PostgreSQL 15 not found (apt-get install postgresql-15)"
+	fi
+fi
 
 # Two catalogs: "api" (the check, the creates) and "big" (bench_fill's
 # users with 10 and TOKENS tokens, and an admin).
@@ -52,6 +80,25 @@ if want 4; then
 	printf 'bench-password-1\n' | "$B/src/tokencat" -c "$D/big.conf" \
 	    user add admin@example.com --admin >/dev/null
 	FILL_S=$(( $(date +%s) - t0 ))
+fi
+
+PGDOORS=
+if [ -n "$PG6" ]; then
+	# one database, hosts A and B: a tokencat.conf and a key file each
+	PGD=$($PGCLUSTER start tcbenchpg-)
+	PGURI=$($PGCLUSTER createdb "$PGD" tc_bench)
+	for h in pga pgb; do
+		printf 'database = %s\nsigning_key_file = %s/%s.key\nlog_level = error\n' \
+		    "$PGURI" "$D" "$h" > "$D/$h.conf"
+	done
+	"$B/src/tokencat" -c "$D/pga.conf" init >/dev/null
+	cp -p "$D/pga.key" "$D/pgb.key"
+	printf 'bench-password-1\n' | "$B/src/tokencat" -c "$D/pga.conf" \
+	    user add bench@example.com >/dev/null
+	SP=$("$B/src/tokencat" -c "$D/pgb.conf" session bench@example.com)
+	PGDOORS=$(printf ',\n  "/%s" => (( "bin-path" => "%s",\n    "socket" => "%s", "check-local" => "disable", "max-procs" => %s,\n    "bin-environment" => ( "TOKENCAT_CONFIG" => "%s" ) ))' \
+	    pga "$B/src/tokencat.fcgi" "$D/pga.sock" "$WORKERS" "$D/pga.conf" \
+	    pgb "$B/src/tokencat.fcgi" "$D/pgb.sock" "$WORKERS" "$D/pgb.conf")
 fi
 
 cat > "$D/lighttpd.conf" <<CONF
@@ -75,7 +122,7 @@ fastcgi.server = (
     "socket" => "$D/tcc.sock", "check-local" => "disable", "max-procs" => $CORES,
     "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/api.conf" ) )),
   "/c-noop" => (( "bin-path" => "$B/bench/noop_fcgi",
-    "socket" => "$D/noopc.sock", "check-local" => "disable", "max-procs" => $CORES )) )
+    "socket" => "$D/noopc.sock", "check-local" => "disable", "max-procs" => $CORES ))$PGDOORS )
 CONF
 "$LIGHTTPD" -f "$D/lighttpd.conf"
 for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -205,4 +252,61 @@ if want 5; then
 		done_n=$((done_n + n))
 		echo "   at $done_n:$(printf '%*s' $((14 - ${#done_n})) '')$(rss)"
 	done
+fi
+
+if [ -n "$PG6" ]; then
+	# token NAME SESSION PREFIX [SCOPE]: a new token's access token
+	token() {
+		curl -fsS -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+		    -d '{"name":"'"$1"'","expires_in_days":30,"scope":{'"${4:-}"'}}' \
+		    "$URL$3/tokens" |
+		    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+	}
+	LIM='"usage_limits":{"requests_per_minute":1000000000}'
+	TL0=$(token pg6-free "$S" /api)
+	TL1=$(token pg6-limit "$S" /api "$LIM")
+	TP0=$(token pg6-free "$SP" /pga)
+	TP1=$(token pg6-limit "$SP" /pga "$LIM")
+	# check_stores TOKEN_LMDB TOKEN_PG: /auth/check on /api and on /pga,
+	# twice each, alternating; "<lmdb> <pg> <runs> <non-200>"
+	check_stores() {
+		GOAL=$3
+		H_URI="X-Original-URI: /tools/x"
+		H_METHOD="X-Original-Method: GET"
+		wrk_out "$URL/api/auth/check" -H "Authorization: Bearer $1" -H "$H_URI" >/dev/null
+		wrk_out "$URL/pga/auth/check" -H "Authorization: Bearer $2" -H "$H_URI" >/dev/null
+		set -- "$1" "$2" $(wrk_out "$URL/api/auth/check" -H "Authorization: Bearer $1" -H "$H_URI" -H "$H_METHOD" | rps_p50); L1=$3; E=$5
+		set -- "$1" "$2" $(wrk_out "$URL/pga/auth/check" -H "Authorization: Bearer $2" -H "$H_URI" -H "$H_METHOD" | rps_p50); P1=$3; E=$((E + $5))
+		set -- "$1" "$2" $(wrk_out "$URL/api/auth/check" -H "Authorization: Bearer $1" -H "$H_URI" -H "$H_METHOD" | rps_p50); L2=$3; E=$((E + $5))
+		set -- "$1" "$2" $(wrk_out "$URL/pga/auth/check" -H "Authorization: Bearer $2" -H "$H_URI" -H "$H_METHOD" | rps_p50); P2=$3; E=$((E + $5))
+		echo "      LMDB:               $(( (L1 + L2) / 2 )) req/s (runs $L1, $L2)"
+		echo "      PostgreSQL:         $(( (P1 + P2) / 2 )) req/s (runs $P1, $P2; non-200 of all four: $E)"
+		echo "      ratio:              $(ratio $((P1 + P2)) $((L1 + L2)))$GOAL"
+	}
+	echo "6. PostgreSQL store against LMDB (one database, hosts A and B: $WORKERS workers each)"
+	echo "   a. /auth/check, token without a usage limit"
+	check_stores "$TL0" "$TP0" " (goal >= 0.8)"
+	echo "   b. /auth/check, token with a usage limit (uses admitted by the store)"
+	check_stores "$TL1" "$TP1" ""
+	cat > "$D/create6.lua" <<'LUA'
+-- POST /tokens with a name unique to the thread and request
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+	n = n + 1
+	return wrk.format("POST", nil, nil,
+	    '{"name":"pg6-' .. tid .. '-' .. n .. '","expires_in_days":30}')
+end
+LUA
+	set -- $(wrk_out "$URL/api/tokens" -s "$D/create6.lua" -H "Authorization: Bearer $S" \
+	    -H 'Content-Type: application/json' | rps_p50); CL=$1; CLP=$2; CLE=$3
+	set -- $(wrk_out "$URL/pga/tokens" -s "$D/create6.lua" -H "Authorization: Bearer $SP" \
+	    -H 'Content-Type: application/json' | rps_p50)
+	echo "   c. durable token creates (POST /tokens)"
+	echo "      LMDB:               $CL /s, p50 $CLP ms (non-2xx: $CLE)"
+	echo "      PostgreSQL:         $1 /s, p50 $2 ms (non-2xx: $3)"
+	echo "      ratio:              $(ratio "$1" "$CL")"
+	echo "   d. revocation on host A to refusal on host B"
+	echo "      $(python3 "$top_srcdir/bench/spread.py" "$URL/pga" "$URL/pgb" "$SP" "$SPREAD_TRIES")"
 fi

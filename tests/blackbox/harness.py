@@ -20,6 +20,13 @@ Environment (exported by `make check`, see Makefile.am):
                  instance's db directory). Tests of what only LMDB has skip
                  themselves with skip_on_pg(reason).
 
+An Instance(store="pg") uses PostgreSQL whatever TOKENCAT_STORE says.
+An Instance(join=other) is a second host of other's deployment: its own
+directory, tokencat.conf, lighttpd, port and workers, but other's
+PostgreSQL database and a copy of other's signing key file (every host
+of one database uses the same key); it runs no `tokencat init` and adds
+no users (other's users are in the database). Only for PostgreSQL.
+
 An Instance(shared=True) is one whose programs run as another user (the
 web server's www-data, or nobody): the source and build trees may sit in
 a directory only their owner can enter (a clone in a 0700 mktemp
@@ -439,7 +446,7 @@ class Instance:
     """One private tokencat deployment behind lighttpd (see module doc)."""
 
     def __init__(self, name, conf=None, users=True, workers=2, sso=False,
-                 shared=False):
+                 shared=False, store=None, join=None):
         n = _names.get(name, 0) + 1
         _names[name] = n
         self.name = name if n == 1 else "%s-%d" % (name, n)
@@ -458,7 +465,14 @@ class Instance:
         # on PostgreSQL: the database's URI and name; self.db is then the
         # directory of the signing key only
         self.pg_uri = self.pg_name = None
-        if ON_PG:
+        if join is not None:
+            if join.pg_uri is None:
+                raise ValueError("join=: %s is not on PostgreSQL" % join.name)
+            self.pg_name, self.pg_uri = join.pg_name, join.pg_uri
+            os.makedirs(self.db, mode=0o700)
+            shutil.copy2(os.path.join(join.db, "signing.key"),
+                         os.path.join(self.db, "signing.key"))
+        elif ON_PG or store == "pg":
             _pgseq[0] += 1
             self.pg_name = "tc_%d_%d" % (os.getpid(), _pgseq[0])
             self.pg_uri = pg_cluster().createdb(self.pg_name)
@@ -485,6 +499,8 @@ class Instance:
         settings.update(conf or {})
         self.write_conf(settings)
         _live.append(self)
+        if join is not None:
+            return
         self.cli("init")
         if users:
             self.add_user(ADMIN, PASSWORDS[ADMIN], admin=True,

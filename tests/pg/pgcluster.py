@@ -14,6 +14,12 @@ connects as that role. Nothing listens on TCP.
     c.stop_server(); c.start_server()   # fault tests: the same data
     c.stop()
 
+From a shell (bench/run.sh), a cluster that outlives the command:
+
+    python3 pgcluster.py start PREFIX     # prints the cluster's directory
+    python3 pgcluster.py createdb DIR NAME   # prints the database's URI
+    python3 pgcluster.py stop DIR
+
 Environment: PG_BINDIR (default: pg_config --bindir, else
 /usr/lib/postgresql/15/bin).
 """
@@ -22,6 +28,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -54,16 +61,18 @@ def available():
 class Cluster:
     """One private PostgreSQL server (see the module doc)."""
 
-    def __init__(self, prefix="tcpg-"):
-        self.dir = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, prefix="tcpg-", at=None):
+        """A new cluster directory, or (at=) the running one in at."""
+        self.dir = at or tempfile.mkdtemp(prefix=prefix)
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "server.log")
-        self.running = False
+        self.running = at is not None
         self.owner = None
         if os.geteuid() == 0:
             self.owner = pwd.getpwnam("nobody")
-            os.chmod(self.dir, 0o755)
-            os.chown(self.dir, self.owner.pw_uid, self.owner.pw_gid)
+            if at is None:
+                os.chmod(self.dir, 0o755)
+                os.chown(self.dir, self.owner.pw_uid, self.owner.pw_gid)
 
     def _run(self, argv, check=True, timeout=120):
         """argv as the cluster's owner (nobody when we are root)."""
@@ -147,3 +156,22 @@ def wait_for(cond, timeout=10, step=0.02):
         time.sleep(step)
         v = cond()
     return v
+
+
+def main(argv):
+    """The command line of the module doc."""
+    if len(argv) == 2 and argv[0] == "start":
+        print(Cluster(prefix=argv[1]).start().dir)
+    elif len(argv) == 3 and argv[0] == "createdb":
+        print(Cluster(at=argv[1]).createdb(argv[2]))
+    elif len(argv) == 2 and argv[0] == "stop":
+        Cluster(at=argv[1]).stop()
+    else:
+        sys.stderr.write("usage: pgcluster.py start PREFIX | createdb DIR "
+                         "NAME | stop DIR\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
