@@ -247,6 +247,20 @@ int	store_token_add(struct store *, const struct token *t,
 	    const struct audit_event *ev);
 int	store_token_get(struct store *, const char *id, struct token *out);
 int	store_token_by_jti(struct store *, const char *jti, struct token *out);
+/*
+ * What checking an API token reads, from one snapshot: the token of jti,
+ * its owner (have_owner 0: the owner is gone) and the owner's role in the
+ * token's team (ROLE_NONE: no team, or not a member). STORE_NOTFOUND when
+ * no token has that jti. One statement on PostgreSQL. The caller frees
+ * out->tok with token_free.
+ */
+struct token_auth {
+	struct token	tok;
+	struct user	owner;
+	int		have_owner;
+	int		team_role;
+};
+int	store_token_auth(struct store *, const char *jti, struct token_auth *out);
 
 /*
  * Read-modify-write of one token in one write transaction: fn gets the

@@ -239,6 +239,44 @@ store_token_by_jti(struct store *s, const char *jti, struct token *out)
 	return OPS(s)->token_by_jti(s, jti, out);
 }
 
+/* store_token_auth from the three reads it stands for. */
+static int
+token_auth_reads(struct store *s, const char *jti, struct token_auth *out)
+{
+	int rc;
+
+	if ((rc = store_token_by_jti(s, jti, &out->tok)) != 0)
+		return rc;
+	if ((rc = store_user_get(s, out->tok.owner_id, &out->owner)) == 0)
+		out->have_owner = 1;
+	else if (rc != STORE_NOTFOUND)
+		goto fail;
+	if (out->have_owner && out->tok.team_id[0] != '\0' &&
+	    (rc = store_member_get(s, out->tok.team_id, out->owner.id,
+	    &out->team_role)) != 0 && rc != STORE_NOTFOUND)
+		goto fail;
+	return 0;
+fail:
+	token_free(&out->tok);
+	return rc;
+}
+
+int
+store_token_auth(struct store *s, const char *jti, struct token_auth *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->team_role = ROLE_NONE;
+	if (OPS(s)->token_auth != NULL)
+		return OPS(s)->token_auth(s, jti, out);
+	if ((rc = store_snapshot(s)) != 0)
+		return rc;
+	rc = token_auth_reads(s, jti, out);
+	store_snapshot_end(s);
+	return rc;
+}
+
 int
 store_token_edit(struct store *s, const char *id, token_edit_fn fn,
     void *arg, struct token *out, const struct audit_event *ev)

@@ -92,6 +92,10 @@ struct store_ops {
 		    const struct audit_event *);
 	int	(*token_get)(struct store *, const char *id, struct token *);
 	int	(*token_by_jti)(struct store *, const char *jti, struct token *);
+	/* NULL: store_token_auth composes token_by_jti, user_get and
+	 * member_get in a snapshot */
+	int	(*token_auth)(struct store *, const char *jti,
+		    struct token_auth *);
 	int	(*token_edit)(struct store *, const char *id, token_edit_fn fn,
 		    void *arg, struct token *out, const struct audit_event *);
 	int	(*token_rotate)(struct store *, const char *old_id,
