@@ -40,6 +40,7 @@ int	pg_token_add(struct store *, const struct token *,
 	    const struct audit_event *);
 int	pg_token_get(struct store *, const char *id, struct token *);
 int	pg_token_by_jti(struct store *, const char *jti, struct token *);
+int	pg_token_auth(struct store *, const char *jti, struct token_auth *);
 int	pg_token_edit(struct store *, const char *id, token_edit_fn fn,
 	    void *arg, struct token *out, const struct audit_event *);
 int	pg_token_rotate(struct store *, const char *old_id, token_edit_fn fn,

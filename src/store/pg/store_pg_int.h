@@ -66,6 +66,11 @@ int	pg_bool(const PGresult *, int row, int col);
 void	pg_cpy(const PGresult *, int row, int col, char *out, size_t outsz);
 char	*pg_dup(const PGresult *, int row, int col);     /* NULL for NULL */
 
+/* store_pg_user.c: a user from the 7 columns of USER_COLS at col. */
+#define USER_COLS "id, email, full_name, pwhash, is_admin, is_active, created_at"
+#define USER_NCOLS 7
+void	pg_user_row(const PGresult *, int row, int col, struct user *);
+
 /* store_pg_usage.c */
 void	pgu_close(struct store *);
 int	pgu_flush(struct store *);

@@ -35,6 +35,7 @@ const struct store_ops store_pg_ops = {
 	.token_add = pg_token_add,
 	.token_get = pg_token_get,
 	.token_by_jti = pg_token_by_jti,
+	.token_auth = pg_token_auth,
 	.token_edit = pg_token_edit,
 	.token_rotate = pg_token_rotate,
 	.token_list = pg_token_list,

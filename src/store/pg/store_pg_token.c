@@ -176,6 +176,53 @@ pg_token_by_jti(struct store *s, const char *jti, struct token *out)
 	return pg_read(s, tx_token_get, &g);
 }
 
+struct tok_auth {
+	const char		*jti;
+	struct token_auth	*out;
+};
+
+/* The token of a jti, its owner and the owner's role: one statement. */
+static int
+tx_token_auth(struct store *s, void *arg)
+{
+	struct tok_auth *g = arg;
+	struct pg_args a;
+	PGresult *r;
+	int rc;
+
+	pga_init(&a);
+	pga_str(&a, g->jti);
+	if ((r = pg_exec(s, "SELECT " TOK_COLS ", u.id, u.email, u.full_name, "
+	    "u.pwhash, u.is_admin, u.is_active, u.created_at, m.role "
+	    "FROM tokens t LEFT JOIN users u ON u.id = t.owner_id "
+	    "LEFT JOIN members m ON m.team_id = t.team_id AND "
+	    "m.user_id = t.owner_id WHERE t.jti = $1", &a, &rc)) == NULL)
+		return rc;
+	if (PQntuples(r) != 1)
+		rc = STORE_NOTFOUND;
+	else if ((rc = token_row(r, 0, 0, 0, &g->out->tok)) == 0 &&
+	    !PQgetisnull(r, 0, TOK_NCOLS)) {
+		pg_user_row(r, 0, TOK_NCOLS, &g->out->owner);
+		g->out->have_owner = 1;
+		if (!PQgetisnull(r, 0, TOK_NCOLS + USER_NCOLS))
+			g->out->team_role = (int)pg_int(r, 0,
+			    TOK_NCOLS + USER_NCOLS);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* One statement, hence one snapshot, without a transaction around it. */
+int
+pg_token_auth(struct store *s, const char *jti, struct token_auth *out)
+{
+	struct tok_auth g = { jti, out };
+
+	if (*jti == '\0' || strlen(jti) > 256)
+		return STORE_NOTFOUND;
+	return pg_read(s, tx_token_auth, &g);
+}
+
 struct tok_edit {
 	const char	*id;
 	token_edit_fn	 fn;

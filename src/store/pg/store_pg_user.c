@@ -13,10 +13,8 @@
 
 /* --- users --- */
 
-#define USER_COLS "id, email, full_name, pwhash, is_admin, is_active, created_at"
-
-static void
-user_row(const PGresult *r, int row, int col, struct user *u)
+void
+pg_user_row(const PGresult *r, int row, int col, struct user *u)
 {
 	memset(u, 0, sizeof(*u));
 	pg_cpy(r, row, col, u->id, sizeof(u->id));
@@ -104,7 +102,7 @@ tx_user_get(struct store *s, void *arg)
 	if ((r = pg_exec(s, g->sql, &a, &rc)) == NULL)
 		return rc;
 	if (PQntuples(r) == 1)
-		user_row(r, 0, 0, g->out);
+		pg_user_row(r, 0, 0, g->out);
 	else
 		rc = STORE_NOTFOUND;
 	PQclear(r);
@@ -169,7 +167,7 @@ tx_user_list(struct store *s, void *arg)
 	for (i = 0; i < PQntuples(r); i++) {
 		p->total = (uint64_t)pg_int(r, i, 0);
 		if (!PQgetisnull(r, i, 1))
-			user_row(r, i, 1, &p->v[p->n++]);
+			pg_user_row(r, i, 1, &p->v[p->n++]);
 	}
 	PQclear(r);
 	return 0;
