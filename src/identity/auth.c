@@ -171,57 +171,42 @@ identify_session(const struct app *a, struct json_object *claims,
 
 /*
  * The catalog part of auth_api_token: the record of the verified claims'
- * jti, its owner and the owner's team role. Returns AUTH_OK, a refusal or
- * a STORE_* error.
+ * jti, its owner and the owner's team role, read together
+ * (store_token_auth: one snapshot). Returns AUTH_OK, a refusal or a
+ * STORE_* error.
  */
 static int
-api_reads(const struct app *a, int64_t now, struct api_token *t)
+api_record(const struct app *a, int64_t now, struct api_token *t)
 {
-	char		 hash[SHA256_HEX + 1];
-	const char	*jti = claim_str(t->claims, "jti");
-	const char	*sub = claim_str(t->claims, "sub");
-	int		 rc;
+	struct token_auth	 ta;
+	char			 hash[SHA256_HEX + 1];
+	const char		*jti = claim_str(t->claims, "jti");
+	const char		*sub = claim_str(t->claims, "sub");
+	int			 rc;
 
 	if (jti == NULL || sub == NULL)
 		return AUTH_INVALID;
-	rc = store_token_by_jti(a->st, jti, &t->tok);
+	rc = store_token_auth(a->st, jti, &ta);
 	if (rc == STORE_NOTFOUND || rc == STORE_INVALID)
 		return AUTH_INVALID;
 	if (rc != 0)
 		return rc;
 	util_hex(t->sha256, sizeof(t->sha256), hash);
-	if (!util_ct_eq(hash, t->tok.hash, SHA256_HEX) ||
-	    strcmp(t->tok.owner_id, sub) != 0) {
-		token_free(&t->tok);
+	if (!util_ct_eq(hash, ta.tok.hash, SHA256_HEX) ||
+	    strcmp(ta.tok.owner_id, sub) != 0) {
+		token_free(&ta.tok);
 		return AUTH_INVALID;    /* not this token's record: no use */
 	}
+	t->tok = ta.tok;                /* moved */
 	t->have_tok = 1;
-	if ((rc = store_user_get(a->st, t->tok.owner_id, &t->owner)) == 0)
-		t->have_owner = 1;
-	else if (rc != STORE_NOTFOUND)
-		return rc;
-	if (t->have_owner && t->tok.team_id[0] != '\0' &&
-	    (rc = store_member_get(a->st, t->tok.team_id, t->owner.id,
-	    &t->team_role)) != 0 && rc != STORE_NOTFOUND)
-		return rc;
+	t->owner = ta.owner;
+	t->have_owner = ta.have_owner;
+	t->team_role = ta.team_role;
 	if (t->tok.is_revoked)
 		return AUTH_REVOKED;
 	if (!token_live(&t->tok, now) || !t->have_owner)
 		return AUTH_INVALID;
 	return t->owner.is_active ? AUTH_OK : AUTH_DISABLED;
-}
-
-/* api_reads from one snapshot of the store: record, owner and role agree. */
-static int
-api_record(const struct app *a, int64_t now, struct api_token *t)
-{
-	int rc;
-
-	if ((rc = store_snapshot(a->st)) != 0)
-		return rc;
-	rc = api_reads(a, now, t);
-	store_snapshot_end(a->st);
-	return rc;
 }
 
 int
