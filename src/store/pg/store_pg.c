@@ -132,16 +132,12 @@ map_err(struct store *s, const PGresult *r)
 	return STORE_IO;
 }
 
-PGresult *
-pg_exec(struct store *s, const char *sql, const struct pg_args *a, int *rc)
+/* The result of an exec: kept, or NULL with *rc (see pg_exec). */
+static PGresult *
+exec_result(struct store *s, PGresult *r, int *rc)
 {
-	PGresult *r;
-	ExecStatusType st;
+	ExecStatusType st = PQresultStatus(r);
 
-	r = PQexecParams(s->conn, sql, a != NULL ? a->n : 0, NULL,
-	    a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
-	    a != NULL ? a->fmt : NULL, 0);
-	st = PQresultStatus(r);
 	if (r != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
 		*rc = 0;
 		return r;
@@ -149,6 +145,31 @@ pg_exec(struct store *s, const char *sql, const struct pg_args *a, int *rc)
 	*rc = map_err(s, r);
 	PQclear(r);
 	return NULL;
+}
+
+PGresult *
+pg_exec(struct store *s, const char *sql, const struct pg_args *a, int *rc)
+{
+	return exec_result(s, PQexecParams(s->conn, sql, a != NULL ? a->n : 0,
+	    NULL, a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
+	    a != NULL ? a->fmt : NULL, 0), rc);
+}
+
+PGresult *
+pg_exec_prepared(struct store *s, const char *name, const char *sql,
+    const struct pg_args *a, unsigned *gen, int *rc)
+{
+	PGresult *r;
+
+	if (*gen != s->gen) {
+		r = exec_result(s, PQprepare(s->conn, name, sql, a->n, NULL), rc);
+		if (r == NULL)
+			return NULL;
+		PQclear(r);
+		*gen = s->gen;
+	}
+	return exec_result(s, PQexecPrepared(s->conn, name, a->n, a->v,
+	    a->len, a->fmt, 0), rc);
 }
 
 int
@@ -168,6 +189,7 @@ pg_ready(struct store *s)
 	if (s->snap)            /* the snapshot died with its connection */
 		return STORE_IO;
 	PQreset(s->conn);
+	s->gen++;                       /* a new session: nothing prepared */
 	if (PQstatus(s->conn) == CONNECTION_OK) {
 		log_info("store: reconnected to PostgreSQL");
 		return 0;
@@ -242,6 +264,7 @@ broken(struct store *s, const char *what)
 {
 	log_error("store: PostgreSQL %s: %s", what, PQerrorMessage(s->conn));
 	PQreset(s->conn);               /* leaves pipeline mode too */
+	s->gen++;
 	return STORE_IO;
 }
 
@@ -533,6 +556,7 @@ store_pg_open(struct store **sp, const char *conninfo, int flags)
 		return STORE_NOMEM;
 	s->ops = &store_pg_ops;
 	s->pid = (int32_t)getpid();     /* opened after fork (store.h) */
+	s->gen = 1;
 	s->conn = PQconnectdbParams(keys, vals, 1);
 	if (s->conn == NULL) {
 		free(s);

@@ -17,6 +17,8 @@ struct store {
 	int			 bulk;          /* STORE_BULK: commits wait for no flush */
 	int32_t			 pid;           /* in the uses written (store_open after fork) */
 	struct pg_pending	*pend;          /* uses not yet written (store_pg_usage.c) */
+	unsigned		 gen;           /* connection: 1, +1 at each reset */
+	unsigned		 auth_gen;      /* gen that prepared "token_auth" */
 };
 
 /* A query's parameters: text values, or bytes when len >= 0. */
@@ -40,6 +42,13 @@ void	pga_bytes(struct pg_args *, const char *, size_t);
  * key one STORE_NOTFOUND, bad data STORE_INVALID, a lost server STORE_IO.
  */
 PGresult *pg_exec(struct store *, const char *sql, const struct pg_args *, int *rc);
+/*
+ * pg_exec of sql prepared once per connection as name: *gen is the
+ * connection (s->gen) that prepared it, 0 for none yet. For the hot
+ * statements, which then cost no parsing or planning.
+ */
+PGresult *pg_exec_prepared(struct store *, const char *name, const char *sql,
+	    const struct pg_args *, unsigned *gen, int *rc);
 /* pg_exec for a statement whose rows do not matter. */
 int	pg_do(struct store *, const char *sql, const struct pg_args *);
 
