@@ -370,6 +370,8 @@ Test(store_pg, token_lookup_by_id_and_jti)
 	token_free(&t);
 }
 
+static void	kill_backends(void);
+
 /* What a check reads, together: token, owner, the owner's team role. */
 Test(store_pg, token_auth_reads_token_owner_and_role)
 {
@@ -408,6 +410,17 @@ Test(store_pg, token_auth_reads_token_owner_and_role)
 	cr_assert_eq(store_token_auth(st, t2.jti, &ta), STORE_OK);
 	cr_expect_eq(ta.have_owner, 1);
 	cr_expect_eq(ta.team_role, ROLE_NONE);
+	token_free(&ta.tok);
+
+	/* prepared once per connection: after the server drops it, the
+	 * statement is prepared again on the new one (twice over) */
+	kill_backends();
+	cr_assert_eq(store_token_auth(st, t1.jti, &ta), STORE_OK);
+	cr_expect_str_eq(ta.tok.id, t1.id);
+	token_free(&ta.tok);
+	kill_backends();
+	cr_assert_eq(store_token_auth(st, t2.jti, &ta), STORE_OK);
+	cr_expect_str_eq(ta.tok.id, t2.id);
 	token_free(&ta.tok);
 
 	cr_expect_eq(store_token_auth(st, "no-such-jti", &ta), STORE_NOTFOUND);
