@@ -22,19 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "store_int.h"
+#include "use_pending.h"
 
 #define DAY_MS		86400000LL
 #define DAY_PATHS_MAX	100
 #define PRUNE_MAX	4               /* old buckets removed per use and level */
 #define BKEY_LEN	(UUID_LEN + 1 + 8)
 
-static const int64_t bucket_width[WIN__MAX] = { 1000, 60000, 900000 };        /* ms */
-static const int64_t window_span[WIN__MAX] = { 60000, 3600000, 86400000 };    /* ms */
 #define UKEY_LEN	(UUID_LEN + 8 + 4)
 #define DKEY_LEN	(UUID_LEN + 4)
 #define OTHER_PATH	"(other)"
@@ -126,67 +124,15 @@ day_key(char key[DKEY_LEN], const char *id, int64_t ms)
 	memcpy(key + UUID_LEN, &d, 4);
 }
 
-/* One use waiting to be written: copies of everything it points to. */
-struct pending_use {
-	char		 id[UUID_LEN + 1];
-	struct use	 u;
-	int64_t		 at_us;
-	char		 method[16], addr[64];
-	char		 path[PATH_KEY_MAX + 1];
-	char		 agent[256];
-};
-
-/*
- * The pending allowed uses of a token in one bucket: counted as they are
- * recorded, read by the windows and added to the bucket when written.
- */
-struct pending_bucket {
-	char		 id[UUID_LEN + 1];
-	int		 level;
-	int64_t		 start, at;             /* ms: bucket start, latest use */
-	uint32_t	 n;
-};
+#define PEND_BUCKETS	(USE_BATCH * WIN__MAX)   /* 3 a use */
 
 struct pending {
 	struct pending_use	 v[USE_BATCH];
 	size_t			 n;
 	int64_t			 first;         /* ms of the oldest pending use */
-	struct pending_bucket	 b[USE_BATCH * WIN__MAX];
+	struct pending_bucket	 b[PEND_BUCKETS];
 	size_t			 nb;
 };
-
-/* Count a pending allowed use in its three buckets. */
-static void
-pending_count(struct pending *p, const char *id, int64_t at)
-{
-	struct pending_bucket *pb;
-	size_t i;
-	int level;
-
-	for (level = 0; level < WIN__MAX; level++) {
-		int64_t start = at / bucket_width[level] * bucket_width[level];
-
-		for (i = 0; i < p->nb; i++) {
-			pb = &p->b[i];
-			if (pb->level == level && pb->start == start &&
-			    memcmp(pb->id, id, UUID_LEN) == 0)
-				break;
-		}
-		if (i == p->nb) {
-			if (p->nb == sizeof(p->b) / sizeof(p->b[0]))
-				continue;       /* cannot happen: 3 per use */
-			pb = &p->b[p->nb++];
-			memcpy(pb->id, id, UUID_LEN + 1);
-			pb->level = level;
-			pb->start = start;
-			pb->at = at;
-			pb->n = 0;
-		}
-		p->b[i].n++;
-		if (at > p->b[i].at)
-			p->b[i].at = at;
-	}
-}
 
 /*
  * The use itself as a compact record: a format byte (1), blocked (0/1),
@@ -336,7 +282,7 @@ put_day(struct store *s, MDB_txn *txn, const struct batch *b, size_t d)
 static void
 bucket_key(char key[BKEY_LEN], const char *id, int level, int64_t ms)
 {
-	uint64_t be = htobe64((uint64_t)(ms / bucket_width[level] * bucket_width[level] /
+	uint64_t be = htobe64((uint64_t)(ms / use_bucket_ms[level] * use_bucket_ms[level] /
 	    1000));
 
 	memcpy(key, id, UUID_LEN);
@@ -379,8 +325,8 @@ put_bucket(struct store *s, MDB_txn *txn, const struct pending_bucket *bb)
 	for (i = 0, rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 &&
 	    i < PRUNE_MAX; i++, rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != BKEY_LEN || memcmp(k.mv_data, key, UUID_LEN + 1) != 0 ||
-		    bucket_start(&k) + bucket_width[bb->level] +
-		    window_span[bb->level] >= bb->at)
+		    bucket_start(&k) + use_bucket_ms[bb->level] +
+		    use_window_ms[bb->level] >= bb->at)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
@@ -463,41 +409,6 @@ lmdb_use_due(const struct store *s, int64_t now)
 	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
 }
 
-/* Copy src (NULL = "") into dst of size n, cut to fit, NUL-terminated. */
-static void
-copy_cut(char *dst, size_t n, const char *src)
-{
-	size_t len = src != NULL ? strnlen(src, n - 1) : 0;
-
-	memcpy(dst, src != NULL ? src : "", len);
-	dst[len] = '\0';
-}
-
-/*
- * Copy use u of token id, at `at` (ms), into e with copies of its strings.
- * The key's time is at in µs; the clock's µs keep two uses of one ms apart.
- */
-static void
-pending_set(struct pending_use *e, const char *id, const struct use *u,
-    int64_t at)
-{
-	struct timespec ts;
-
-	memcpy(e->id, id, UUID_LEN + 1);
-	copy_cut(e->method, sizeof(e->method), u->method);
-	copy_cut(e->path, sizeof(e->path), u->path);
-	copy_cut(e->addr, sizeof(e->addr), u->addr);
-	copy_cut(e->agent, sizeof(e->agent), u->agent);
-	e->u = *u;
-	e->u.at = at;
-	e->u.method = e->method;
-	e->u.path = e->path;
-	e->u.addr = e->addr;
-	e->u.agent = e->agent;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e->at_us = at * 1000 + (ts.tv_nsec / 1000) % 1000;
-}
-
 int
 lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
 {
@@ -512,48 +423,13 @@ lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
 	if (s->pend->n == USE_BATCH && lmdb_use_flush(s) != 0)
 		s->pend->n = s->pend->nb = 0;
 	e = &s->pend->v[s->pend->n];
-	pending_set(e, token_id, u, u->at);
-	/* keys of one process do not repeat up to 1,000 uses a millisecond:
-	 * a use of the last one's millisecond (uses that tokencat migrate
-	 * replays come with their own) takes the next microsecond, and after
-	 * the millisecond's last one its first */
-	if (s->last_us / 1000 == u->at) {
-		e->at_us = s->last_us + 1;
-		if (e->at_us / 1000 != u->at)
-			e->at_us = u->at * 1000;
-	}
-	s->last_us = e->at_us;
+	pending_use_set(e, token_id, u, u->at, &s->last_us);
 	if (!u->blocked)
-		pending_count(s->pend, token_id, u->at);
+		pending_bucket_count(s->pend->b, &s->pend->nb, PEND_BUCKETS,
+		    token_id, u->at);
 	if (s->pend->n++ == 0)
 		s->pend->first = u->at;
 	return s->pend->n >= USE_BATCH ? lmdb_use_flush(s) : STORE_OK;
-}
-
-/*
- * Add this process's pending allowed uses of id to the window counts;
- * oldest[] holds the start of the oldest bucket counted so far (0 = none).
- */
-static void
-pending_window(const struct store *s, const char *id, int64_t now,
-    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX], int64_t oldest[WIN__MAX])
-{
-	size_t i;
-
-	for (i = 0; s->pend != NULL && i < s->pend->nb; i++) {
-		const struct pending_bucket *pb = &s->pend->b[i];
-		int level = pb->level;
-		int64_t w = bucket_width[level];
-
-		if (cap[level] == 0 || count[level] >= cap[level] ||
-		    pb->start < (now - window_span[level]) / w * w ||
-		    memcmp(pb->id, id, UUID_LEN) != 0)
-			continue;
-		count[level] = pb->n >= cap[level] - count[level] ? cap[level] :
-		    count[level] + pb->n;
-		if (oldest[level] == 0 || pb->start < oldest[level])
-			oldest[level] = pb->start;
-	}
 }
 
 struct last_arg {
@@ -692,8 +568,8 @@ sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
 static int
 count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
 {
-	int64_t w = bucket_width[level];
-	int64_t from = (a->now - window_span[level]) / w * w;
+	int64_t w = use_bucket_ms[level];
+	int64_t from = (a->now - use_window_ms[level]) / w * w;
 	int64_t upto = a->now / w * w - 2 * w, oldest;
 	struct wcache *wc = NULL;
 	uint64_t sum, total;
@@ -752,18 +628,6 @@ tx_window(struct store *s, MDB_txn *txn, void *arg)
 	return 0;
 }
 
-/* Turn the oldest counted bucket of each full window into when it leaves. */
-static void
-frees_from_oldest(const uint32_t cap[WIN__MAX], const uint32_t count[WIN__MAX],
-    int64_t frees_at[WIN__MAX])
-{
-	int i;
-
-	for (i = 0; i < WIN__MAX; i++)
-		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
-		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
-}
-
 int
 lmdb_use_window(struct store *s, const char *token_id, int64_t now,
     const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX], int64_t frees_at[WIN__MAX])
@@ -777,8 +641,10 @@ lmdb_use_window(struct store *s, const char *token_id, int64_t now,
 		return STORE_OK;
 	if ((rc = store_read_env(s, s->uenv, tx_window, &a)) != 0)
 		return rc;
-	pending_window(s, token_id, now, cap, count, frees_at);
-	frees_from_oldest(cap, count, frees_at);
+	if (s->pend != NULL)
+		pending_bucket_window(s->pend->b, s->pend->nb, token_id, now,
+		    cap, count, frees_at);
+	use_frees_from_oldest(cap, count, frees_at);
 	return STORE_OK;
 }
 
@@ -813,14 +679,17 @@ tx_admit(struct store *s, MDB_txn *txn, void *arg)
 	if ((rc = tx_window(s, txn, &a->w)) != 0)
 		return rc;
 	memcpy(oldest, a->w.frees_at, sizeof(oldest));
-	pending_window(s, a->id, a->w.now, a->w.cap, a->w.count, oldest);
+	if (s->pend != NULL)
+		pending_bucket_window(s->pend->b, s->pend->nb, a->id, a->w.now,
+		    a->w.cap, a->w.count, oldest);
 	memcpy(a->w.frees_at, oldest, sizeof(oldest));
 	for (i = 0; i < WIN__MAX; i++)
 		if (a->w.cap[i] > 0 && a->w.count[i] >= a->w.cap[i])
 			return ADMIT_FULL;
 	a->one->n = a->one->nb = 0;
-	pending_set(e, a->id, a->u, a->w.now);
-	pending_count(a->one, a->id, a->w.now);
+	pending_use_set(e, a->id, a->u, a->w.now, &s->last_us);
+	pending_bucket_count(a->one->b, &a->one->nb, PEND_BUCKETS, a->id,
+	    a->w.now);
 	a->one->n = 1;
 	if ((rc = tx_flush(s, txn, a->one)) == 0) {
 		for (i = 0; i < WIN__MAX; i++)
@@ -853,7 +722,7 @@ lmdb_use_admit(struct store *s, const char *token_id,
 	if (rc == ADMIT_FULL)
 		rc = STORE_OK;
 	*admitted = a.admitted;
-	frees_from_oldest(cap, count, frees_at);
+	use_frees_from_oldest(cap, count, frees_at);
 	return rc;
 }
 

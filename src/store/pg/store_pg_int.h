@@ -17,6 +17,7 @@ struct store {
 	int			 bulk;          /* STORE_BULK: commits wait for no flush */
 	int32_t			 pid;           /* in the uses written (store_open after fork) */
 	struct pg_pending	*pend;          /* uses not yet written (store_pg_usage.c) */
+	int64_t			 last_us;       /* at_us of this process's last use */
 	unsigned		 gen;           /* connection: 1, +1 at each reset */
 	unsigned		 auth_gen;      /* gen that prepared "token_auth" */
 };

@@ -18,40 +18,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "store_pg_int.h"
+#include "use_pending.h"
 #include "store_pg_fn.h"
 
 #define DAY_MS		86400000LL
 
-static const int64_t bucket_width[WIN__MAX] = { 1000, 60000, 900000 };        /* ms */
-static const int64_t window_span[WIN__MAX] = { 60000, 3600000, 86400000 };    /* ms */
-
-/* One use waiting to be written: copies of everything it points to. */
-struct pending_use {
-	char		 id[UUID_LEN + 1];
-	struct use	 u;
-	int64_t		 at_us;
-	char		 method[16], addr[64];
-	char		 path[PATH_KEY_MAX + 1];
-	char		 agent[256];
-};
-
-/* The pending allowed uses of a token in one bucket, for the windows. */
-struct pending_bucket {
-	char		 id[UUID_LEN + 1];
-	int		 level;
-	int64_t		 start;
-	uint32_t	 n;
-};
+#define PEND_BUCKETS	(USE_BATCH * WIN__MAX)   /* 3 a use */
 
 struct pg_pending {
 	struct pending_use	 v[USE_BATCH];
 	size_t			 n;
 	int64_t			 first;         /* ms of the oldest pending use */
-	struct pending_bucket	 b[USE_BATCH * WIN__MAX];
+	struct pending_bucket	 b[PEND_BUCKETS];
 	size_t			 nb;
 	/* a batch's statements: BEGIN, SET, a lock per token, a use each, COMMIT */
 	const char		*sql[3 + 2 * USE_BATCH];
@@ -63,65 +44,6 @@ pgu_close(struct store *s)
 {
 	free(s->pend);
 	s->pend = NULL;
-}
-
-/* Count a pending allowed use in its three buckets. */
-static void
-pending_count(struct pg_pending *p, const char *id, int64_t at)
-{
-	struct pending_bucket *pb;
-	size_t i;
-	int level;
-
-	for (level = 0; level < WIN__MAX; level++) {
-		int64_t start = at / bucket_width[level] * bucket_width[level];
-
-		for (i = 0; i < p->nb; i++) {
-			pb = &p->b[i];
-			if (pb->level == level && pb->start == start &&
-			    memcmp(pb->id, id, UUID_LEN) == 0)
-				break;
-		}
-		if (i == p->nb) {
-			if (p->nb == sizeof(p->b) / sizeof(p->b[0]))
-				continue;       /* cannot happen: 3 per use */
-			pb = &p->b[p->nb++];
-			memcpy(pb->id, id, UUID_LEN + 1);
-			pb->level = level;
-			pb->start = start;
-			pb->n = 0;
-		}
-		p->b[i].n++;
-	}
-}
-
-/* Copy src (NULL = "") into dst of size n, cut to fit, NUL-terminated. */
-static void
-copy_cut(char *dst, size_t n, const char *src)
-{
-	size_t len = src != NULL ? strnlen(src, n - 1) : 0;
-
-	memcpy(dst, src != NULL ? src : "", len);
-	dst[len] = '\0';
-}
-
-static void
-pending_set(struct pending_use *e, const char *id, const struct use *u)
-{
-	struct timespec ts;
-
-	memcpy(e->id, id, UUID_LEN + 1);
-	copy_cut(e->method, sizeof(e->method), u->method);
-	copy_cut(e->path, sizeof(e->path), u->path);
-	copy_cut(e->addr, sizeof(e->addr), u->addr);
-	copy_cut(e->agent, sizeof(e->agent), u->agent);
-	e->u = *u;
-	e->u.method = e->method;
-	e->u.path = e->path;
-	e->u.addr = e->addr;
-	e->u.agent = e->agent;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e->at_us = u->at * 1000 + (ts.tv_nsec / 1000) % 1000;
 }
 
 /* The arguments of tc_use_put for e. */
@@ -235,9 +157,11 @@ pg_use_record(struct store *s, const char *token_id, const struct use *u)
 		s->pend->n = s->pend->nb = 0;
 	if (s->pend->n == USE_BATCH)    /* inside a snapshot: a bug above */
 		return STORE_INVALID;
-	pending_set(&s->pend->v[s->pend->n], token_id, u);
+	pending_use_set(&s->pend->v[s->pend->n], token_id, u, u->at,
+	    &s->last_us);
 	if (!u->blocked)
-		pending_count(s->pend, token_id, u->at);
+		pending_bucket_count(s->pend->b, &s->pend->nb, PEND_BUCKETS,
+		    token_id, u->at);
 	if (s->pend->n++ == 0)
 		s->pend->first = u->at;
 	return s->pend->n >= USE_BATCH ? pgu_flush(s) : STORE_OK;
@@ -281,45 +205,6 @@ pg_use_last(struct store *s, const char *token_id, int64_t *last_ms)
 	return rc;
 }
 
-/*
- * Add this process's pending allowed uses of id to the window counts;
- * oldest[] holds the start of the oldest bucket counted so far (0 = none).
- */
-static void
-pending_window(const struct store *s, const char *id, int64_t now,
-    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
-    int64_t oldest[WIN__MAX])
-{
-	size_t i;
-
-	for (i = 0; s->pend != NULL && i < s->pend->nb; i++) {
-		const struct pending_bucket *pb = &s->pend->b[i];
-		int level = pb->level;
-		int64_t w = bucket_width[level];
-
-		if (cap[level] == 0 || count[level] >= cap[level] ||
-		    pb->start < (now - window_span[level]) / w * w ||
-		    memcmp(pb->id, id, UUID_LEN) != 0)
-			continue;
-		count[level] = pb->n >= cap[level] - count[level] ? cap[level] :
-		    count[level] + pb->n;
-		if (oldest[level] == 0 || pb->start < oldest[level])
-			oldest[level] = pb->start;
-	}
-}
-
-/* Turn the oldest counted bucket of each full window into when it leaves. */
-static void
-frees_from_oldest(const uint32_t cap[WIN__MAX], const uint32_t count[WIN__MAX],
-    int64_t frees_at[WIN__MAX])
-{
-	int i;
-
-	for (i = 0; i < WIN__MAX; i++)
-		frees_at[i] = cap[i] > 0 && count[i] >= cap[i] ?
-		    frees_at[i] + bucket_width[i] + window_span[i] : 0;
-}
-
 struct win_arg {
 	const char	*id;
 	int64_t		 now;
@@ -341,8 +226,8 @@ tx_window(struct store *s, void *arg)
 	pga_init(&a);
 	pga_str(&a, w->id);
 	for (i = 0; i < WIN__MAX; i++)
-		pga_int(&a, w->cap[i] == 0 ? INT64_MAX : (w->now - window_span[i]) /
-		    bucket_width[i] * bucket_width[i]);
+		pga_int(&a, w->cap[i] == 0 ? INT64_MAX : (w->now - use_window_ms[i]) /
+		    use_bucket_ms[i] * use_bucket_ms[i]);
 	if ((r = pg_exec(s, "SELECT level, sum(n), min(start_ms) FROM use_buckets "
 	    "WHERE token_id = $1 AND n > 0 AND start_ms >= CASE level "
 	    "WHEN 0 THEN $2::bigint WHEN 1 THEN $3::bigint ELSE $4::bigint END "
@@ -376,8 +261,10 @@ pg_use_window(struct store *s, const char *token_id, int64_t now,
 		return STORE_OK;
 	if ((rc = pg_read(s, tx_window, &w)) != 0)
 		return rc;
-	pending_window(s, token_id, now, cap, count, frees_at);
-	frees_from_oldest(cap, count, frees_at);
+	if (s->pend != NULL)
+		pending_bucket_window(s->pend->b, s->pend->nb, token_id, now,
+		    cap, count, frees_at);
+	use_frees_from_oldest(cap, count, frees_at);
 	return STORE_OK;
 }
 
@@ -467,14 +354,14 @@ pg_use_admit(struct store *s, const char *token_id,
 	x.cap = cap;
 	x.count = count;
 	x.oldest = frees_at;
-	pending_set(&x.e, token_id, u);
+	pending_use_set(&x.e, token_id, u, u->at, &s->last_us);
 	if ((rc = pg_read(s, tx_admit, &x)) != 0) {
 		memset(count, 0, WIN__MAX * sizeof(*count));
 		memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
 		return rc;
 	}
 	*admitted = x.admitted;
-	frees_from_oldest(cap, count, frees_at);
+	use_frees_from_oldest(cap, count, frees_at);
 	return STORE_OK;
 }
 
