@@ -380,12 +380,24 @@ class KillNine(MultiWorkerTestCase):
         # the victims are workers that hold a reader slot right now
         victims = [p for p in self.inst.worker_pids() if p in pids][:2]
         self.assertTrue(victims, "no worker holds a reader slot?\n" + raw)
+        before = set(self.inst.worker_pids())
         for v in victims:
             os.kill(v, signal.SIGKILL)
         def respawned():
             now = self.inst.worker_pids()
             return len(now) >= WORKERS and not set(victims) & set(now)
         wait_until(respawned, 20, "lighttpd to replace the killed workers")
+        # a replacement clears stale slots when it opens the database,
+        # before it serves: wait until each one says it has (its sandbox
+        # line comes right after the store is open), since lighttpd may
+        # send the requests below to the workers that were never killed
+        new = set(self.inst.worker_pids()) - before
+
+        def opened():
+            with open(self.inst.worklog, errors="replace") as f:
+                log = f.read()
+            return all("tokencat[%d]: info: sandbox " % p in log for p in new)
+        wait_until(opened, 20, "the replacement workers to open the store")
         for i in range(3 * WORKERS):
             self.assertEqual(self.req("GET", "/tokens", token=s)[0], 200)
         for db in (self.inst.db, os.path.join(self.inst.db, "usage")):
