@@ -106,11 +106,13 @@ async function open({ width = 1280, height = 860 } = {}) {
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(10000);
-  const log = { console: [], dialogs: [], inflight: 0 };
+  /* pending: the API requests under way, for a failure to name them */
+  const log = { console: [], dialogs: [], pending: new Set(),
+    get inflight() { return this.pending.size; } };
   const isApi = (r) => new URL(r.url()).pathname.startsWith('/api/');
-  page.on('request', (r) => { if (isApi(r)) log.inflight++; });
-  page.on('requestfinished', (r) => { if (isApi(r)) log.inflight--; });
-  page.on('requestfailed', (r) => { if (isApi(r)) log.inflight--; });
+  page.on('request', (r) => { if (isApi(r)) log.pending.add(r); });
+  page.on('requestfinished', (r) => log.pending.delete(r));
+  page.on('requestfailed', (r) => log.pending.delete(r));
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
@@ -880,7 +882,10 @@ async function visit(c, hash) {
   let quiet = 0;
   const end = Date.now() + 20000;
   while (quiet < 3) {
-    if (Date.now() > end) throw new Error(`${hash}: API requests still in flight (${c.log.inflight}, busy ${await c.page.locator('[aria-busy="true"]').count()})`);
+    if (Date.now() > end) {
+      const names = [...c.log.pending].map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+      throw new Error(`${hash}: API requests still in flight (${c.log.inflight}: ${names.join(', ')}; busy ${await c.page.locator('[aria-busy="true"]').count()})`);
+    }
     await frames(c.page);
     const busy = await c.page.locator('[aria-busy="true"]').count();
     quiet = c.log.inflight === 0 && busy === 0 ? quiet + 1 : 0;
