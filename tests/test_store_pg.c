@@ -372,61 +372,12 @@ Test(store_pg, token_lookup_by_id_and_jti)
 
 static void	kill_backends(void);
 
+#include "store_auth_check.h"
+
 /* What a check reads, together: token, owner, the owner's team role. */
 Test(store_pg, token_auth_reads_token_owner_and_role)
 {
-	struct user a, b;
-	struct team tm;
-	struct token t1, t2;
-	struct token_auth ta;
-	int created;
-
-	mkuser(&a, "a@example.com", 0);
-	mkuser(&b, "b@example.com", 0);
-	mkteam(&tm, "team", a.id);
-	cr_assert_eq(O.member_set(st, tm.id, b.id, ROLE_MEMBER, &created, NULL), STORE_OK);
-	mktoken(&t1, &a, NULL, "own", 5, 0);
-	mktoken(&t2, &b, tm.id, "team", 6, 0);
-	cr_assert_eq(O.token_add(st, &t1, NULL), STORE_OK);
-	cr_assert_eq(O.token_add(st, &t2, NULL), STORE_OK);
-
-	cr_assert_eq(store_token_auth(st, t1.jti, &ta), STORE_OK);
-	cr_expect_str_eq(ta.tok.id, t1.id);
-	cr_expect_str_eq(ta.tok.hash, t1.hash);
-	cr_expect_eq(ta.have_owner, 1);
-	cr_expect_str_eq(ta.owner.email, "a@example.com");
-	cr_expect_eq(ta.owner.is_active, 1);
-	cr_expect_eq(ta.team_role, ROLE_NONE, "no team, no role");
-	token_free(&ta.tok);
-
-	cr_assert_eq(store_token_auth(st, t2.jti, &ta), STORE_OK);
-	cr_expect_str_eq(ta.tok.team_id, tm.id);
-	cr_expect_str_eq(ta.owner.id, b.id);
-	cr_expect_eq(ta.team_role, ROLE_MEMBER);
-	token_free(&ta.tok);
-
-	/* the owner leaves the team: the token's record stays, the role goes */
-	cr_assert_eq(O.member_del(st, tm.id, b.id, NULL), STORE_OK);
-	cr_assert_eq(store_token_auth(st, t2.jti, &ta), STORE_OK);
-	cr_expect_eq(ta.have_owner, 1);
-	cr_expect_eq(ta.team_role, ROLE_NONE);
-	token_free(&ta.tok);
-
-	/* prepared once per connection: after the server drops it, the
-	 * statement is prepared again on the new one (twice over) */
-	kill_backends();
-	cr_assert_eq(store_token_auth(st, t1.jti, &ta), STORE_OK);
-	cr_expect_str_eq(ta.tok.id, t1.id);
-	token_free(&ta.tok);
-	kill_backends();
-	cr_assert_eq(store_token_auth(st, t2.jti, &ta), STORE_OK);
-	cr_expect_str_eq(ta.tok.id, t2.id);
-	token_free(&ta.tok);
-
-	cr_expect_eq(store_token_auth(st, "no-such-jti", &ta), STORE_NOTFOUND);
-	cr_expect_eq(store_token_auth(st, "", &ta), STORE_NOTFOUND);
-	token_free(&t1);
-	token_free(&t2);
+	token_auth_check(kill_backends);
 }
 
 Test(store_pg, list_newest_first_with_counted_totals)
