@@ -831,6 +831,23 @@ fastcgi.server += ( "/sso/api" => ((
         """A fresh session JWT for email."""
         return self.login_full(email, password)["access_token"]
 
+    def all_tokens(self, session):
+        """{id: token} of every token GET /tokens shows to session
+        (include_inactive, pages of 1000); AssertionError on another
+        status than 200."""
+        seen, offset = {}, 0
+        while True:
+            st, _, out = self.req(
+                "GET", "/tokens?include_inactive=true&limit=1000&offset=%d"
+                % offset, token=session)
+            if st != 200:
+                raise AssertionError("GET /tokens: %d %r" % (st, out))
+            for t in out["tokens"]:
+                seen[t["id"]] = t
+            offset += len(out["tokens"])
+            if not out["tokens"] or offset >= out["total"]:
+                return seen
+
     def create_token(self, session, name, days=30, **fields):
         """POST /tokens with name, expires_in_days=days (omitted if None)
         and any other fields. Returns (status, body)."""

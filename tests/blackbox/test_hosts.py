@@ -117,20 +117,6 @@ class HostsTestCase(unittest.TestCase):
         self.assertEqual(st, 201, out)
         return out["token"]["id"], out["access_token"]
 
-    def all_tokens(self, inst, session):
-        """{id: token} of every token GET /tokens on inst shows."""
-        seen, offset = {}, 0
-        while True:
-            st, _, out = inst.req(
-                "GET", "/tokens?include_inactive=true&limit=1000&offset=%d"
-                % offset, token=session)
-            self.assertEqual(st, 200, out)
-            for t in out["tokens"]:
-                seen[t["id"]] = t
-            offset += len(out["tokens"])
-            if not out["tokens"] or offset >= out["total"]:
-                return seen
-
 
 class TwoHosts(HostsTestCase):
 
@@ -163,7 +149,7 @@ class TwoHosts(HostsTestCase):
                 self.assertEqual(out, {"detail": MSG_DUP_NAME})
         winner = [out for st, out in res if st == 201][0]["token"]["id"]
         for h in (self.a, self.b):
-            named = [t["id"] for t in self.all_tokens(h, s).values()
+            named = [t["id"] for t in h.all_tokens(s).values()
                      if t["name"] == "race-hosts"]
             self.assertEqual(named, [winner], h.name)
         say("race: one 201 (on host %s), 19 409s" %
@@ -401,7 +387,7 @@ class KillNineOnBothHosts(HostsTestCase):
                        "/health on %s to answer 200 again" % h.name)
         # nothing acknowledged is lost, seen from either host
         for h in hosts:
-            listed = self.all_tokens(h, s)
+            listed = h.all_tokens(s)
             lost = [(n, i) for n, i, _ in acked if i not in listed]
             self.assertEqual(lost, [], "acknowledged tokens lost after "
                              "kill -9, listed on " + h.name)

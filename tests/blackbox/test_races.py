@@ -79,21 +79,6 @@ class MultiWorkerTestCase(InstanceTestCase):
                 raise AssertionError("a concurrent request failed: %r" % (r,))
         return out
 
-    def all_tokens(self, session):
-        """Every token GET /tokens shows to session (include_inactive),
-        paging by 1000; returns {id: token}."""
-        seen, offset = {}, 0
-        while True:
-            st, _, out = self.req(
-                "GET", "/tokens?include_inactive=true&limit=1000&offset=%d"
-                % offset, token=session)
-            self.assertEqual(st, 200, out)
-            for t in out["tokens"]:
-                seen[t["id"]] = t
-            offset += len(out["tokens"])
-            if not out["tokens"] or offset >= out["total"]:
-                return seen
-
 
 class SameNameRaces(MultiWorkerTestCase):
     """Uniqueness holds under concurrency (one write transaction decides)."""
@@ -113,7 +98,7 @@ class SameNameRaces(MultiWorkerTestCase):
         for st, out in res:
             if st == 409:
                 self.assertEqual(out, {"detail": MSG_DUP_NAME})
-        toks = [t for t in self.all_tokens(s).values()
+        toks = [t for t in self.inst.all_tokens(s).values()
                 if t["name"] == "race-same-name"]
         self.assertEqual(len(toks), 1, toks)
         # revoked, the name is free again - once
@@ -165,7 +150,7 @@ class SameNameRaces(MultiWorkerTestCase):
         codes = sorted(r[0] for r in res)
         self.assertEqual(codes.count(201), 1, codes)
         self.assertEqual(codes.count(400), 9, codes)
-        live = [t for t in self.all_tokens(s).values()
+        live = [t for t in self.inst.all_tokens(s).values()
                 if t["name"] == "race-rotate" and t["is_active"]]
         self.assertEqual(len(live), 1, live)
 
@@ -219,7 +204,7 @@ class ManyWriters(MultiWorkerTestCase):
                 self.assertEqual(st, 201, out)
                 ids.add(out["token"]["id"])
         self.assertEqual(len(ids), self.WRITERS * self.EACH)
-        listed = self.all_tokens(s)
+        listed = self.inst.all_tokens(s)
         names = {t["name"] for t in listed.values()}
         self.assertTrue(ids <= set(listed), "missing from GET /tokens: %r"
                         % sorted(ids - set(listed))[:5])
@@ -356,7 +341,7 @@ class KillNine(MultiWorkerTestCase):
         st, out = self.inst.create_token(s2, "after-kill9")
         self.assertEqual(st, 201, out)
         # nothing acknowledged is lost
-        listed = self.all_tokens(s2)
+        listed = self.inst.all_tokens(s2)
         lost = [(n, i) for n, i in acked if i not in listed]
         self.assertEqual(lost, [], "acknowledged tokens lost after kill -9")
         for n, i in acked:
