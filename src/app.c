@@ -99,6 +99,7 @@ app_open(struct app *a, const char *cfg_arg, int store_flags, int opts,
 	if ((opts & APP_KEY || pg) && jws_key_load(a->cfg.signing_key_file,
 	    &a->key, err, errsz) == -1)
 		goto fail;
+	a->store_flags = store_flags;
 	if ((rc = open_store(a, store_flags, err, errsz)) != 0) {
 		if (!(pg && rc == STORE_IO && (opts & APP_RETRY)))
 			goto fail;
@@ -122,7 +123,7 @@ app_store_retry(struct app *a, char *err, size_t errsz)
 		return 0;
 	if (now < a->retry_at)
 		return 1;
-	if ((rc = open_store(a, 0, err, errsz)) == 0) {
+	if ((rc = open_store(a, a->store_flags, err, errsz)) == 0) {
 		log_info("store: connected to PostgreSQL");
 		return 0;
 	}

@@ -13,6 +13,7 @@ struct app {
 	struct config	 cfg;
 	struct store	*st;            /* NULL: PostgreSQL not reached yet (APP_RETRY) */
 	struct jws_key	 key;
+	int		 store_flags;   /* of app_open, for app_store_retry */
 	int64_t		 retry_at;      /* ms: next app_store_retry attempt */
 	int64_t		 backoff_ms;
 };

@@ -368,7 +368,8 @@ main(int argc, char *argv[])
 		log_error("cannot initialize libfcgi");
 		return 1;
 	}
-	if (app_open(&app, cfg, 0, APP_KEY | APP_RETRY, err, sizeof(err)) == -1) {
+	if (app_open(&app, cfg, STORE_SERVE, APP_KEY | APP_RETRY, err,
+	    sizeof(err)) == -1) {
 		log_error("%s", err);
 		return 1;
 	}

@@ -1291,6 +1291,127 @@ Test(store_pg, a_lost_connection_is_reopened_without_a_crash)
 	cr_expect_eq(O.user_get(st, a.id, &got), STORE_OK);
 }
 
+/* t's is_revoked as store_token_auth on w reads it now. */
+static int
+revoked_on(struct store *w, const struct token *t)
+{
+	struct token_auth ta;
+	int r;
+
+	cr_assert_eq(store_token_auth(w, t->jti, &ta), STORE_OK);
+	r = ta.tok.is_revoked;
+	token_free(&ta.tok);
+	return r;
+}
+
+/* Set t revoked (1) or not (0) on db; silent: with the triggers off, so
+ * that no notification is sent (as if it were lost). */
+static void
+set_revoked(PGconn *db, const struct token *t, int revoked, int silent)
+{
+	char q[256];
+
+	snprintf(q, sizeof(q), "%sUPDATE tokens SET is_revoked = %s WHERE "
+	    "id = '%s'; RESET session_replication_role", silent ?
+	    "SET session_replication_role = replica; " : "",
+	    revoked ? "true" : "false", t->id);
+	sql(db, q);
+}
+
+/* Poll until t reads as want on w, for 5 s at most; the ms it took. */
+static int64_t
+until_revoked_on(struct store *w, const struct token *t, int want)
+{
+	int64_t t0 = util_mono_us(), ms;
+
+	while (revoked_on(w, t) != want) {
+		ms = (util_mono_us() - t0) / 1000;
+		cr_assert_lt(ms, 5000, "still %d after %lld ms", !want,
+		    (long long)ms);
+		usleep(1000);
+	}
+	return (util_mono_us() - t0) / 1000;
+}
+
+/*
+ * A worker's store (STORE_SERVE) keeps what checks read while its change
+ * feed is quiet; a notified change empties the cache, so does the feed's
+ * end, and a row older than a second is read again.
+ */
+Test(store_pg, a_worker_store_caches_checks_behind_its_change_feed)
+{
+	struct store *w;
+	struct user a;
+	struct token t;
+	PGconn *db;
+	char q[256];
+	int64_t t0, ms;
+
+	mkuser(&a, "a@example.com", 0);
+	mktoken(&t, &a, NULL, "cached", 5, 0);
+	cr_assert_eq(O.token_add(st, &t, NULL), STORE_OK);
+	cr_assert_eq(store_pg_open(&w, conninfo, STORE_SERVE), STORE_OK);
+	db = PQconnectdb(conninfo);
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+
+	/* read once, then changed without a notification: the cached row
+	 * answers while it is younger than a second */
+	t0 = util_mono_us();
+	cr_expect_eq(revoked_on(w, &t), 0);
+	set_revoked(db, &t, 1, 1);
+	if (revoked_on(w, &t) == 0)
+		cr_log_info("the cache answered");
+	else
+		cr_expect_geq((util_mono_us() - t0) / 1000, 1000,
+		    "a row younger than a second was read again without a "
+		    "notification");
+	/* ... and after that second it is read again */
+	until_revoked_on(w, &t, 1);
+
+	/* a notified change: refused at once after its notification */
+	cr_expect_eq(revoked_on(w, &t), 1);
+	set_revoked(db, &t, 0, 0);
+	ms = until_revoked_on(w, &t, 0);
+	cr_log_info("a notified change seen after %lld ms", (long long)ms);
+	cr_expect_lt(ms, 1000);
+
+	/* a silent change, then the feed's session ends: the cache goes with
+	 * the feed, and the very next check reads the change */
+	cr_expect_eq(revoked_on(w, &t), 0);
+	set_revoked(db, &t, 1, 1);
+	snprintf(q, sizeof(q), "SELECT pg_terminate_backend(pid, 10000) FROM "
+	    "pg_stat_activity WHERE application_name = 'tokencat feed' AND "
+	    "datname = '%s'", dbname);
+	sql(srv, q);
+	cr_expect_eq(revoked_on(w, &t), 1, "read through without a feed");
+	set_revoked(db, &t, 0, 1);
+	cr_expect_eq(revoked_on(w, &t), 0, "still without a feed");
+	/* the feed comes back within a second or so; then notified changes
+	 * are seen again */
+	t0 = util_mono_us();
+	for (;;) {
+		PGresult *r;
+		int n;
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM pg_stat_activity "
+		    "WHERE application_name = 'tokencat feed' AND datname = '%s'",
+		    dbname);
+		r = PQexec(srv, q);
+		n = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+		PQclear(r);
+		if (n == 1)
+			break;
+		cr_assert_lt(util_mono_us() - t0, 5000000LL, "no feed again");
+		cr_expect_eq(revoked_on(w, &t), 0);     /* the worker tries */
+		usleep(10000);
+	}
+	set_revoked(db, &t, 1, 0);
+	until_revoked_on(w, &t, 1);
+	PQfinish(db);
+	O.close(w);
+	token_free(&t);
+}
+
 Test(store_pg, meta_holds_the_key_fingerprint)
 {
 	char v[80];

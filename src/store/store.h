@@ -102,6 +102,9 @@ struct store;
 #define STORE_CREATE 0x1                /* create the directory and database if missing */
 #define STORE_BULK 0x2                  /* bulk load: no flush per commit, one at close
 					 * (PostgreSQL: synchronous_commit off until then) */
+#define STORE_SERVE 0x4                 /* a worker: PostgreSQL caches what checks
+					 * read, kept true by a change feed whose
+					 * connection opens now (before a sandbox) */
 
 /*
  * Open the store the database setting names: a postgresql:// or

@@ -45,6 +45,11 @@ class ServerStops(InstanceTestCase):
             s, "faults", scope={"permissions": ["files.read"]})
         self.assertEqual(st, 201, out)
         tok = out["access_token"]
+        # every worker has the token's record in its cache (the feed is up)
+        for _ in range(4 * self.inst.workers):
+            st, _, out = self.req("GET", "/auth/check", token=tok, headers={
+                "X-Original-URI": "/protected/hello.txt"})
+            self.assertEqual(st, 200, out)
         pids = sorted(self.inst.worker_pids())
         cluster = harness.pg_cluster()
         stop_traffic = threading.Event()
@@ -144,6 +149,70 @@ class ServerStops(InstanceTestCase):
 
 
 @unittest.skipUnless(harness.ON_PG, "PostgreSQL only (TOKENCAT_STORE=pg)")
+class ChangeFeed(InstanceTestCase):
+    """Each worker caches what checks read while its change feed (a
+    LISTEN connection) says nothing changed; without a feed it reads
+    through."""
+
+    FEED = "info: store: change feed connected"
+
+    def check(self, tok):
+        return self.req("GET", "/auth/check", token=tok, headers={
+            "X-Original-URI": "/tools/x"})[0]
+
+    def feeds_connected(self):
+        """How many times this instance's workers connected a feed."""
+        with open(self.inst.worklog, errors="replace") as f:
+            return f.read().count(self.FEED)
+
+    def feed_sessions(self, end=False):
+        """The feed sessions of this database; with end, ended first
+        (pg_terminate_backend with a timeout returns when they have)."""
+        what = "pg_terminate_backend(pid, 10000)" if end else "*"
+        return int(self.inst.psql(
+            "SELECT count(%s) FROM pg_stat_activity WHERE application_name "
+            "= 'tokencat feed' AND datname = current_database()" % what))
+
+    def test_a_lost_feed_drops_the_cache_and_comes_back(self):
+        s = self.login(ALICE)
+        st, out = self.inst.create_token(s, "feed-1")
+        self.assertEqual(st, 201, out)
+        tid, tok = out["token"]["id"], out["access_token"]
+        for _ in range(4 * self.inst.workers):
+            self.assertEqual(self.check(tok), 200)
+        # every worker connects its feed when it starts
+        harness.wait_until(lambda: self.feed_sessions() >= self.inst.workers,
+                           20, "the workers to connect their feeds")
+        sessions, feeds = self.feed_sessions(), self.feeds_connected()
+        # a change whose notification is lost: triggers off for it
+        self.inst.psql("SET session_replication_role = replica; "
+                       "UPDATE tokens SET is_revoked = true WHERE id = '%s'"
+                       % tid)
+        self.assertEqual(self.feed_sessions(end=True), sessions)
+        # the cache goes with the feed: every check reads the revocation
+        for _ in range(4 * self.inst.workers):
+            self.assertEqual(self.check(tok), 401)
+        with open(self.inst.worklog, errors="replace") as f:
+            self.assertIn("store: change feed lost", f.read())
+        # a feed comes back (its worker tries again after a second) ...
+        st, out = self.inst.create_token(s, "feed-2")
+        self.assertEqual(st, 201, out)
+        tid2, tok2 = out["token"]["id"], out["access_token"]
+
+        def back():
+            self.assertEqual(self.check(tok2), 200)
+            return self.feeds_connected() > feeds
+        harness.wait_until(back, 20, "a worker to connect its feed again")
+        for _ in range(4 * self.inst.workers):
+            self.assertEqual(self.check(tok2), 200)
+        # ... and notify: a revocation is refused by the next check
+        st, _, out = self.req("DELETE", "/tokens/" + tid2, token=s)
+        self.assertEqual(st, 204, out)
+        for _ in range(4 * self.inst.workers):
+            self.assertEqual(self.check(tok2), 401)
+
+
+@unittest.skipUnless(harness.ON_PG, "PostgreSQL only (TOKENCAT_STORE=pg)")
 class StartupChecks(InstanceTestCase):
     """A host with another signing key, or a database with an older
     schema, refuses to start with one line; `tokencat init` upgrades."""
@@ -174,8 +243,9 @@ class StartupChecks(InstanceTestCase):
     def test_older_schema_refused_until_init(self):
         self.inst.stop()
         try:
-            self.inst.psql("DROP TABLE invitations; DELETE FROM "
-                           "schema_version WHERE version = 2")
+            # undo the newest migration (003_change_feed)
+            self.inst.psql("DROP FUNCTION tc_feed_notify() CASCADE; "
+                           "DELETE FROM schema_version WHERE version = 3")
             p = self.inst.cli("user", "list", check=False)
             self.assertEqual(p.returncode, 1)
             self.assertIn("tokencat init", p.stderr)

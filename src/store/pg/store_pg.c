@@ -579,6 +579,10 @@ store_pg_open(struct store **sp, const char *conninfo, int flags)
 		pg_close(s);
 		return rc;
 	}
+	if ((flags & STORE_SERVE) && (rc = pgc_init(s, conninfo)) != 0) {
+		pg_close(s);
+		return rc;
+	}
 	s->bulk = (flags & STORE_BULK) != 0;
 	*sp = s;
 	return STORE_OK;
@@ -618,6 +622,7 @@ pg_close(struct store *s)
 	if (s->bulk && PQstatus(s->conn) == CONNECTION_OK)
 		bulk_flush(s);
 	pgu_close(s);
+	pgc_close(s);
 	PQfinish(s->conn);
 	free(s);
 }

@@ -8,6 +8,7 @@
 #include "store_pg.h"
 
 struct pg_pending;
+struct pg_cache;
 
 /* The PostgreSQL backend's store: starts with the ops (store_ops.h). */
 struct store {
@@ -20,6 +21,7 @@ struct store {
 	int64_t			 last_us;       /* at_us of this process's last use */
 	unsigned		 gen;           /* connection: 1, +1 at each reset */
 	unsigned		 auth_gen;      /* gen that prepared "token_auth" */
+	struct pg_cache		*cache;         /* checks' rows, change feed (store_pg_cache.c) */
 };
 
 /* A query's parameters: text values, or bytes when len >= 0. */
@@ -80,6 +82,21 @@ char	*pg_dup(const PGresult *, int row, int col);     /* NULL for NULL */
 #define USER_COLS "id, email, full_name, pwhash, is_admin, is_active, created_at"
 #define USER_NCOLS 7
 void	pg_user_row(const PGresult *, int row, int col, struct user *);
+
+/*
+ * store_pg_cache.c: the rows of pg_token_auth kept by jti while the change
+ * feed says nothing changed, in stores opened with STORE_SERVE only.
+ * pgc_init connects the feed (a connection of its own); a feed that cannot
+ * connect now is tried again later. pgc_usable polls the feed
+ * without waiting and says whether the cache may be used now (0: read
+ * through, and do not store). pgc_get: the row of jti (its jti in column
+ * jti_col), or NULL; pgc_put takes r over.
+ */
+int	pgc_init(struct store *, const char *conninfo);
+void	pgc_close(struct store *);
+int	pgc_usable(struct store *);
+PGresult *pgc_get(struct store *, const char *jti, int jti_col);
+void	pgc_put(struct store *, const char *jti, PGresult *r);
 
 /* store_pg_usage.c */
 void	pgu_close(struct store *);

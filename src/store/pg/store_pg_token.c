@@ -177,8 +177,8 @@ pg_token_by_jti(struct store *s, const char *jti, struct token *out)
 }
 
 struct tok_auth {
-	const char		*jti;
-	struct token_auth	*out;
+	const char	*jti;
+	PGresult	*r;             /* the row read, 0 or 1 */
 };
 
 /* The token of a jti, its owner and the owner's role: one statement. */
@@ -187,43 +187,69 @@ tx_token_auth(struct store *s, void *arg)
 {
 	struct tok_auth *g = arg;
 	struct pg_args a;
-	PGresult *r;
 	int rc;
 
 	pga_init(&a);
 	pga_str(&a, g->jti);
-	if ((r = pg_exec_prepared(s, "token_auth", "SELECT " TOK_COLS ", "
+	g->r = pg_exec_prepared(s, "token_auth", "SELECT " TOK_COLS ", "
 	    "u.id, u.email, u.full_name, u.pwhash, u.is_admin, u.is_active, "
 	    "u.created_at, m.role FROM tokens t "
 	    "LEFT JOIN users u ON u.id = t.owner_id "
 	    "LEFT JOIN members m ON m.team_id = t.team_id AND "
-	    "m.user_id = t.owner_id WHERE t.jti = $1", &a, &s->auth_gen,
-	    &rc)) == NULL)
-		return rc;
-	if (PQntuples(r) != 1)
-		rc = STORE_NOTFOUND;
-	else if ((rc = token_row(r, 0, 0, 0, &g->out->tok)) == 0 &&
-	    !PQgetisnull(r, 0, TOK_NCOLS)) {
-		pg_user_row(r, 0, TOK_NCOLS, &g->out->owner);
-		g->out->have_owner = 1;
-		if (!PQgetisnull(r, 0, TOK_NCOLS + USER_NCOLS))
-			g->out->team_role = (int)pg_int(r, 0,
-			    TOK_NCOLS + USER_NCOLS);
-	}
-	PQclear(r);
+	    "m.user_id = t.owner_id WHERE t.jti = $1", &a, &s->auth_gen, &rc);
 	return rc;
 }
 
-/* One statement, hence one snapshot, without a transaction around it,
- * prepared once per connection: a check pays no parsing or planning. */
+/* The record of tx_token_auth's row. */
+static int
+auth_row(const PGresult *r, struct token_auth *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->team_role = ROLE_NONE;
+	if (PQntuples(r) != 1)
+		return STORE_NOTFOUND;
+	if ((rc = token_row(r, 0, 0, 0, &out->tok)) != 0)
+		return rc;
+	if (!PQgetisnull(r, 0, TOK_NCOLS)) {
+		pg_user_row(r, 0, TOK_NCOLS, &out->owner);
+		out->have_owner = 1;
+		if (!PQgetisnull(r, 0, TOK_NCOLS + USER_NCOLS))
+			out->team_role = (int)pg_int(r, 0,
+			    TOK_NCOLS + USER_NCOLS);
+	}
+	return STORE_OK;
+}
+
+/*
+ * From the worker's cache while the change feed says nothing changed
+ * (store_pg_cache.c); else one statement, hence one snapshot, without a
+ * transaction around it, prepared once per connection: a check pays no
+ * parsing or planning. A row read is cached only if the feed was polled
+ * just before.
+ */
 int
 pg_token_auth(struct store *s, const char *jti, struct token_auth *out)
 {
-	struct tok_auth g = { jti, out };
+	struct tok_auth g = { jti, NULL };
+	PGresult *hit;
+	int rc, cache;
 
+	memset(out, 0, sizeof(*out));
 	if (*jti == '\0' || strlen(jti) > 256)
 		return STORE_NOTFOUND;
-	return pg_read(s, tx_token_auth, &g);
+	cache = pgc_usable(s);
+	if (cache && (hit = pgc_get(s, jti, 1)) != NULL)
+		return auth_row(hit, out);
+	if ((rc = pg_read(s, tx_token_auth, &g)) != 0)
+		return rc;
+	rc = auth_row(g.r, out);
+	if (cache && rc == STORE_OK)
+		pgc_put(s, jti, g.r);
+	else
+		PQclear(g.r);
+	return rc;
 }
 
 struct tok_edit {
