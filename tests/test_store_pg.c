@@ -909,6 +909,71 @@ Test(store_pg, usage_paths_per_day_are_capped)
 	free(s.days);
 }
 
+/*
+ * Batches add to the aggregates what the uses add one by one: the same
+ * uses (blocked ones, 130 paths so that the day's cap of 100 applies,
+ * across midnight), written for one token a use per batch and for another
+ * in full batches mixed with a third token's, give the same statistics,
+ * windows and last_used.
+ */
+Test(store_pg, a_batch_adds_what_its_uses_add_one_by_one)
+{
+	const char *one = "44444444-4444-4444-8444-444444444444",
+	    *many = "55555555-5555-4555-8555-555555555555",
+	    *mixed = "66666666-6666-4666-8666-666666666666";
+	int64_t now = util_now_ms(), day = 86400000, at, l1, l2;
+	int64_t midnight = now / day * day;
+	uint32_t cap[WIN__MAX] = { 1000000, 1000000, 1000000 };
+	uint32_t n1[WIN__MAX], n2[WIN__MAX];
+	int64_t f1[WIN__MAX], f2[WIN__MAX];
+	struct usage_stats a, b;
+	char path[32];
+	size_t i, k;
+
+	for (i = 0; i < 300; i++) {
+		/* the first half yesterday, the rest today */
+		at = i < 150 ? midnight - 1000 + (int64_t)i :
+		    now - 3000 + (int64_t)i;
+		snprintf(path, sizeof(path), "/p/%zu", i * 37 % 130);
+		use(one, at, path, i % 7 == 0, (uint32_t)i);
+		cr_assert_eq(O.use_flush(st), STORE_OK);
+		use(many, at, path, i % 7 == 0, (uint32_t)i);
+		use(mixed, at, "/m", 0, 1);
+	}
+	cr_assert_eq(O.use_flush(st), STORE_OK);
+	cr_assert_eq(O.use_stats(st, one, now, 2, &a), STORE_OK);
+	cr_assert_eq(O.use_stats(st, many, now, 2, &b), STORE_OK);
+	cr_expect_eq(a.total, 300);
+	cr_expect_eq(b.total, a.total);
+	cr_expect_eq(b.allowed, a.allowed);
+	cr_expect_eq(b.blocked, a.blocked);
+	cr_expect_eq(b.sum_us, a.sum_us);
+	cr_expect_eq(b.ntop, a.ntop);
+	for (k = 0; k < a.ntop && k < b.ntop; k++) {
+		cr_expect_str_eq(b.top[k].path, a.top[k].path, "top %zu", k);
+		cr_expect_eq(b.top[k].n, a.top[k].n, "top %zu", k);
+	}
+	cr_expect_str_eq(a.top[0].path, "(other)");
+	cr_assert_eq(b.ndays, a.ndays);
+	for (k = 0; k < a.ndays; k++) {
+		cr_expect_eq(b.days[k].day, a.days[k].day);
+		cr_expect_eq(b.days[k].allowed, a.days[k].allowed);
+		cr_expect_eq(b.days[k].blocked, a.days[k].blocked);
+	}
+	free(a.days);
+	free(b.days);
+	cr_assert_eq(O.use_window(st, one, now, cap, n1, f1), STORE_OK);
+	cr_assert_eq(O.use_window(st, many, now, cap, n2, f2), STORE_OK);
+	for (k = 0; k < WIN__MAX; k++) {
+		cr_expect_eq(n2[k], n1[k], "window %zu", k);
+		cr_expect_eq(f2[k], f1[k], "window %zu", k);
+	}
+	cr_expect_eq(n1[WIN_DAY], 300 - 43, "the allowed uses of the day");
+	cr_assert_eq(O.use_last(st, one, &l1), STORE_OK);
+	cr_assert_eq(O.use_last(st, many, &l2), STORE_OK);
+	cr_expect_eq(l2, l1);
+}
+
 /* A user added by another process after a snapshot began is not in it. */
 Test(store_pg, snapshot_reads_one_committed_state)
 {

@@ -5,11 +5,12 @@
  * server may lose the last uses, never the catalog), windows counted in
  * buckets 1 s, 60 s and 900 s wide, per-day aggregates for statistics.
  *
- * The aggregates are kept by the SQL function tc_use_put (001_schema.sql),
- * one call per use, under the token's advisory lock (tc_use_lock). A batch
- * is one transaction sent in one round trip (pipeline mode), and takes the
- * locks of its tokens in id order, so that two workers' batches never
- * wait on each other in a cycle.
+ * A batch is one transaction sent in one round trip (pipeline mode): per
+ * token one call of tc_use_put_many (004_use_batches.sql) with the
+ * token's uses as arrays, which takes the token's advisory lock
+ * (tc_use_lock), inserts the rows and adds to the aggregates once per day,
+ * path and bucket. The tokens come in id order, so that two workers'
+ * batches never wait on each other in a cycle.
  *
  * store_use_admit is one statement (tc_use_admit): the lock, the count at
  * the database's clock and the write together, so uses admitted on any
@@ -28,15 +29,28 @@
 
 #define PEND_BUCKETS	(USE_BATCH * WIN__MAX)   /* 3 a use */
 
+/*
+ * The text of a batch's arrays, at most: per use its four byte strings
+ * as "\\x<hex>", (2 * size + 6 each), five numbers (21 each) and commas;
+ * per token its nine arrays' braces and NULs.
+ */
+#define USE_TEXT_MAX	(2 * (sizeof(((struct pending_use *)0)->method) + \
+	sizeof(((struct pending_use *)0)->path) + \
+	sizeof(((struct pending_use *)0)->addr) + \
+	sizeof(((struct pending_use *)0)->agent)) + 4 * 6 + 5 * 22 + 9)
+#define BATCH_TEXT_MAX	(USE_BATCH * (USE_TEXT_MAX + 9 * 3))
+
 struct pg_pending {
 	struct pending_use	 v[USE_BATCH];
 	size_t			 n;
 	int64_t			 first;         /* ms of the oldest pending use */
 	struct pending_bucket	 b[PEND_BUCKETS];
 	size_t			 nb;
-	/* a batch's statements: BEGIN, SET, a lock per token, a use each, COMMIT */
-	const char		*sql[3 + 2 * USE_BATCH];
-	struct pg_args		 args[3 + 2 * USE_BATCH];
+	/* a batch's statements: BEGIN, SET, a call per token, COMMIT */
+	const char		*sql[3 + USE_BATCH];
+	struct pg_args		 args[3 + USE_BATCH];
+	char			 text[BATCH_TEXT_MAX];  /* the arrays */
+	size_t			 ntext;
 };
 
 void
@@ -46,22 +60,89 @@ pgu_close(struct store *s)
 	s->pend = NULL;
 }
 
-/* The arguments of tc_use_put for e. */
+/* The fields of a use, as tc_use_put_many takes them, in order. */
+enum use_field { F_AT, F_AT_US, F_BLOCKED, F_STATUS, F_US, F_METHOD, F_PATH,
+	F_ADDR, F_AGENT, F__MAX };
+
 static void
-use_args(const struct store *s, const struct pending_use *e, struct pg_args *a)
+text_putc(struct pg_pending *p, char c)
 {
+	if (p->ntext < sizeof(p->text))         /* sized above: never full */
+		p->text[p->ntext++] = c;
+}
+
+static void
+text_int(struct pg_pending *p, int64_t v)
+{
+	char num[24];
+	const char *c;
+
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	for (c = num; *c != '\0'; c++)
+		text_putc(p, *c);
+}
+
+/* A bytea array element: "\\x" and the bytes in hex, quoted. */
+static void
+text_bytes(struct pg_pending *p, const char *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *c;
+
+	text_putc(p, '"');
+	text_putc(p, '\\');
+	text_putc(p, '\\');
+	text_putc(p, 'x');
+	for (c = (const unsigned char *)v; *c != '\0'; c++) {
+		text_putc(p, hex[*c >> 4]);
+		text_putc(p, hex[*c & 15]);
+	}
+	text_putc(p, '"');
+}
+
+/* Field f of the uses order[lo..hi) as an array literal in p->text. */
+static const char *
+field_array(struct pg_pending *p, const size_t *order, size_t lo, size_t hi,
+    enum use_field f)
+{
+	const char *start = p->text + p->ntext;
+	const struct pending_use *e;
+	size_t i;
+
+	text_putc(p, '{');
+	for (i = lo; i < hi; i++) {
+		e = &p->v[order[i]];
+		if (i > lo)
+			text_putc(p, ',');
+		switch (f) {
+		case F_AT:      text_int(p, e->u.at); break;
+		case F_AT_US:   text_int(p, e->at_us); break;
+		case F_BLOCKED: text_putc(p, e->u.blocked ? 't' : 'f'); break;
+		case F_STATUS:  text_int(p, e->u.status); break;
+		case F_US:      text_int(p, e->u.us); break;
+		case F_METHOD:  text_bytes(p, e->method); break;
+		case F_PATH:    text_bytes(p, e->path); break;
+		case F_ADDR:    text_bytes(p, e->addr); break;
+		default:        text_bytes(p, e->agent); break;
+		}
+	}
+	text_putc(p, '}');
+	text_putc(p, '\0');
+	return start;
+}
+
+/* The arguments of tc_use_put_many for the uses order[lo..hi) of a token. */
+static void
+token_args(const struct store *s, struct pg_pending *p, const size_t *order,
+    size_t lo, size_t hi, struct pg_args *a)
+{
+	int f;
+
 	pga_init(a);
-	pga_str(a, e->id);
-	pga_int(a, e->u.at);
-	pga_int(a, e->at_us);
+	pga_str(a, p->v[order[lo]].id);
 	pga_int(a, s->pid);
-	pga_bool(a, e->u.blocked);
-	pga_int(a, e->u.status);
-	pga_int(a, e->u.us);
-	pga_bytes(a, e->method, strlen(e->method));
-	pga_bytes(a, e->path, strlen(e->path));
-	pga_bytes(a, e->addr, strlen(e->addr));
-	pga_bytes(a, e->agent, strlen(e->agent));
+	for (f = 0; f < F__MAX; f++)
+		pga_str(a, field_array(p, order, lo, hi, (enum use_field)f));
 }
 
 static const struct pg_pending *sort_pend;
@@ -77,32 +158,30 @@ use_cmp(const void *a, const void *b)
 }
 
 /*
- * The batch as statements: BEGIN, no wait for the disk at commit, then
- * by token id each token's lock and its uses, COMMIT. Returns how many.
+ * The batch as statements: BEGIN, no wait for the disk at commit, one
+ * tc_use_put_many per token in id order, COMMIT. Returns how many.
  */
 static size_t
 flush_statements(const struct store *s, struct pg_pending *p)
 {
-	size_t order[USE_BATCH], i, k, n = 0;
+	size_t order[USE_BATCH], i, lo, n = 0;
 
 	for (i = 0; i < p->n; i++)
 		order[i] = i;
 	sort_pend = p;
 	qsort(order, p->n, sizeof(order[0]), use_cmp);
+	p->ntext = 0;
 	pga_init(&p->args[n]);
 	p->sql[n++] = "BEGIN";
 	pga_init(&p->args[n]);
 	p->sql[n++] = "SET LOCAL synchronous_commit = off";
-	for (i = 0; i < p->n; i++) {
-		k = order[i];
-		if (i == 0 || strcmp(p->v[order[i - 1]].id, p->v[k].id) != 0) {
-			pga_init(&p->args[n]);
-			pga_str(&p->args[n], p->v[k].id);
-			p->sql[n++] = "SELECT tc_use_lock($1)";
-		}
-		use_args(s, &p->v[k], &p->args[n]);
-		p->sql[n++] = "SELECT tc_use_put($1, $2, $3, $4, $5, $6, $7, $8, "
-		    "$9, $10, $11)";
+	for (lo = 0; lo < p->n; lo = i) {
+		for (i = lo + 1; i < p->n &&
+		    strcmp(p->v[order[i]].id, p->v[order[lo]].id) == 0; i++)
+			;
+		token_args(s, p, order, lo, i, &p->args[n]);
+		p->sql[n++] = "SELECT tc_use_put_many($1, $2, $3, $4, $5, $6, "
+		    "$7, $8, $9, $10, $11)";
 	}
 	pga_init(&p->args[n]);
 	p->sql[n++] = "COMMIT";
