@@ -25,6 +25,8 @@
 #         against LMDB;                              goal >= 0.8x
 #      b. the same with a token that has a usage limit (every use admitted
 #         by the database);                          a figure
+#         after a and after b, the uses PostgreSQL wrote, per second;
+#                                                    figures
 #      c. durable token creates per second, PostgreSQL against LMDB;
 #                                                    a figure
 #      d. the time from a revocation on A to refusal on B, median and max
@@ -284,10 +286,26 @@ if [ -n "$PG6" ]; then
 		echo "      ratio:              $(ratio $((P1 + P2)) $((L1 + L2)))$GOAL"
 	}
 	echo "6. PostgreSQL store against LMDB (one database, hosts A and B: $WORKERS workers each)"
+	# uses_now: the uses PostgreSQL holds, once host A's workers have
+	# written their last batches (an idle worker writes within 100 ms)
+	uses_now() {
+		u0=-1
+		while :; do
+			u1=$($PGCLUSTER psql "$PGD" tc_bench "SELECT count(*) FROM uses")
+			[ "$u1" = "$u0" ] && break
+			u0=$u1
+			sleep 0.5
+		done
+		echo "$u1"
+	}
 	echo "   a. /auth/check, token without a usage limit"
 	check_stores "$TL0" "$TP0" " (goal >= 0.8)"
+	UA=$(uses_now)
+	echo "      uses written:       $UA in 3 runs of ${SECONDS_EACH} s on A, $(( UA / (3 * SECONDS_EACH) ))/s (in batches)"
 	echo "   b. /auth/check, token with a usage limit (uses admitted by the store)"
 	check_stores "$TL1" "$TP1" ""
+	UB=$(( $(uses_now) - UA ))
+	echo "      uses written:       $UB in 3 runs of ${SECONDS_EACH} s on A, $(( UB / (3 * SECONDS_EACH) ))/s (one round trip each)"
 	cat > "$D/create6.lua" <<'LUA'
 -- POST /tokens with a name unique to the thread and request
 local threads = 0

@@ -18,6 +18,7 @@ From a shell (bench/run.sh), a cluster that outlives the command:
 
     python3 pgcluster.py start PREFIX     # prints the cluster's directory
     python3 pgcluster.py createdb DIR NAME   # prints the database's URI
+    python3 pgcluster.py psql DIR NAME SQL   # prints psql -At's output
     python3 pgcluster.py stop DIR
 
 Environment: PG_BINDIR (default: pg_config --bindir, else
@@ -166,9 +167,11 @@ def main(argv):
         print(Cluster(at=argv[1]).createdb(argv[2]))
     elif len(argv) == 2 and argv[0] == "stop":
         Cluster(at=argv[1]).stop()
+    elif len(argv) == 4 and argv[0] == "psql":
+        sys.stdout.write(Cluster(at=argv[1]).psql(argv[3], dbname=argv[2]))
     else:
         sys.stderr.write("usage: pgcluster.py start PREFIX | createdb DIR "
-                         "NAME | stop DIR\n")
+                         "NAME | psql DIR NAME SQL | stop DIR\n")
         return 2
     return 0
 
