@@ -4,7 +4,8 @@
 -- result is the one tc_use_put gives use after use (the same counts, the
 -- same first 100 paths of a day, "(other)" for the rest), at a fraction
 -- of the statements: a batch of 64 uses of a token was 64 calls of about
--- 12 statements each.
+-- 12 statements each. tc_use_put, which tc_use_admit calls for its one
+-- use, becomes a batch of one, so that the aggregates are kept one way.
 --
 -- Takes the token's usage lock itself; a batch calls it for its tokens in
 -- id order (store_pg_usage.c), so that two batches never wait in a cycle.
@@ -90,3 +91,14 @@ BEGIN
 	    ON CONFLICT (token_id) DO UPDATE
 	    SET last_used = greatest(token_last.last_used, EXCLUDED.last_used);
 END $$;
+
+-- One use (tc_use_admit's) is a batch of one: one way to add to the
+-- aggregates. The token's lock, taken again here, is already held.
+CREATE OR REPLACE FUNCTION tc_use_put(p_token text, p_at bigint,
+    p_at_us bigint, p_pid integer, p_blocked boolean, p_status integer,
+    p_us bigint, p_method bytea, p_path bytea, p_addr bytea, p_agent bytea)
+RETURNS void LANGUAGE sql AS $$
+	SELECT tc_use_put_many(p_token, p_pid, ARRAY[p_at], ARRAY[p_at_us],
+	    ARRAY[p_blocked], ARRAY[p_status], ARRAY[p_us], ARRAY[p_method],
+	    ARRAY[p_path], ARRAY[p_addr], ARRAY[p_agent]);
+$$;
