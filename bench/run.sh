@@ -89,9 +89,14 @@ if [ -n "$PG6" ]; then
 	# one database, hosts A and B: a tokencat.conf and a key file each
 	PGD=$($PGCLUSTER start tcbenchpg-)
 	PGURI=$($PGCLUSTER createdb "$PGD" tc_bench)
+	# B spells the URI its own way, as another host would: the stores of
+	# one host that open one conninfo share a change counter, and B must
+	# learn A's changes from the change feed only (bench/SCALE.md)
 	for h in pga pgb; do
+		u=$PGURI
+		[ "$h" = pga ] || u="$PGURI&fallback_application_name=host-b"
 		printf 'database = %s\nsigning_key_file = %s/%s.key\nlog_level = error\n' \
-		    "$PGURI" "$D" "$h" > "$D/$h.conf"
+		    "$u" "$D" "$h" > "$D/$h.conf"
 	done
 	"$B/src/tokencat" -c "$D/pga.conf" init >/dev/null
 	cp -p "$D/pga.key" "$D/pgb.key"

@@ -1477,6 +1477,53 @@ Test(store_pg, a_worker_store_caches_checks_behind_its_change_feed)
 	token_free(&t);
 }
 
+/* t's is_active as store_token_auth on w reads it now. */
+static int
+active_on(struct store *w, const struct token *t)
+{
+	struct token_auth ta;
+	int r;
+
+	cr_assert_eq(store_token_auth(w, t->jti, &ta), STORE_OK);
+	r = ta.tok.is_active;
+	token_free(&ta.tok);
+	return r;
+}
+
+/*
+ * A change made through one store of this host is read at once by the
+ * workers of the host, without waiting for their feeds' notifications
+ * (which reach them some time after the commit): the change made by
+ * another worker (w2) and by a CLI (st, no cache of its own, opened before
+ * any worker made the host's counter). 100 switches each, every one read
+ * by w straight after the write returned.
+ */
+Test(store_pg, a_change_on_this_host_is_read_at_once_by_its_other_workers)
+{
+	struct store *w, *w2, *by;
+	struct user a;
+	struct token t;
+	int i, on;
+
+	mkuser(&a, "a@example.com", 0);
+	mktoken(&t, &a, NULL, "switched", 5, 0);
+	cr_assert_eq(O.token_add(st, &t, NULL), STORE_OK);
+	cr_assert_eq(store_pg_open(&w, conninfo, STORE_SERVE), STORE_OK);
+	cr_assert_eq(store_pg_open(&w2, conninfo, STORE_SERVE), STORE_OK);
+	cr_assert_eq(active_on(w, &t), 1);
+	for (i = 0; i < 200; i++) {
+		by = i % 2 ? w2 : st;
+		on = (i / 2) % 2;
+		cr_assert_eq(O.token_edit(by, t.id, ed_set_active, &on, NULL,
+		    NULL), STORE_OK);
+		cr_assert_eq(active_on(w, &t), on, "switch %d by %s read as "
+		    "before", i, by == st ? "the CLI" : "another worker");
+	}
+	O.close(w2);
+	O.close(w);
+	token_free(&t);
+}
+
 Test(store_pg, meta_holds_the_key_fingerprint)
 {
 	char v[80];

@@ -468,7 +468,13 @@ class Instance:
         if join is not None:
             if join.pg_uri is None:
                 raise ValueError("join=: %s is not on PostgreSQL" % join.name)
-            self.pg_name, self.pg_uri = join.pg_name, join.pg_uri
+            # the joined database under a spelling of its own: the stores
+            # of one host that open one conninfo share a change counter
+            # (store_pg_cache.c), so another host is another conninfo, and
+            # changes from the other host reach it only by the change feed
+            self.pg_name = join.pg_name
+            self.pg_uri = "%s&fallback_application_name=%s" % (
+                join.pg_uri, name)
             os.makedirs(self.db, mode=0o700)
             shutil.copy2(os.path.join(join.db, "signing.key"),
                          os.path.join(self.db, "signing.key"))

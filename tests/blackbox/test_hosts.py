@@ -9,6 +9,8 @@ unless CI=true (then that is a failure).
 - one name, one active token: 20 racing creates of one name by one user,
   spread over both hosts, have one 201 and 19 409s (API.md 5.1);
 - a token created on A authenticates on B at once;
+- a change on A is read by every worker of A at once (60 switches of
+  is_active, each checked on A straight after its answer);
 - revocation, a disabled owner, a scope edit and the owner's removal from
   the token's team, each done on A, refuse the token on B within 1 s
   (the delay is printed: the store is read at every use);
@@ -128,13 +130,30 @@ class TwoHosts(HostsTestCase):
     def test_hosts_share_the_database_not_the_directories(self):
         self.assertNotEqual(self.a.dir, self.b.dir)
         self.assertNotEqual(self.a.port, self.b.port)
-        self.assertEqual(self.a.pg_uri, self.b.pg_uri)
+        # one database, two spellings of its URI: not one host's change
+        # counter (harness.Instance, join=)
+        self.assertEqual(self.a.pg_name, self.b.pg_name)
+        self.assertTrue(self.b.pg_uri.startswith(self.a.pg_uri + "&"))
         self.assertEqual(self.a.signing_key(), self.b.signing_key())
         self.assertEqual(len(self.a.worker_pids()), WORKERS)
         self.assertEqual(len(self.b.worker_pids()), WORKERS)
         self.assertFalse(set(self.a.worker_pids()) & set(self.b.worker_pids()))
         # a user added on A (its CLI) logs in on B
         self.assertTrue(self.b.login(CAROL, CAROL_PASSWORD))
+
+    def test_a_change_is_read_at_once_by_the_other_workers_of_its_host(self):
+        # each answer to a PUT on A, then at once a check on A, which
+        # another worker of A may serve before its feed has told it
+        s = self.a.login(ALICE)
+        tid, tok = self.token(self.a, s, "switch-%d" % random.randrange(1 << 30))
+        self.assertEqual(self.check(self.a, tok), 200)
+        for i in range(60):
+            on = i % 2 == 1
+            st, _, out = self.a.req("PUT", "/tokens/" + tid,
+                                    {"is_active": on}, token=s)
+            self.assertEqual(st, 200, out)
+            self.assertEqual(self.check(self.a, tok), 200 if on else 401,
+                             "switch %d to %s" % (i, on))
 
     def test_20_racing_creates_of_one_name_over_both_hosts(self):
         s = self.a.login(ALICE)

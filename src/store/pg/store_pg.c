@@ -251,8 +251,10 @@ pg_write(struct store *s, pg_fn fn, void *arg, const struct audit_event *ev)
 		return rc;
 	if ((rc = fn(s, arg)) == 0 && ev != NULL)
 		rc = pg_audit_put(s, ev);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = pg_do(s, "COMMIT", NULL);
+		pgc_changed(s);         /* committed, or perhaps: read again */
+	}
 	if (rc != 0)
 		rollback(s);
 	return rc;
@@ -417,8 +419,10 @@ migrate_one(struct store *s, const struct pg_migration *m, int *have)
 	    &a)) == 0)
 		*have = m->version;
 out:
-	if (rc == 0)
+	if (rc == 0) {
 		rc = pg_do(s, "COMMIT", NULL);
+		pgc_changed(s);         /* committed, or perhaps: read again */
+	}
 	if (rc != 0)
 		rollback(s);
 	return rc;
@@ -557,6 +561,8 @@ store_pg_open(struct store **sp, const char *conninfo, int flags)
 	s->ops = &store_pg_ops;
 	s->pid = (int32_t)getpid();     /* opened after fork (store.h) */
 	s->gen = 1;
+	s->serve = (flags & STORE_SERVE) != 0;
+	pgc_changes_name(s, conninfo);
 	s->conn = PQconnectdbParams(keys, vals, 1);
 	if (s->conn == NULL) {
 		free(s);

@@ -27,10 +27,28 @@
  * A row is also forgotten PGC_TTL_MS after it was read: should the feed
  * die silently (a network that drops packets without a reset), no check
  * answers from a row older than that.
+ *
+ * A notification reaches the other workers some time after the commit:
+ * the server signals their feed's sessions, which then send it. A client
+ * that changed a token through one worker and at once sends a check to
+ * another of the same host must not be answered from that worker's old
+ * row, so the host keeps a change counter besides: a shared memory object
+ * (/dev/shm/tokencat-<SHA-256 of conninfo>, 0600, of the workers' user)
+ * mapped by every store opened on that conninfo. pg_write adds one after
+ * each commit, before its caller answers, and pgc_usable drops the cache
+ * when the counter moved. The feed carries the changes of other hosts
+ * (and of SQL run by hand); the counter those of this one, at once. A
+ * worker that cannot have the counter keeps no cache.
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_pg_int.h"
@@ -52,6 +70,7 @@ struct pg_cache {
 	int		 listening;     /* 0: no feed, so no cache */
 	int		 ended;         /* the server ended the feed's session */
 	int64_t		 retry_ms;      /* no new try of the feed before */
+	uint64_t	 seen;          /* the host's change counter at the last poll */
 };
 
 static int64_t
@@ -137,6 +156,78 @@ feed_listen(struct pg_cache *c)
 	log_info("store: change feed connected: checks use the cache");
 }
 
+/* --- the host's change counter --- */
+
+void
+pgc_changes_name(struct store *s, const char *conninfo)
+{
+	char hex[SHA256_HEX + 1];
+
+	util_sha256_hex(conninfo, strlen(conninfo), hex);
+	snprintf(s->changes_name, sizeof(s->changes_name), "/tokencat-%.32s", hex);
+}
+
+/*
+ * Map the counter; create it if create. Only one of the workers' own
+ * user, that nobody else may write, is used. 0, or -1 with errno set.
+ */
+static int
+changes_map(struct store *s, int create)
+{
+	struct stat sb;
+	void *p;
+	int fd, e;
+
+	fd = shm_open(s->changes_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+	    (create ? O_CREAT : 0), 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		goto fail;
+	if (create && (sb.st_uid != geteuid() || (sb.st_mode & 077) != 0)) {
+		errno = EPERM;
+		goto fail;
+	}
+	/* every opener asks for the same size: a race of two is harmless */
+	if (sb.st_size < (off_t)sizeof(uint64_t) && (!create ||
+	    ftruncate(fd, sizeof(uint64_t)) == -1)) {
+		if (!create)
+			errno = ENOENT;
+		goto fail;
+	}
+	p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	close(fd);
+	s->changes = p;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+void
+pgc_changed(struct store *s)
+{
+	/* a CLI may run before any worker made the counter: look each time */
+	if (s->changes == NULL && (s->serve || changes_map(s, 0) == -1))
+		return;
+	__atomic_add_fetch(s->changes, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+changes_unmap(struct store *s)
+{
+	if (s->changes != NULL)
+		munmap(s->changes, sizeof(uint64_t));
+	s->changes = NULL;
+}
+
+/* --- the cache and its feed --- */
+
 int
 pgc_init(struct store *s, const char *conninfo)
 {
@@ -145,8 +236,14 @@ pgc_init(struct store *s, const char *conninfo)
 	const char *const vals[] = { "5", "tokencat feed", conninfo, NULL };
 	struct pg_cache *c;
 
+	if (changes_map(s, 1) == -1) {
+		log_error("store: no change counter /dev/shm%s (%s): checks read "
+		    "through, without a cache", s->changes_name, strerror(errno));
+		return STORE_OK;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return STORE_NOMEM;
+	c->seen = __atomic_load_n(s->changes, __ATOMIC_SEQ_CST);
 	if ((c->feed = PQconnectdbParams(keys, vals, 1)) == NULL) {
 		free(c);
 		return STORE_NOMEM;
@@ -160,6 +257,7 @@ pgc_init(struct store *s, const char *conninfo)
 void
 pgc_close(struct store *s)
 {
+	changes_unmap(s);
 	if (s->cache == NULL)
 		return;
 	drop_all(s->cache);
@@ -173,10 +271,16 @@ pgc_usable(struct store *s)
 {
 	struct pg_cache *c = s->cache;
 	PGnotify *n;
+	uint64_t now;
 	int changed = 0, read;
 
 	if (c == NULL || s->snap)
 		return 0;
+	/* this host's changes, before what the feed says of others' */
+	if ((now = __atomic_load_n(s->changes, __ATOMIC_SEQ_CST)) != c->seen) {
+		c->seen = now;
+		drop_all(c);
+	}
 	if (!c->listening) {
 		if (mono_ms() < c->retry_ms || PQstatus(s->conn) != CONNECTION_OK)
 			return 0;       /* the server is away: read through */

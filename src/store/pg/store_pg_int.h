@@ -22,6 +22,9 @@ struct store {
 	unsigned		 gen;           /* connection: 1, +1 at each reset */
 	unsigned		 auth_gen;      /* gen that prepared "token_auth" */
 	struct pg_cache		*cache;         /* checks' rows, change feed (store_pg_cache.c) */
+	char			 changes_name[48];      /* the host's change counter */
+	uint64_t		*changes;       /* mapped, or NULL (store_pg_cache.c) */
+	int			 serve;         /* STORE_SERVE */
 };
 
 /* A query's parameters: text values, or bytes when len >= 0. */
@@ -93,6 +96,16 @@ void	pg_user_row(const PGresult *, int row, int col, struct user *);
  * jti_col), or NULL; pgc_put takes r over.
  */
 int	pgc_init(struct store *, const char *conninfo);
+/*
+ * The host's change counter: a shared memory object named after conninfo
+ * that every store on this host opened on the same conninfo maps. pg_write
+ * adds one after each commit, before its caller answers; pgc_usable drops
+ * the cache when it moved. pgc_changes_name sets s->changes_name;
+ * pgc_changed adds the one (mapping the counter first when a worker has
+ * created it since: CLI stores only).
+ */
+void	pgc_changes_name(struct store *, const char *conninfo);
+void	pgc_changed(struct store *);
 void	pgc_close(struct store *);
 int	pgc_usable(struct store *);
 PGresult *pgc_get(struct store *, const char *jti, int jti_col);
