@@ -419,10 +419,8 @@ migrate_one(struct store *s, const struct pg_migration *m, int *have)
 	    &a)) == 0)
 		*have = m->version;
 out:
-	if (rc == 0) {
+	if (rc == 0)
 		rc = pg_do(s, "COMMIT", NULL);
-		pgc_changed(s);         /* committed, or perhaps: read again */
-	}
 	if (rc != 0)
 		rollback(s);
 	return rc;
