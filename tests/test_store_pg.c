@@ -1356,17 +1356,24 @@ Test(store_pg, a_lost_connection_is_reopened_without_a_crash)
 	cr_expect_eq(O.user_get(st, a.id, &got), STORE_OK);
 }
 
-/* t's is_revoked as store_token_auth on w reads it now. */
+/* t's is_active (active = 1) or is_revoked (0) as store_token_auth on w
+ * reads it now. */
 static int
-revoked_on(struct store *w, const struct token *t)
+flag_on(struct store *w, const struct token *t, int active)
 {
 	struct token_auth ta;
 	int r;
 
 	cr_assert_eq(store_token_auth(w, t->jti, &ta), STORE_OK);
-	r = ta.tok.is_revoked;
+	r = active ? ta.tok.is_active : ta.tok.is_revoked;
 	token_free(&ta.tok);
 	return r;
+}
+
+static int
+revoked_on(struct store *w, const struct token *t)
+{
+	return flag_on(w, t, 0);
 }
 
 /* Set t revoked (1) or not (0) on db; silent: with the triggers off, so
@@ -1477,19 +1484,6 @@ Test(store_pg, a_worker_store_caches_checks_behind_its_change_feed)
 	token_free(&t);
 }
 
-/* t's is_active as store_token_auth on w reads it now. */
-static int
-active_on(struct store *w, const struct token *t)
-{
-	struct token_auth ta;
-	int r;
-
-	cr_assert_eq(store_token_auth(w, t->jti, &ta), STORE_OK);
-	r = ta.tok.is_active;
-	token_free(&ta.tok);
-	return r;
-}
-
 /*
  * A change made through one store of this host is read at once by the
  * workers of the host, without waiting for their feeds' notifications
@@ -1510,13 +1504,13 @@ Test(store_pg, a_change_on_this_host_is_read_at_once_by_its_other_workers)
 	cr_assert_eq(O.token_add(st, &t, NULL), STORE_OK);
 	cr_assert_eq(store_pg_open(&w, conninfo, STORE_SERVE), STORE_OK);
 	cr_assert_eq(store_pg_open(&w2, conninfo, STORE_SERVE), STORE_OK);
-	cr_assert_eq(active_on(w, &t), 1);
+	cr_assert_eq(flag_on(w, &t, 1), 1);
 	for (i = 0; i < 200; i++) {
 		by = i % 2 ? w2 : st;
 		on = (i / 2) % 2;
 		cr_assert_eq(O.token_edit(by, t.id, ed_set_active, &on, NULL,
 		    NULL), STORE_OK);
-		cr_assert_eq(active_on(w, &t), on, "switch %d by %s read as "
+		cr_assert_eq(flag_on(w, &t, 1), on, "switch %d by %s read as "
 		    "before", i, by == st ? "the CLI" : "another worker");
 	}
 	O.close(w2);
