@@ -1063,3 +1063,201 @@ Test(store, empty_sees_any_kind_of_record)
 	cr_assert_eq(store_empty(st, &empty), STORE_OK);
 	cr_expect_eq(empty, 0, "an audit event");
 }
+
+/*
+ * Admission of limited uses (store_admit.c): counted in the host's table,
+ * exact across processes, made from the stored uses, kept when a process
+ * dies, and in the database when the table has no slot to give.
+ */
+static int
+admit1(struct store *s, const char *id, uint32_t per_minute, uint32_t n[3])
+{
+	struct use u = { util_now_ms(), "GET", "/a", "127.0.0.1", "t", 200, 0, 1 };
+	uint32_t cap[3] = { per_minute, 0, per_minute };
+	int64_t frees[3];
+	int admitted;
+
+	cr_assert_eq(store_use_admit(s, id, cap, &u, n, frees, &admitted), STORE_OK);
+	return admitted;
+}
+
+/* Run fn in n children with a store each, all started at once (each says
+ * it is ready on a pipe, then waits for the go); the sum of their exit
+ * statuses. */
+static int
+in_children(int n, int (*fn)(struct store *, int))
+{
+	int ready[2], go[2], i, status, sum = 0;
+	pid_t pid[16];
+	char c;
+
+	cr_assert_leq(n, 16);
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	for (i = 0; i < n; i++) {
+		if ((pid[i] = fork()) == 0) {
+			struct store *mine;
+			int rc;
+
+			close(go[1]);
+			if (store_open(&mine, dir, 1, 0) != STORE_OK ||
+			    write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) < 0)
+				_exit(255);
+			rc = fn(mine, i);
+			store_close(mine);
+			_exit(rc);
+		}
+		cr_assert_gt(pid[i], 0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(read(ready[0], &c, 1), 1, "child ready");
+	close(go[1]);                   /* EOF: go */
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(waitpid(pid[i], &status, 0), pid[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+		sum += WEXITSTATUS(status);
+	}
+	close(ready[0]);
+	return sum;
+}
+
+static const char *race_id = "66666666-6666-4666-8666-666666666666";
+
+static int
+admit25(struct store *s, int i)
+{
+	uint32_t n[3];
+	int k, admitted = 0;
+
+	(void)i;
+	for (k = 0; k < 25; k++)
+		admitted += admit1(s, race_id, 100, n);
+	return admitted;
+}
+
+Test(store, admit_is_exact_across_processes, .timeout = 60)
+{
+	uint32_t cap[3] = { 1000, 1000, 1000 }, n[3];
+	struct usage_stats us;
+	int64_t frees[3];
+
+	cr_expect_eq(in_children(8, admit25), 100,
+	    "8 processes, 200 uses, a limit of 100: exactly 100 admitted");
+	/* the children wrote their batches at close: the stored view agrees */
+	cr_assert_eq(store_use_window(st, race_id, util_now_ms(), cap, n, frees),
+	    STORE_OK);
+	cr_expect_eq(n[WIN_MINUTE], 100);
+	cr_expect_eq(n[WIN_DAY], 100);
+	cr_assert_eq(store_use_stats(st, race_id, util_now_ms(), 1, &us), STORE_OK);
+	cr_expect_eq(us.allowed, 100, "every admitted use is in the statistics");
+	free(us.days);
+}
+
+Test(store, admit_counts_the_uses_stored_and_pending_before_its_slot)
+{
+	const char *id = "77777777-7777-4777-8777-777777777777";
+	int64_t now = util_now_ms();
+	uint32_t n[3];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		use(id, now - 5000 + i, "/p", 0, 1);
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	use(id, now - 1000, "/p", 0, 1);        /* still in this batch */
+	use(id, now - 900, "/p", 1, 1);         /* refused: not counted */
+	cr_expect_eq(admit1(st, id, 6, n), 1);
+	cr_expect_eq(n[WIN_MINUTE], 6);
+	cr_expect_eq(n[WIN_DAY], 6);
+	cr_expect_eq(admit1(st, id, 6, n), 0, "4 stored + 1 pending + 1 admitted");
+	cr_expect_eq(store_use_pending(st), 3, "the admitted use is in the batch");
+}
+
+static const char *dead_id = "88888888-8888-4888-8888-888888888888";
+
+/* Admit two uses, then die with them in the batch (as under kill -9). */
+static int
+admit2_and_die(struct store *s, int i)
+{
+	uint32_t n[3];
+
+	(void)i;
+	if (admit1(s, dead_id, 3, n) + admit1(s, dead_id, 3, n) != 2)
+		_exit(1);
+	_exit(0);
+}
+
+static int
+admit1_and_die_other(struct store *s, int i)
+{
+	uint32_t n[3];
+
+	(void)i;
+	if (admit1(s, "99999999-9999-4999-8999-999999999999", 3, n) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+Test(store, admit_keeps_counting_the_uses_of_a_process_that_died)
+{
+	const char *other = "99999999-9999-4999-8999-999999999999";
+	uint32_t n[3];
+
+	cr_assert_eq(in_children(1, admit2_and_die), 0);
+	cr_expect_eq(admit1(st, dead_id, 3, n), 1, "the third of 3");
+	cr_expect_eq(admit1(st, dead_id, 3, n), 0,
+	    "the dead process's two uses still count");
+	/* and while this process holds the table */
+	cr_expect_eq(admit1(st, other, 3, n), 1);
+	cr_assert_eq(in_children(1, admit1_and_die_other), 0);
+	cr_expect_eq(admit1(st, other, 3, n), 1);
+	cr_expect_eq(admit1(st, other, 3, n), 0);
+	cr_expect_eq(n[WIN_MINUTE], 3);
+}
+
+/* FNV-1a of a token id, as store_usage.c (usage_id_hash) takes it. */
+static uint32_t
+fnv(const char *id)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < UUID_LEN; i++)
+		h = (h ^ (unsigned char)id[i]) * 16777619u;
+	return h;
+}
+
+#define SLOTS	2048            /* store_admit.c: ADMIT_SLOTS */
+#define PROBE	32              /* store_admit.c: ADMIT_PROBE */
+
+Test(store, admit_without_a_slot_counts_in_the_database, .timeout = 60)
+{
+	char ids[PROBE + 1][UUID_LEN + 1];
+	uint32_t n[3], k = 0;
+	int i;
+
+	/* PROBE + 1 tokens whose slots are all taken from one run */
+	for (i = 0; i <= PROBE; i++) {
+		do
+			snprintf(ids[i], sizeof(ids[i]),
+			    "aaaaaaaa-0000-4000-8000-%012x", k++);
+		while (fnv(ids[i]) % SLOTS != 7);
+	}
+	for (i = 0; i < PROBE; i++)     /* a slot each, its use not written */
+		cr_assert_eq(admit1(st, ids[i], 2, n), 1);
+	cr_assert_eq(store_use_pending(st), PROBE);
+	cr_expect_eq(admit1(st, ids[PROBE], 2, n), 1);
+	cr_expect_eq(store_use_pending(st), PROBE,
+	    "no slot to give: the use is written in the database at once");
+	cr_expect_eq(admit1(st, ids[PROBE], 2, n), 1);
+	cr_expect_eq(admit1(st, ids[PROBE], 2, n), 0, "exact without a slot");
+	/* written, the batch frees the slots: the last token gets one, made
+	 * from its two stored uses */
+	cr_assert_eq(store_use_flush(st), STORE_OK);
+	cr_expect_eq(admit1(st, ids[PROBE], 2, n), 0);
+	cr_expect_eq(n[WIN_MINUTE], 2);
+	cr_expect_eq(store_use_pending(st), 0);
+	cr_expect_eq(admit1(st, ids[0], 2, n), 1, "its second of 2");
+	cr_expect_eq(admit1(st, ids[0], 2, n), 0);
+}

@@ -104,7 +104,8 @@ struct store;
 					 * (PostgreSQL: synchronous_commit off until then) */
 #define STORE_SERVE 0x4                 /* a worker: PostgreSQL caches what checks
 					 * read, kept true by a change feed whose
-					 * connection opens now (before a sandbox) */
+					 * connection opens now (before a sandbox);
+					 * LMDB maps the admission table now */
 
 /*
  * Open the store the database setting names: a postgresql:// or

@@ -405,7 +405,8 @@ lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (s->rdonly) {
 		if ((rc = open_dbis_ro(s)) != 0)
 			goto fail;
-		if ((rc = usage_open(s, map_mb)) != 0 && rc != STORE_RDONLY) {
+		if ((rc = usage_open(s, map_mb, flags & STORE_SERVE)) != 0 &&
+		    rc != STORE_RDONLY) {
 			lmdb_close(s);
 			return rc;
 		}
@@ -416,7 +417,7 @@ lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
 	if ((rc = store_write(s, open_dbis, NULL)) != 0 ||
-	    (rc = usage_open(s, map_mb)) != 0) {
+	    (rc = usage_open(s, map_mb, flags & STORE_SERVE)) != 0) {
 		lmdb_close(s);
 		return rc;
 	}

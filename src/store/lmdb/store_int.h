@@ -20,6 +20,7 @@ enum dbi_id {
 
 struct pending;
 struct wcache;
+struct admit;
 
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
@@ -44,17 +45,54 @@ struct store {
 	int		 no_invites;    /* read-only and older: no invitation databases */
 	struct wcache	*wc;            /* closed parts of windows (store_usage.c) */
 	uint64_t	 wgen;          /* uses written by this process, in batches */
+	struct admit	*adm;           /* the host's admission table (store_admit.c) */
+	int		 adm_tried;     /* admit_open was called */
 };
 
 /*
  * Open the usage environment of s (store_usage.c), its map starting at the
- * smaller of map_mb and USAGE_MAP_MB MiB. Returns a STORE_* code.
+ * smaller of map_mb and USAGE_MAP_MB MiB, and when serve, the admission
+ * table (which other processes open at their first admission). Returns a
+ * STORE_* code.
  */
 #define USAGE_MAP_MB	64
-int	usage_open(struct store *s, size_t map_mb);
+int	usage_open(struct store *s, size_t map_mb, int serve);
 void	usage_close(struct store *s);
 /* last_used of each of the n tokens, in one read (0 when unknown). */
 void	uses_fill_last(struct store *s, struct token *v, size_t n);
+/* A hash of a token id, for tables keyed by it. */
+uint32_t usage_id_hash(const char *id);
+/* Call fn with every bucket of id stored in txn (of the usage environment)
+ * and pending in this process that is still in its window at now: its
+ * level, start (ms) and allowed uses. Returns 0 or an MDB_* code. */
+typedef void (*bucket_fn)(void *arg, int level, int64_t start, uint32_t n);
+int	usage_seed(struct store *s, MDB_txn *txn, const char *id, int64_t now,
+	    bucket_fn fn, void *arg);
+
+/*
+ * The admission table of limited tokens (store_admit.c). admit_open maps
+ * <dir>/usage/admit, or leaves the store without one (logged), once a
+ * store (later calls do nothing); admit_usable
+ * says whether it has one. admit_decide counts id's windows at *now (read
+ * under the table's lock) and admits one use when each is below its cap,
+ * through the slot of id: found, or made and filled from txn when txn (a
+ * write transaction of the usage environment) is not NULL. *decided = 0
+ * when no slot was had: nothing was counted. An admitted use must then go
+ * into this process's batch; admit_written, once the batch is written,
+ * counts its uses out of their slots. admit_window counts without
+ * admitting; 1 when id has a slot. Return 0 or an error code, but
+ * admit_window.
+ */
+int	admit_open(struct store *);
+void	admit_close(struct store *);
+int	admit_usable(const struct store *);
+int	admit_decide(struct store *, MDB_txn *txn, const char *id,
+	    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+	    int64_t oldest[WIN__MAX], int64_t *now, int *admitted, int *decided);
+int	admit_window(struct store *, const char *id, int64_t now,
+	    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
+	    int64_t oldest[WIN__MAX]);
+void	admit_written(struct store *);
 
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);

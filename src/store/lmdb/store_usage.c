@@ -59,7 +59,7 @@ tx_open_udbis(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
-usage_open(struct store *s, size_t map_mb)
+usage_open(struct store *s, size_t map_mb, int serve)
 {
 	char path[4096];
 	int rc, dead = 0;
@@ -82,7 +82,9 @@ usage_open(struct store *s, size_t map_mb)
 	}
 	mdb_reader_check(s->uenv, &dead);
 	s->upid = (uint32_t)getpid();   /* opened after fork (store.h) */
-	return store_write_env(s, s->uenv, tx_open_udbis, NULL);
+	if ((rc = store_write_env(s, s->uenv, tx_open_udbis, NULL)) != 0)
+		return rc;
+	return serve ? admit_open(s) : STORE_OK;
 }
 
 void
@@ -90,6 +92,7 @@ usage_close(struct store *s)
 {
 	if (s->uenv != NULL && s->pend != NULL)
 		lmdb_use_flush(s);
+	admit_close(s);
 	free(s->pend);
 	s->pend = NULL;
 	free(s->one);
@@ -393,6 +396,7 @@ lmdb_use_flush(struct store *s)
 	s->wgen++;                      /* the cached closed windows are stale */
 	s->pend->n = 0;                 /* written, or lost with a logged error */
 	s->pend->nb = 0;
+	admit_written(s);
 	return rc;
 }
 
@@ -409,27 +413,42 @@ lmdb_use_due(const struct store *s, int64_t now)
 	    (s->pend->n >= USE_BATCH || now - s->pend->first >= USE_FLUSH_MS);
 }
 
-int
-lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
+/* Room for one more use in this process's batch: written when full. */
+static int
+pend_room(struct store *s)
 {
-	struct pending_use *e;
-
-	if (strlen(token_id) != UUID_LEN)
-		return STORE_INVALID;
 	if (s->uenv == NULL)            /* a read-only database (store_open) */
 		return STORE_RDONLY;
 	if (s->pend == NULL && (s->pend = calloc(1, sizeof(*s->pend))) == NULL)
 		return STORE_NOMEM;
 	if (s->pend->n == USE_BATCH && lmdb_use_flush(s) != 0)
 		s->pend->n = s->pend->nb = 0;
-	e = &s->pend->v[s->pend->n];
-	pending_use_set(e, token_id, u, u->at, &s->last_us);
+	return STORE_OK;
+}
+
+/* Add u, at `at` (ms), to the batch (pend_room first); written when full. */
+static int
+pend_add(struct store *s, const char *token_id, const struct use *u, int64_t at)
+{
+	pending_use_set(&s->pend->v[s->pend->n], token_id, u, at, &s->last_us);
 	if (!u->blocked)
 		pending_bucket_count(s->pend->b, &s->pend->nb, PEND_BUCKETS,
-		    token_id, u->at);
+		    token_id, at);
 	if (s->pend->n++ == 0)
-		s->pend->first = u->at;
+		s->pend->first = at;
 	return s->pend->n >= USE_BATCH ? lmdb_use_flush(s) : STORE_OK;
+}
+
+int
+lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
+{
+	int rc;
+
+	if (strlen(token_id) != UUID_LEN)
+		return STORE_INVALID;
+	if ((rc = pend_room(s)) != STORE_OK)
+		return rc;
+	return pend_add(s, token_id, u, u->at);
 }
 
 struct last_arg {
@@ -527,11 +546,22 @@ struct wcache {
 	uint64_t	 sum[WIN__MAX];
 };
 
-/* Sum the buckets of level of id from `from` (ms) up to `upto` (ms, or
- * INT64_MAX), noting the start of the first one in *oldest. */
+uint32_t
+usage_id_hash(const char *id)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < UUID_LEN; i++)
+		h = (h ^ (unsigned char)id[i]) * 16777619u;
+	return h;
+}
+
+/* Call fn with each stored bucket of level of id from `from` (ms) up to
+ * `upto` (ms, or INT64_MAX), oldest first. */
 static int
-sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
-    int64_t from, int64_t upto, uint64_t *sum, int64_t *oldest)
+walk_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
+    int64_t from, int64_t upto, bucket_fn fn, void *arg)
 {
 	MDB_cursor *c;
 	char key[BKEY_LEN];
@@ -540,8 +570,6 @@ sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
 	int64_t at;
 	int rc;
 
-	*sum = 0;
-	*oldest = 0;
 	bucket_key(key, id, level, from);
 	if ((rc = mdb_cursor_open(txn, s->udbi[UDB_BUCKETS], &c)) != 0)
 		return rc;
@@ -551,12 +579,66 @@ sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
 		    v.mv_size != sizeof(n) || (at = bucket_start(&k)) > upto)
 			break;
 		memcpy(&n, v.mv_data, sizeof(n));
-		if (*sum == 0)
-			*oldest = at;
-		*sum += n;
+		fn(arg, level, at, n);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct bucket_sum {
+	uint64_t	 sum;
+	int64_t		 oldest;
+};
+
+static void
+sum_bucket(void *arg, int level, int64_t start, uint32_t n)
+{
+	struct bucket_sum *b = arg;
+
+	(void)level;
+	if (b->sum == 0)
+		b->oldest = start;
+	b->sum += n;
+}
+
+/* Sum the buckets of level of id from `from` (ms) up to `upto` (ms, or
+ * INT64_MAX), noting the start of the first one in *oldest. */
+static int
+sum_buckets(struct store *s, MDB_txn *txn, const char *id, int level,
+    int64_t from, int64_t upto, uint64_t *sum, int64_t *oldest)
+{
+	struct bucket_sum b = { 0, 0 };
+	int rc;
+
+	rc = walk_buckets(s, txn, id, level, from, upto, sum_bucket, &b);
+	*sum = b.sum;
+	*oldest = b.oldest;
+	return rc;
+}
+
+int
+usage_seed(struct store *s, MDB_txn *txn, const char *id, int64_t now,
+    bucket_fn fn, void *arg)
+{
+	const struct pending_bucket *pb;
+	int64_t from;
+	size_t i;
+	int level, rc;
+
+	for (level = 0; level < WIN__MAX; level++) {
+		from = (now - use_window_ms[level]) / use_bucket_ms[level] *
+		    use_bucket_ms[level];
+		if ((rc = walk_buckets(s, txn, id, level, from, INT64_MAX, fn,
+		    arg)) != 0)
+			return rc;
+		for (i = 0; s->pend != NULL && i < s->pend->nb; i++) {
+			pb = &s->pend->b[i];
+			if (pb->level == level && pb->start >= from &&
+			    memcmp(pb->id, id, UUID_LEN) == 0)
+				fn(arg, level, pb->start, pb->n);
+		}
+	}
+	return 0;
 }
 
 /*
@@ -573,16 +655,12 @@ count_window(struct store *s, MDB_txn *txn, struct win_arg *a, int level)
 	int64_t upto = a->now / w * w - 2 * w, oldest;
 	struct wcache *wc = NULL;
 	uint64_t sum, total;
-	uint32_t h = 2166136261u;
-	size_t i;
 	int rc;
 
 	if (s->wc == NULL)
 		s->wc = calloc(WCACHE_MAX, sizeof(*s->wc));
 	if (s->wc != NULL) {
-		for (i = 0; i < UUID_LEN; i++)
-			h = (h ^ (unsigned char)a->id[i]) * 16777619u;
-		wc = &s->wc[h % WCACHE_MAX];
+		wc = &s->wc[usage_id_hash(a->id) % WCACHE_MAX];
 		if (memcmp(wc->id, a->id, UUID_LEN) != 0 || wc->gen != s->wgen) {
 			memset(wc, 0, sizeof(*wc));
 			memcpy(wc->id, a->id, UUID_LEN);
@@ -639,6 +717,10 @@ lmdb_use_window(struct store *s, const char *token_id, int64_t now,
 	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
 	if (strlen(token_id) != UUID_LEN || (cap[0] | cap[1] | cap[2]) == 0)
 		return STORE_OK;
+	if (admit_window(s, token_id, now, cap, count, frees_at)) {
+		use_frees_from_oldest(cap, count, frees_at);
+		return STORE_OK;        /* the slot holds every admitted use */
+	}
 	if ((rc = store_read_env(s, s->uenv, tx_window, &a)) != 0)
 		return rc;
 	if (s->pend != NULL)
@@ -654,16 +736,20 @@ struct admit_arg {
 	const struct use	*u;
 	const char		*id;
 	int			 admitted;
+	int			 in_table;      /* decided through the table */
 };
 
 #define ADMIT_FULL (-40101)             /* a window is full: write nothing */
+#define ADMIT_TABLE (-40102)            /* decided in the table: write nothing */
 
 /*
- * Under the usage environment's write lock: count the windows (every
- * allowed use of a limited token is written by store_use_admit, so the
- * stored buckets hold all of them), and when each is below its cap, write
- * the use in the same transaction. The time is read once the lock is
- * held, so uses are written in the order they were admitted.
+ * Under the usage environment's write lock: through the token's slot of
+ * the admission table, found or made (store_admit.c), when the table has
+ * one for it. Else count the windows (every allowed use of a limited
+ * token without a slot is written here, so the stored buckets hold all of
+ * them), and when each is below its cap, write the use in the same
+ * transaction. The time is read once the lock is held, so uses are
+ * written in the order they were admitted.
  */
 static int
 tx_admit(struct store *s, MDB_txn *txn, void *arg)
@@ -673,6 +759,11 @@ tx_admit(struct store *s, MDB_txn *txn, void *arg)
 	int64_t oldest[WIN__MAX] = { 0, 0, 0 };
 	int i, rc;
 
+	if ((rc = admit_decide(s, txn, a->id, a->w.cap, a->w.count,
+	    a->w.frees_at, &a->w.now, &a->admitted, &a->in_table)) != 0)
+		return rc;
+	if (a->in_table)
+		return ADMIT_TABLE;
 	a->w.now = util_now_ms();
 	memset(a->w.count, 0, WIN__MAX * sizeof(*a->w.count));
 	memset(a->w.frees_at, 0, WIN__MAX * sizeof(*a->w.frees_at));
@@ -705,7 +796,7 @@ lmdb_use_admit(struct store *s, const char *token_id,
     int64_t frees_at[WIN__MAX], int *admitted)
 {
 	struct admit_arg a = { { token_id, 0, cap, count, frees_at }, NULL, u,
-	    token_id, 0 };
+	    token_id, 0, 0 };
 	int rc;
 
 	*admitted = 0;
@@ -713,16 +804,24 @@ lmdb_use_admit(struct store *s, const char *token_id,
 	memset(frees_at, 0, WIN__MAX * sizeof(*frees_at));
 	if (strlen(token_id) != UUID_LEN)
 		return STORE_INVALID;
-	if (s->uenv == NULL)
-		return STORE_RDONLY;
+	/* the batch has room for the use before a slot counts it */
+	if ((rc = pend_room(s)) != STORE_OK)
+		return rc;
 	if (s->one == NULL && (s->one = calloc(1, sizeof(*s->one))) == NULL)
 		return STORE_NOMEM;
+	if ((rc = admit_open(s)) != STORE_OK)
+		return rc;
 	a.one = s->one;
-	rc = store_write_env(s, s->uenv, tx_admit, &a);
-	if (rc == ADMIT_FULL)
+	/* the token's slot, without a write transaction; else make one */
+	if ((rc = admit_decide(s, NULL, token_id, cap, count, frees_at,
+	    &a.w.now, &a.admitted, &a.in_table)) == 0 && !a.in_table)
+		rc = store_write_env(s, s->uenv, tx_admit, &a);
+	if (rc == ADMIT_FULL || rc == ADMIT_TABLE)
 		rc = STORE_OK;
 	*admitted = a.admitted;
 	use_frees_from_oldest(cap, count, frees_at);
+	if (rc == STORE_OK && a.in_table && a.admitted)
+		rc = pend_add(s, token_id, u, a.w.now);
 	return rc;
 }
 
