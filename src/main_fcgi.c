@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -106,32 +108,49 @@ cgi_write(void *ctx, const char *buf, int n)
 }
 
 /*
- * Recorded uses are written in batches (store_use_record). While some are
- * pending, accept() on the listening socket times out after USE_FLUSH_MS
- * (SO_RCVTIMEO), so an idle worker writes them within that time instead
- * of holding them until its next request; so does a worker still waiting
- * for PostgreSQL, to try again (app_store_retry). Returns whether the
- * timeout is now set.
+ * The listening socket is non-blocking (set once, before the sandbox; the
+ * workers of a door share it, and accepted connections do not inherit
+ * O_NONBLOCK): a worker under load accepts without another system call,
+ * and libfcgi's accept returns -EAGAIN when no connection waits. Then the
+ * worker waits here for one. Recorded uses are written in batches
+ * (store_use_record): while some are pending, the wait ends after
+ * USE_FLUSH_MS and they are written, so an idle worker does not hold them
+ * until its next request; so does a worker still waiting for PostgreSQL,
+ * to try again (app_store_retry). A signal ends the wait too.
  */
-static int
-accept_timeout(const struct app *a, int armed)
+static void
+wait_for_connection(const struct app *a)
 {
-	int want = a->st == NULL || store_use_pending(a->st) > 0;
-	struct timeval tv = { 0, want ? USE_FLUSH_MS * 1000 : 0 };
+	struct pollfd pfd = { FCGI_LISTENSOCK_FILENO, POLLIN, 0 };
+	int timeout = a->st == NULL || store_use_pending(a->st) > 0 ?
+	    USE_FLUSH_MS : -1;
 
-	if (want != armed && setsockopt(FCGI_LISTENSOCK_FILENO, SOL_SOCKET,
-	    SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		return armed;
-	return want;
+	if (poll(&pfd, 1, timeout) == 0 && a->st != NULL)
+		store_use_flush(a->st);         /* idle: write pending uses */
 }
 
-/* An accepted connection may inherit the listener's timeout: clear it. */
-static void
-no_timeout(int fd)
+static int
+listen_nonblocking(void)
 {
-	struct timeval tv = { 0, 0 };
+	int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fl == -1 ? -1 :
+	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * After the answer: a request read to its end (its stdin's EOF record
+ * seen) leaves nothing unread that could turn the close into a reset, so
+ * the connection is closed at once (FCGX_Detach: no shutdown on close),
+ * not by libfcgi's lingering close, which shuts down, then waits in poll
+ * and read for the web server to close first. Anything left unread keeps
+ * the lingering close.
+ */
+static void
+close_at_once_if_read(FCGX_Request *q)
+{
+	if (FCGX_GetChar(q->in) == EOF && FCGX_HasSeenEOF(q->in) == EOF)
+		FCGX_Detach(q);
 }
 
 /* The role named by FCGI_ROLE in envp ("AUTHORIZER"), else the Responder. */
@@ -235,10 +254,16 @@ serve_fcgi(struct app *a)
 {
 	FCGX_Request	q;
 	struct http_io	io;
-	int		rc = 0, armed = 0, confined = 0;
+	int		rc = 0, confined = 0;
 
 	if (FCGX_InitRequest(&q, 0, 0) != 0) {
 		log_error("cannot initialize the FastCGI request");
+		return 1;
+	}
+	if (listen_nonblocking() == -1) {
+		log_error("cannot make the FastCGI socket non-blocking: %s",
+		    strerror(errno));
+		FCGX_Free(&q, 1);
 		return 1;
 	}
 	while (!stop) {
@@ -246,10 +271,9 @@ serve_fcgi(struct app *a)
 			FCGX_Free(&q, 1);
 			return 1;
 		}
-		armed = accept_timeout(a, armed);
-		if ((rc = FCGX_Accept_r(&q)) == -EAGAIN || rc == -EWOULDBLOCK) {
-			if (a->st != NULL)      /* idle: write pending uses */
-				store_use_flush(a->st);
+		if ((rc = FCGX_Accept_r(&q)) == -EAGAIN || rc == -EWOULDBLOCK ||
+		    rc == -EINTR) {
+			wait_for_connection(a);
 			continue;
 		}
 		if (rc < 0)
@@ -259,8 +283,6 @@ serve_fcgi(struct app *a)
 			FCGX_Free(&q, 1);
 			return 1;
 		}
-		if (armed)
-			no_timeout(q.ipcFd);
 		memset(&io, 0, sizeof(io));
 		io.envp = q.envp;
 		io.read = fcgi_read;
@@ -268,6 +290,7 @@ serve_fcgi(struct app *a)
 		io.ctx = &q;
 		io.role = role_of(q.envp);
 		serve(a, &io);
+		close_at_once_if_read(&q);
 		FCGX_Finish_r(&q);
 		if (a->st != NULL && store_use_due(a->st, util_now_ms()))
 			store_use_flush(a->st);

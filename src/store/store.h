@@ -360,9 +360,11 @@ struct use {
  * Record one use of token_id; an allowed use also sets last_used. Uses are
  * kept in the process and written in one transaction per batch (at most
  * USE_BATCH uses or USE_FLUSH_MS old; see store_use_due), so that workers
- * do not queue for the write lock at every check. This process's pending
- * uses count in its window counts at once; other workers' within
- * USE_FLUSH_MS.
+ * do not queue for the write lock at every check. A due batch is written
+ * by store_use_flush, which a worker calls after its answer; a record
+ * into a full batch writes it first. This process's pending uses count in
+ * its window counts at once; other workers' within USE_FLUSH_MS (the
+ * allowed uses of a token with limits at once: store_use_admit).
  */
 #define USE_BATCH	64
 #define USE_FLUSH_MS	100

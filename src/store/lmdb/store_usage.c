@@ -426,8 +426,13 @@ pend_room(struct store *s)
 	return STORE_OK;
 }
 
-/* Add u, at `at` (ms), to the batch (pend_room first); written when full. */
-static int
+/*
+ * Add u, at `at` (ms), to the batch (pend_room first). A full batch is
+ * written by the caller's store_use_due and store_use_flush, which a
+ * worker calls after its answer, or at the next pend_room: never while a
+ * request waits for its answer.
+ */
+static void
 pend_add(struct store *s, const char *token_id, const struct use *u, int64_t at)
 {
 	pending_use_set(&s->pend->v[s->pend->n], token_id, u, at, &s->last_us);
@@ -436,7 +441,6 @@ pend_add(struct store *s, const char *token_id, const struct use *u, int64_t at)
 		    token_id, at);
 	if (s->pend->n++ == 0)
 		s->pend->first = at;
-	return s->pend->n >= USE_BATCH ? lmdb_use_flush(s) : STORE_OK;
 }
 
 int
@@ -448,7 +452,8 @@ lmdb_use_record(struct store *s, const char *token_id, const struct use *u)
 		return STORE_INVALID;
 	if ((rc = pend_room(s)) != STORE_OK)
 		return rc;
-	return pend_add(s, token_id, u, u->at);
+	pend_add(s, token_id, u, u->at);
+	return STORE_OK;
 }
 
 struct last_arg {
@@ -821,7 +826,7 @@ lmdb_use_admit(struct store *s, const char *token_id,
 	*admitted = a.admitted;
 	use_frees_from_oldest(cap, count, frees_at);
 	if (rc == STORE_OK && a.in_table && a.admitted)
-		rc = pend_add(s, token_id, u, a.w.now);
+		pend_add(s, token_id, u, a.w.now);
 	return rc;
 }
 

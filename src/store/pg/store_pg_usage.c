@@ -243,7 +243,7 @@ pg_use_record(struct store *s, const char *token_id, const struct use *u)
 		    token_id, u->at);
 	if (s->pend->n++ == 0)
 		s->pend->first = u->at;
-	return s->pend->n >= USE_BATCH ? pgu_flush(s) : STORE_OK;
+	return STORE_OK;                /* a full batch: store_use_due says so */
 }
 
 struct last_arg {
