@@ -6,11 +6,13 @@ usage statistics, rotation, and the rule that the store record decides at
 every use.
 """
 
+import os
+import signal
 import time
 import urllib.parse
 
 from harness import ADMIN, ALICE, BOB, WWW_AUTH, WWW_AUTH_INVALID, \
-    InstanceTestCase
+    InstanceTestCase, wait_until
 
 RULES = ["GET /tools/ tools.read", "* /tools/run tools.execute"]
 
@@ -94,16 +96,32 @@ class Check(InstanceTestCase):
         self.assertIn("per minute", out["detail"])
 
     def test_usage_limit_is_exact_across_workers(self):
-        """Each check is a new connection and may go to either worker: a
-        use within reach of the limit is written before the answer, so
-        whichever worker takes the next check counts it (the cross-worker
-        case itself is pinned down by test_handlers, with two processes)."""
+        """Each check is a new connection and may go to either worker: an
+        allowed use of a limited token is counted in the host's admission
+        table before the answer, so whichever worker takes the next check
+        counts it (the cross-worker case itself is pinned down by
+        test_handlers and test_store, with several processes)."""
         self.assertEqual(len(self.inst.worker_pids()), 2)
         for limit in (1, 2, 5, 7):
             _, tok = self.token("chk-exact-%d" % limit,
                                 {"usage_limits": {"requests_per_minute": limit}})
             got = [self.check(tok)[0] for _ in range(limit + 4)]
             self.assertEqual(got, [200] * limit + [429] * 4, limit)
+
+    def test_usage_limit_counts_the_uses_of_killed_workers(self):
+        """SIGKILL of every worker, with the uses they admitted still in
+        their batches (LMDB: counted in the admission table; PostgreSQL:
+        in the database): the workers lighttpd starts again count them."""
+        _, tok = self.token("chk-kill9", {"usage_limits": {"requests_per_minute": 4}})
+        self.assertEqual([self.check(tok)[0] for _ in range(2)], [200, 200])
+        old = self.inst.worker_pids()
+        for p in old:
+            os.kill(p, signal.SIGKILL)
+        wait_until(lambda: len(set(self.inst.worker_pids()) - set(old)) == 2 and
+                   self.req("GET", "/health")[0] == 200, 15,
+                   "lighttpd started the workers again")
+        got = [self.check(tok)[0] for _ in range(4)]
+        self.assertEqual(got, [200, 200, 429, 429])
 
     def test_forwarded_for_from_a_trusted_proxy(self):
         _, tok = self.token("chk-ip", {"ip_restrictions": ["192.0.2.7"]})
