@@ -3,8 +3,12 @@
 # side in one run on one lighttpd (bench/RESULTS.md keeps a run's output):
 #   1. GET /auth/check with a valid token that has a usage limit (uses
 #      recorded) against a no-op libfcgi responder (bench/noop_fcgi), same
-#      request headers and worker count: WORKERS each, and one a core
-#      each when that is another count;             goal >= 0.8x
+#      request headers and worker count, at 2 and 4 workers a door and at
+#      16 and 256 connections, runs alternated;     goal >= 0.95x, and
+#      p99 latency at 256 connections <= 1.2x the no-op's;
+#      and against the no-op that ends its connections as tokencat does,
+#      without libfcgi's lingering close (NOOP_CLOSE_AT_ONCE=1): the
+#      check's own work, apart from the transport;  a figure
 #   2. usage statistics at 100k and at 1M recorded uses against 100
 #      (bench/bench_stats);                          goal <= 3x
 #   3. durable token creates per second (POST /tokens: the token and its
@@ -46,7 +50,6 @@ set -eu
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
 B=$top_builddir
-CORES=$(nproc 2>/dev/null || echo 2)
 
 D=$(mktemp -d /tmp/tcbench-XXXXXX)
 PGCLUSTER="python3 $top_srcdir/tests/pg/pgcluster.py"
@@ -123,13 +126,22 @@ fastcgi.server = (
   "/big" => (( "bin-path" => "$B/src/tokencat.fcgi",
     "socket" => "$D/big.sock", "check-local" => "disable", "max-procs" => $WORKERS,
     "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/big.conf" ) )),
-  "/noop" => (( "bin-path" => "$B/bench/noop_fcgi",
-    "socket" => "$D/noop.sock", "check-local" => "disable", "max-procs" => $WORKERS )),
-  "/c-api" => (( "bin-path" => "$B/src/tokencat.fcgi",
-    "socket" => "$D/tcc.sock", "check-local" => "disable", "max-procs" => $CORES,
+  "/w2-api" => (( "bin-path" => "$B/src/tokencat.fcgi",
+    "socket" => "$D/tc2.sock", "check-local" => "disable", "max-procs" => 2,
     "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/api.conf" ) )),
-  "/c-noop" => (( "bin-path" => "$B/bench/noop_fcgi",
-    "socket" => "$D/noopc.sock", "check-local" => "disable", "max-procs" => $CORES ))$PGDOORS )
+  "/w2-noop" => (( "bin-path" => "$B/bench/noop_fcgi",
+    "socket" => "$D/noop2.sock", "check-local" => "disable", "max-procs" => 2 )),
+  "/w2-noopq" => (( "bin-path" => "$B/bench/noop_fcgi",
+    "socket" => "$D/noopq2.sock", "check-local" => "disable", "max-procs" => 2,
+    "bin-environment" => ( "NOOP_CLOSE_AT_ONCE" => "1" ) )),
+  "/w4-api" => (( "bin-path" => "$B/src/tokencat.fcgi",
+    "socket" => "$D/tc4.sock", "check-local" => "disable", "max-procs" => 4,
+    "bin-environment" => ( "TOKENCAT_CONFIG" => "$D/api.conf" ) )),
+  "/w4-noop" => (( "bin-path" => "$B/bench/noop_fcgi",
+    "socket" => "$D/noop4.sock", "check-local" => "disable", "max-procs" => 4 )),
+  "/w4-noopq" => (( "bin-path" => "$B/bench/noop_fcgi",
+    "socket" => "$D/noopq4.sock", "check-local" => "disable", "max-procs" => 4,
+    "bin-environment" => ( "NOOP_CLOSE_AT_ONCE" => "1" ) ))$PGDOORS )
 CONF
 "$LIGHTTPD" -f "$D/lighttpd.conf"
 for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -141,19 +153,23 @@ T=$(curl -fsS -H "Authorization: Bearer $S" -H 'Content-Type: application/json' 
     "$URL/api/tokens" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-# wrk_out URL [wrk options...]: wrk's report
+# wrk_out URL [wrk options...]: wrk's report (C connections, default
+# CONNECTIONS)
 wrk_out() {
 	url=$1; shift
-	wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "$@" "$url"
+	wrk -t2 -c"${C:-$CONNECTIONS}" -d"${SECONDS_EACH}s" --latency "$@" "$url"
 }
-# rps and p50 of a wrk report on stdin: "<req/s> <p50 in ms>"
+# rps, p50 and p99 of a wrk report on stdin:
+# "<req/s> <p50 in ms> <non-2xx> <p99 in ms>"
 rps_p50() {
-	awk '/^Requests\/sec/ { r = $2 }
-	    /^ +50%/ { v = $2; m = 1
+	awk 'function ms(v, m) { m = 1
 		if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000
-		sub(/[a-z]+$/, "", v); p = v * m }
+		sub(/[a-z]+$/, "", v); return v * m }
+	    /^Requests\/sec/ { r = $2 }
+	    /^ +50%/ { p = ms($2) }
+	    /^ +99%/ { q = ms($2) }
 	    / Non-2xx or 3xx responses/ { bad = $NF }
-	    END { printf "%.0f %.3f %d\n", r, p, bad }'
+	    END { printf "%.0f %.3f %d %.3f\n", r, p, bad, q }'
 }
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print('%.2f' % (a / b))" "$1" "$2"; }
 
@@ -161,29 +177,45 @@ echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) cpu," \
     "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
     "lighttpd $WORKERS workers a door, wrk $CONNECTIONS connections, ${SECONDS_EACH}s a run"
 
-# check_pair API NOOP WORKERS: part 1 on the doors mounted at API and NOOP
+# p99r A B C D: (A + B) / (C + D), two decimals
+p99r() { python3 -c 'import sys; a, b, c, d = map(float, sys.argv[1:]); print("%.2f" % ((a + b) / (c + d)))' "$@"; }
+# check_pair W C: part 1 with W workers a door (/wW-api, /wW-noop,
+# /wW-noopq) and C connections: the three alternated, two runs each
 check_pair() {
-	# Both doors get the same request headers, so that lighttpd's share of
+	# The doors get the same request headers, so that lighttpd's share of
 	# the work (parsing them, passing them as FastCGI parameters) is the
 	# same and the ratio compares the workers.
 	H_AUTH="Authorization: Bearer $T"
 	H_URI="X-Original-URI: /tools/x"
 	H_METHOD="X-Original-Method: GET"
-	wrk_out "$URL$2/" -H "$H_AUTH" >/dev/null          # warm up
-	set -- "$1" "$2" "$3" $(wrk_out "$URL$2/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N1=$4
-	set -- "$1" "$2" "$3" $(wrk_out "$URL$1/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C1=$4; E1=$6
-	set -- "$1" "$2" "$3" $(wrk_out "$URL$2/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); N2=$4
-	set -- "$1" "$2" "$3" $(wrk_out "$URL$1/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50); C2=$4; E2=$6
-	echo "   with $3 workers each:"
-	echo "   no-op responder:      $(( (N1 + N2) / 2 )) req/s (runs $N1, $N2)"
-	echo "   /auth/check:          $(( (C1 + C2) / 2 )) req/s (runs $C1, $C2; non-200: $((E1 + E2)))"
-	echo "   ratio:                $(ratio $((C1 + C2)) $((N1 + N2))) (goal >= 0.8)"
+	C=$2
+	wrk_out "$URL/w$1-noop/" -H "$H_AUTH" >/dev/null    # warm up
+	for i in 1 2; do
+		set -- "$1" "$2" $(wrk_out "$URL/w$1-noop/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50)
+		eval "N$i=\$3 NQ$i=\$6"
+		set -- "$1" "$2" $(wrk_out "$URL/w$1-api/auth/check" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50)
+		eval "C$i=\$3 E$i=\$5 CQ$i=\$6"
+		set -- "$1" "$2" $(wrk_out "$URL/w$1-noopq/" -H "$H_AUTH" -H "$H_URI" -H "$H_METHOD" | rps_p50)
+		eval "Q$i=\$3 QQ$i=\$6"
+	done
+	C=
+	echo "   $1 workers a door, $2 connections:"
+	echo "     no-op responder:    $(( (N1 + N2) / 2 )) req/s (runs $N1, $N2), p99 $NQ1, $NQ2 ms"
+	echo "     /auth/check:        $(( (C1 + C2) / 2 )) req/s (runs $C1, $C2; non-200: $((E1 + E2))), p99 $CQ1, $CQ2 ms"
+	echo "     ratio:              $(ratio $((C1 + C2)) $((N1 + N2))) (goal >= 0.95);" \
+	    "p99 $(p99r "$CQ1" "$CQ2" "$NQ1" "$NQ2")x the no-op's"
+	echo "     no-op, same close:  $(( (Q1 + Q2) / 2 )) req/s (runs $Q1, $Q2), p99 $QQ1, $QQ2 ms"
+	echo "     ratio to it:        $(ratio $((C1 + C2)) $((Q1 + Q2)));" \
+	    "p99 $(p99r "$CQ1" "$CQ2" "$QQ1" "$QQ2")x its"
 }
 
 if want 1; then
 	echo "1. /auth/check (usage limit, uses recorded) against a no-op responder"
-	check_pair /api /noop "$WORKERS"
-	[ "$CORES" = "$WORKERS" ] || check_pair /c-api /c-noop "$CORES"
+	for w in 2 4; do
+		for c in 16 256; do
+			check_pair "$w" "$c"
+		done
+	done
 	ST=$(curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens?limit=1" |
 	    python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"][0]["id"])')
 	curl -fsS -H "Authorization: Bearer $S" "$URL/api/tokens/$ST/usage?days=1" |
