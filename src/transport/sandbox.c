@@ -238,12 +238,7 @@ rules(scmp_filter_ctx ctx, int listen_fd, int flags, char *err, size_t errsz)
 		return -1;
 	if ((flags & SANDBOX_CLIENT) && client_rules(ctx, err, errsz) == -1)
 		return -1;
-	/* the idle flush's accept timeout; libfcgi's TCP_NODELAY */
-	c[0] = SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET);
-	c[1] = SCMP_A2_32(SCMP_CMP_EQ, SO_RCVTIMEO);
-	if (rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, c, err,
-	    errsz) == -1)
-		return -1;
+	/* libfcgi's TCP_NODELAY */
 	c[0] = SCMP_A1_32(SCMP_CMP_EQ, IPPROTO_TCP);
 	c[1] = SCMP_A2_32(SCMP_CMP_EQ, TCP_NODELAY);
 	if (rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, c, err,
