@@ -68,23 +68,30 @@ signals_init(void)
 }
 
 /* http_io over the FCGX streams of the FCGX_Request in ctx. */
+/* A FastCGI request and the body bytes its handler read. */
+struct fcgi_conn {
+	FCGX_Request	*q;
+	uint64_t	 body_read;
+};
+
 static int
 fcgi_read(void *ctx, char *buf, int n)
 {
-	FCGX_Request	*q = ctx;
-	int		 got = FCGX_GetStr(buf, n, q->in);
+	struct fcgi_conn *c = ctx;
+	int		 got = FCGX_GetStr(buf, n, c->q->in);
 
-	if (got == 0 && FCGX_GetError(q->in) != 0)
+	if (got == 0 && FCGX_GetError(c->q->in) != 0)
 		return -1;
+	c->body_read += (uint64_t)got;
 	return got;
 }
 
 static int
 fcgi_write(void *ctx, const char *buf, int n)
 {
-	FCGX_Request	*q = ctx;
+	struct fcgi_conn *c = ctx;
 
-	return FCGX_PutStr(buf, n, q->out);
+	return FCGX_PutStr(buf, n, c->q->out);
 }
 
 /* http_io over stdin/stdout for plain CGI. */
@@ -144,13 +151,23 @@ listen_nonblocking(void)
  * the connection is closed at once (FCGX_Detach: no shutdown on close),
  * not by libfcgi's lingering close, which shuts down, then waits in poll
  * and read for the web server to close first. Anything left unread keeps
- * the lingering close.
+ * the lingering close. Only a Responder whose body (CONTENT_LENGTH, none
+ * when absent) was read whole is looked at: the web server ends its
+ * stdin with an empty record right after the body, so reading it cannot
+ * wait on a client; an Authorizer may get no stdin at all.
  */
 static void
-close_at_once_if_read(FCGX_Request *q)
+close_at_once_if_read(struct fcgi_conn *c, int role)
 {
-	if (FCGX_GetChar(q->in) == EOF && FCGX_HasSeenEOF(q->in) == EOF)
-		FCGX_Detach(q);
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", c->q->envp);
+	uint64_t len = 0;
+
+	if (role != ROLE_RESPONDER || (cl != NULL && cl[0] != '\0' &&
+	    util_parse_uint(cl, 0, UINT64_MAX, &len) == -1) ||
+	    c->body_read != len)
+		return;
+	if (FCGX_GetChar(c->q->in) == EOF && FCGX_HasSeenEOF(c->q->in) == EOF)
+		FCGX_Detach(c->q);
 }
 
 /* The role named by FCGI_ROLE in envp ("AUTHORIZER"), else the Responder. */
@@ -253,6 +270,7 @@ static int
 serve_fcgi(struct app *a)
 {
 	FCGX_Request	q;
+	struct fcgi_conn c;
 	struct http_io	io;
 	int		rc = 0, confined = 0;
 
@@ -285,12 +303,14 @@ serve_fcgi(struct app *a)
 		}
 		memset(&io, 0, sizeof(io));
 		io.envp = q.envp;
+		c.q = &q;
+		c.body_read = 0;
 		io.read = fcgi_read;
 		io.write = fcgi_write;
-		io.ctx = &q;
+		io.ctx = &c;
 		io.role = role_of(q.envp);
 		serve(a, &io);
-		close_at_once_if_read(&q);
+		close_at_once_if_read(&c, io.role);
 		FCGX_Finish_r(&q);
 		if (a->st != NULL && store_use_due(a->st, util_now_ms()))
 			store_use_flush(a->st);
