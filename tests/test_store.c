@@ -1175,15 +1175,17 @@ Test(store, admit_counts_the_uses_stored_and_pending_before_its_slot)
 }
 
 static const char *dead_id = "88888888-8888-4888-8888-888888888888";
+static const char *die_id = "88888888-8888-4888-8888-888888888888";
 
-/* Admit two uses, then die with them in the batch (as under kill -9). */
+/* Admit two uses of die_id, then die with them in the batch (as under
+ * kill -9). */
 static int
 admit2_and_die(struct store *s, int i)
 {
 	uint32_t n[3];
 
 	(void)i;
-	if (admit1(s, dead_id, 3, n) + admit1(s, dead_id, 3, n) != 2)
+	if (admit1(s, die_id, 3, n) + admit1(s, die_id, 3, n) != 2)
 		_exit(1);
 	_exit(0);
 }
@@ -1260,4 +1262,44 @@ Test(store, admit_without_a_slot_counts_in_the_database, .timeout = 60)
 	cr_expect_eq(store_use_pending(st), 0);
 	cr_expect_eq(admit1(st, ids[0], 2, n), 1, "its second of 2");
 	cr_expect_eq(admit1(st, ids[0], 2, n), 0);
+}
+
+/* Put another boot id in the header of dir's admission table (its layout
+ * in store_admit.c: magic 8 bytes, two uint32, then the boot id). */
+static void
+table_of_another_boot(void)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/usage/admit", dir);
+	cr_assert_not_null(f = fopen(path, "r+"));
+	cr_assert_eq(fseek(f, 16, SEEK_SET), 0);
+	cr_assert_eq(fwrite("00000000-0000-4000-8000-000000000000", 36, 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* The uses a process took with it are counted by a table of this boot,
+ * which the next process keeps; a table of another boot is made again
+ * from the stored uses (the dead process's are not among them). */
+Test(store, admit_table_is_kept_in_its_boot_and_made_again_after)
+{
+	static const char *ids[2] = { "bbbbbbbb-0000-4000-8000-000000000001",
+	    "bbbbbbbb-0000-4000-8000-000000000002" };
+	uint32_t n[3];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		store_close(st);        /* no process holds the table */
+		st = NULL;
+		die_id = ids[i];
+		cr_assert_eq(in_children(1, admit2_and_die), 0);
+		if (i == 1)
+			table_of_another_boot();
+		cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+		cr_expect_eq(admit1(st, ids[i], 3, n), 1);
+		cr_expect_eq(n[WIN_MINUTE], i == 0 ? 3 : 1, "%s",
+		    i == 0 ? "this boot's table: the dead process's 2 count" :
+		    "another boot's table: made again from the stored uses");
+	}
 }
