@@ -17,8 +17,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <fcgiapp.h>
 #include <fastcgi.h>
@@ -67,8 +65,8 @@ signals_init(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-/* http_io over the FCGX streams of the FCGX_Request in ctx. */
-/* A FastCGI request and the body bytes its handler read. */
+/* http_io over the FCGX streams of a FastCGI request (ctx), counting the
+ * body bytes its handler read. */
 struct fcgi_conn {
 	FCGX_Request	*q;
 	uint64_t	 body_read;
@@ -151,20 +149,15 @@ listen_nonblocking(void)
  * the connection is closed at once (FCGX_Detach: no shutdown on close),
  * not by libfcgi's lingering close, which shuts down, then waits in poll
  * and read for the web server to close first. Anything left unread keeps
- * the lingering close. Only a Responder whose body (CONTENT_LENGTH, none
- * when absent) was read whole is looked at: the web server ends its
- * stdin with an empty record right after the body, so reading it cannot
- * wait on a client; an Authorizer may get no stdin at all.
+ * the lingering close. Only a Responder whose body (content_length, as
+ * serve() returned it) was read whole is looked at: the web server ends
+ * its stdin with an empty record right after the body, so reading it
+ * cannot wait on a client; an Authorizer may get no stdin at all.
  */
 static void
-close_at_once_if_read(struct fcgi_conn *c, int role)
+close_at_once_if_read(struct fcgi_conn *c, int role, uint64_t content_length)
 {
-	const char *cl = FCGX_GetParam("CONTENT_LENGTH", c->q->envp);
-	uint64_t len = 0;
-
-	if (role != ROLE_RESPONDER || (cl != NULL && cl[0] != '\0' &&
-	    util_parse_uint(cl, 0, UINT64_MAX, &len) == -1) ||
-	    c->body_read != len)
+	if (role != ROLE_RESPONDER || c->body_read != content_length)
 		return;
 	if (FCGX_GetChar(c->q->in) == EOF && FCGX_HasSeenEOF(c->q->in) == EOF)
 		FCGX_Detach(c->q);
@@ -183,13 +176,15 @@ role_of(char **envp)
 /*
  * Answer one request on io: parse, route, reply, log one line, free.
  * Without a store (PostgreSQL not reached yet) every request is 503.
- * Method and path in the log line are escaped by log.h.
+ * Method and path in the log line are escaped by log.h. Returns the
+ * request's CONTENT_LENGTH as http_req_init read it (0 when none).
  */
-static void
+static uint64_t
 serve(const struct app *a, struct http_io *io)
 {
 	struct req	 r;
 	int64_t		 end_us;
+	uint64_t	 content_length;
 	int		 st;
 
 	memset(&r, 0, sizeof(r));
@@ -202,7 +197,9 @@ serve(const struct app *a, struct http_io *io)
 	log_info("req=%s %s %s %d %.2fms", r.id,
 	    r.method != NULL ? r.method : "-", r.path != NULL ? r.path : "-",
 	    r.status, (double)(end_us - r.start_us) / 1000.0);
+	content_length = r.content_length;
 	req_free(&r);
+	return content_length;
 }
 
 /*
@@ -226,7 +223,7 @@ serve_cgi(const struct app *a)
 	io.read = cgi_read;
 	io.write = cgi_write;
 	io.role = ROLE_RESPONDER;
-	serve(a, &io);
+	(void)serve(a, &io);
 	if (fflush(stdout) != 0)
 		log_warn("writing the CGI response failed");
 	while (total < CGI_DRAIN_MAX && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
@@ -309,8 +306,7 @@ serve_fcgi(struct app *a)
 		io.write = fcgi_write;
 		io.ctx = &c;
 		io.role = role_of(q.envp);
-		serve(a, &io);
-		close_at_once_if_read(&c, io.role);
+		close_at_once_if_read(&c, io.role, serve(a, &io));
 		FCGX_Finish_r(&q);
 		if (a->st != NULL && store_use_due(a->st, util_now_ms()))
 			store_use_flush(a->st);
