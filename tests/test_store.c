@@ -1303,3 +1303,289 @@ Test(store, admit_table_is_kept_in_its_boot_and_made_again_after)
 		    "another boot's table: made again from the stored uses");
 	}
 }
+
+/*
+ * Group commit (store_group.c): the token writes of workers (STORE_SERVE)
+ * that wait for the writer lock are written in one commit by its next
+ * holder. The counters of <dir>/commitq, after its magic and two uint32:
+ * group commits at 16, the writes in them at 24, the writes queued at 32.
+ */
+#include <lmdb.h>
+#include <signal.h>
+#include <time.h>
+
+static uint64_t
+group_counter(int offset)
+{
+	char path[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/commitq", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fseek(f, offset, SEEK_SET) != 0 || fread(&v, sizeof(v), 1, f) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* Wait (up to 60 s) for the writes queued to reach n. */
+static void
+wait_queued(uint64_t n)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 60000 && group_counter(32) < n; i++)
+		nanosleep(&ms, NULL);
+	cr_assert_eq(group_counter(32), n, "%llu writes queued",
+	    (unsigned long long)n);
+}
+
+/* A process that holds the catalog's writer lock until told on *go. */
+static pid_t
+hold_writer_lock(int go[2])
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+
+		close(go[1]);
+		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
+		    mdb_env_open(env, dir, MDB_NOTLS, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+		    write(ready[1], "h", 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	close(go[0]);
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the writer lock is held");
+	close(ready[0]);
+	return pid;
+}
+
+static void
+reap(pid_t pid, int want)
+{
+	int status;
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "exited");
+	cr_expect_eq(WEXITSTATUS(status), want);
+}
+
+/* A worker (STORE_SERVE, opened now: the open itself writes) that adds
+ * the token `name` of u with an audit event when told on go (a byte), and
+ * exits 0 (added), 1 (STORE_EXISTS) or 2. */
+static pid_t
+worker_add(const struct user *u, const char *name, int go[2])
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		struct audit_event ev;
+		struct store *mine;
+		struct token t;
+		int rc;
+
+		close(go[1]);
+		if (store_open(&mine, dir, 1, STORE_SERVE) != STORE_OK ||
+		    write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.actor, sizeof(ev.actor), "%s", u->email);
+		snprintf(ev.action, sizeof(ev.action), "token.create");
+		snprintf(ev.detail, sizeof(ev.detail), "%s", name);
+		mktoken(&t, u, NULL, name, util_now_ms(), 0);
+		rc = store_token_add(mine, &t, &ev);
+		token_free(&t);
+		store_close(mine);
+		_exit(rc == STORE_OK ? 0 : rc == STORE_EXISTS ? 1 : 2);
+	}
+	cr_assert_gt(pid, 0);
+	close(go[0]);
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the worker opened the store");
+	close(ready[0]);
+	return pid;
+}
+
+static uint64_t
+audit_creates(void)
+{
+	struct audit_event *ev = NULL;
+	uint64_t total = 0, n_create = 0;
+	size_t n = 0, i;
+
+	cr_assert_eq(store_audit_list(st, NULL, 0, 1000, &ev, &n, &total), STORE_OK);
+	for (i = 0; i < n; i++)
+		n_create += strcmp(ev[i].action, "token.create") == 0;
+	free(ev);
+	return n_create;
+}
+
+/* The names of u's tokens, sorted, space-separated (static buffer). */
+static const char *
+owner_names(const struct user *u)
+{
+	static char out[1024];
+	struct token *v = NULL;
+	uint64_t total = 0;
+	size_t n = 0, i, j;
+	const char *tmp[64];
+
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, u->id, 1, util_now_ms(),
+	    0, 64, &v, &n, &total), STORE_OK);
+	for (i = 0; i < n; i++) {
+		tmp[i] = v[i].name;
+		for (j = i; j > 0 && strcmp(tmp[j - 1], tmp[j]) > 0; j--) {
+			const char *x = tmp[j];
+
+			tmp[j] = tmp[j - 1];
+			tmp[j - 1] = x;
+		}
+	}
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+		    i > 0 ? " " : "", tmp[i]);
+	tokens_free(v, n);
+	return out;
+}
+
+Test(store, waiting_token_writes_share_one_commit, .timeout = 90)
+{
+	static const char *names[4] = { "g-0", "g-1", "g-2", "g-0" };
+	struct user u;
+	pid_t holder, w[4];
+	int go[2], wgo[4][2], i, exists = 0, status;
+	uint64_t c0, n0, q0;
+
+	mkuser(&u, "group@example.com", 0);
+	for (i = 0; i < 4; i++)
+		w[i] = worker_add(&u, names[i], wgo[i]);
+	holder = hold_writer_lock(go);
+	c0 = group_counter(16);
+	n0 = group_counter(24);
+	q0 = group_counter(32);
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(write(wgo[i][1], "g", 1), 1);
+		wait_queued(q0 + (uint64_t)i + 1);      /* in order: one g-0 first */
+	}
+	close(go[1]);                   /* the four wait: let them go */
+	reap(holder, 0);
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(waitpid(w[i], &status, 0), w[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) <= 1,
+		    "worker %d: %d", i, WEXITSTATUS(status));
+		exists += WEXITSTATUS(status);
+	}
+	cr_expect_eq(exists, 1, "one of the two g-0 finds the name taken");
+	cr_expect_eq(group_counter(16) - c0, 1, "one commit");
+	cr_expect_eq(group_counter(24) - n0, 4, "with the four writes");
+	cr_expect_str_eq(owner_names(&u), "g-0 g-1 g-2", "each name once");
+	cr_expect_eq(audit_creates(), 3, "an event for each token added, none "
+	    "for the write that failed");
+}
+
+/* A worker killed while its write waits was answered to no one: its write
+ * is dropped by the next worker that claims its slot, and the slot used. */
+Test(store, a_waiting_write_of_a_killed_worker_is_dropped, .timeout = 90)
+{
+	struct user u;
+	pid_t holder, a, b;
+	int go[2], ago[2], bgo[2], status;
+	uint64_t q0;
+
+	mkuser(&u, "killed@example.com", 0);
+	a = worker_add(&u, "of-the-killed", ago);
+	b = worker_add(&u, "after", bgo);
+	holder = hold_writer_lock(go);
+	q0 = group_counter(32);
+	cr_assert_eq(write(ago[1], "g", 1), 1);
+	wait_queued(q0 + 1);
+	kill(a, SIGKILL);
+	cr_assert_eq(waitpid(a, &status, 0), a);
+	close(go[1]);
+	reap(holder, 0);
+	cr_assert_eq(write(bgo[1], "g", 1), 1);
+	reap(b, 0);
+	cr_expect_str_eq(owner_names(&u), "after");
+	cr_expect_eq(audit_creates(), 1);
+}
+
+/* A group commit that fills the map grows it and writes the group again. */
+Test(store, the_map_grows_in_a_group_commit)
+{
+	struct user a;
+	char name[32];
+	uint64_t c0;
+	int i;
+
+	mkuser(&a, "a@example.com", 0);
+	store_close(st);
+	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+	c0 = group_counter(16);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "bulk-%d", i);
+		cr_assert_eq(add_token(&a, NULL, name, i, 0, NULL), STORE_OK, "i=%d", i);
+	}
+	cr_expect_eq(group_counter(16) - c0, 3000, "each through the group");
+}
+
+/* Put another boot id in the header of dir's group commit file (after
+ * its magic, two uint32 and three uint64 counters). */
+static void
+group_file_of_another_boot(void)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/commitq", dir);
+	cr_assert_not_null(f = fopen(path, "r+"));
+	cr_assert_eq(fseek(f, 40, SEEK_SET), 0);
+	cr_assert_eq(fwrite("00000000-0000-4000-8000-000000000000", 36, 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* The first worker to open the group commit file keeps one of this boot
+ * (another worker may have just made it) and empties one of another. */
+Test(store, group_file_is_kept_in_its_boot_and_emptied_after)
+{
+	struct user u;
+	int i;
+
+	mkuser(&u, "boot@example.com", 0);
+	store_close(st);
+	for (i = 0; i < 2; i++) {
+		char name[16];
+
+		cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+		snprintf(name, sizeof(name), "boot-%d", i);
+		cr_assert_eq(add_token(&u, NULL, name, i, 0, NULL), STORE_OK);
+		store_close(st);        /* no process has the file */
+		st = NULL;
+	}
+	cr_expect_eq(group_counter(32), 2, "this boot's file was kept");
+	group_file_of_another_boot();
+	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+	cr_expect_eq(group_counter(32), 0, "another boot's file was emptied");
+	cr_assert_eq(add_token(&u, NULL, "boot-2", 2, 0, NULL), STORE_OK);
+	cr_expect_eq(group_counter(32), 1);
+	cr_expect_str_eq(owner_names(&u), "boot-0 boot-1 boot-2");
+}

@@ -5,6 +5,9 @@ that are too big, and a database that cannot be written.
 - map_size_mb = 1 (the smallest map tokencat.conf(5) allows): 3000 creates
   from 4 workers at once all succeed, the map grows (data.mdb > 1 MiB) and
   everything is still there after a restart.
+- 24 creates at once, 8 of them with one name: each answered once (16 + 1
+  are 201, 7 are 409), one audit event for each token made, and on LMDB
+  every one through the workers' group commit file.
 - Oversized input gets a 4xx JSON {"detail"} naming the problem when it
   reaches tokencat: Authorization values, bodies over max_body_bytes (with
   and without Content-Length), long ids and paths, deep JSON, long names.
@@ -24,14 +27,15 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
 import unittest
 
 import harness
-from harness import (ALICE, FCGI, PASSWORDS, Instance, InstanceTestCase,
-                     wait_until)
+from harness import (ADMIN, ALICE, FCGI, PASSWORDS, Instance,
+                     InstanceTestCase, wait_until)
 
 WORKERS = 4
 
@@ -89,6 +93,55 @@ class MapGrowth(InstanceTestCase):
         self.assertEqual(len(page["tokens"]), per * self.THREADS - 2000)
         st, out = self.inst.create_token(s, "after-restart")
         self.assertEqual(st, 201, out)
+
+
+class ConcurrentCreates(InstanceTestCase):
+    """Creates at once from 4 workers: on LMDB they share durable commits
+    through <database>/commitq (tokencat.fcgi(8), Storage); each is
+    answered once, after the commit that holds it, and a taken name fails
+    that create alone."""
+
+    WORKERS = WORKERS
+
+    def group_writes(self):
+        """The writes that went through the group commit file (its header:
+        magic, two uint32, commits, writes, queued)."""
+        with open(os.path.join(self.inst.db, "commitq"), "rb") as f:
+            return struct.unpack("<8xIIQQQ", f.read(40))[3]
+
+    def test_creates_at_once_each_answered_once(self):
+        s = self.login(ALICE)
+        admin = self.login(ADMIN)
+        before = None if harness.ON_PG else self.group_writes()
+        names = ["at-once-%d" % k for k in range(16)] + ["same-name"] * 8
+        got = [None] * len(names)
+        barrier = threading.Barrier(len(names))
+
+        def run(k):
+            barrier.wait(30)
+            got[k] = self.inst.create_token(s, names[k])
+        threads = [threading.Thread(target=run, args=(k,))
+                   for k in range(len(names))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual([g[0] for g in got[:16]], [201] * 16, got[:16])
+        self.assertEqual(sorted(g[0] for g in got[16:]), [201] + [409] * 7,
+                         got[16:])
+        ids = [g[1]["token"]["id"] for g in got if g[0] == 201]
+        st, _, page = self.req("GET", "/tokens?limit=100", token=s)
+        self.assertEqual(st, 200, page)
+        self.assertEqual(sorted(t["id"] for t in page["tokens"]), sorted(ids))
+        st, _, out = self.req("GET", "/tokens/admin/audit?limit=100&user_email="
+                              + ALICE, token=admin)
+        created = [e["token_id"] for e in out["events"]
+                   if e["action"] == "token.create"]
+        self.assertEqual(sorted(created), sorted(ids),
+                         "one event for each token made, none for a 409")
+        if not harness.ON_PG:
+            self.assertEqual(self.group_writes() - before, len(names),
+                             "every create went through the group commit")
 
 
 class Oversized(InstanceTestCase):

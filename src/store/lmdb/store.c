@@ -18,7 +18,6 @@
 #include "log.h"
 #include "store_int.h"
 
-#define MAP_GROW_TRIES	16
 #define MAP_MAX_BYTES	((size_t)1 << 40)	/* 1 TiB */
 
 static const char *const dbi_names[DB__MAX] = {
@@ -71,17 +70,14 @@ map_err(int rc)
 	}
 }
 
-/*
- * Double the map size of env (up to MAP_MAX_BYTES), saying so with env's
- * directory. Returns 0 or an LMDB code.
- */
-static int
-grow_map(MDB_env *env)
+int
+store_map_grow(struct store *s, MDB_env *env)
 {
 	MDB_envinfo info;
 	const char *dir = NULL;
 	size_t size;
 
+	store_read_cache_drop(s);       /* no transaction may be open */
 	mdb_env_info(env, &info);
 	if (info.me_mapsize >= MAP_MAX_BYTES)
 		return MDB_MAP_FULL;
@@ -92,9 +88,8 @@ grow_map(MDB_env *env)
 	return mdb_env_set_mapsize(env, size);
 }
 
-/* Begin a transaction, adopting a map another process grew. */
-static int
-txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
+int
+store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(env, NULL, flags, txn);
 
@@ -130,7 +125,7 @@ read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
 		mdb_txn_abort(s->rtxn[i]);      /* e.g. the map was resized */
 		s->rtxn[i] = NULL;
 	}
-	if ((rc = txn_begin(env, MDB_RDONLY, txn)) == 0 && !s->rbusy[i] &&
+	if ((rc = store_txn_begin(env, MDB_RDONLY, txn)) == 0 && !s->rbusy[i] &&
 	    s->rtxn[i] == NULL) {
 		s->rtxn[i] = *txn;
 		s->rbusy[i] = *cached = 1;
@@ -207,14 +202,10 @@ store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 	return map_err(rc);
 }
 
-/*
- * map_err for a failed write to env: LMDB 0.9 reports a write cut short by
- * a full file system as EIO, which is STORE_FULL (507) when less than 1 MiB
- * is left on the file system of env's data file (asked through its open
- * descriptor: the sandboxed worker names no path).
- */
-static int
-write_err(MDB_env *env, int rc)
+/* See store_int.h: asks through env's open descriptor, as the sandboxed
+ * worker names no path. */
+int
+store_write_err(MDB_env *env, int rc)
 {
 	struct statvfs vfs;
 	mdb_filehandle_t fd;
@@ -240,20 +231,19 @@ write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
 	if (env == NULL || (s->rdonly && env == s->env))
 		return STORE_RDONLY;
 	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
-		if ((rc = txn_begin(env, 0, &txn)) != 0)
+		if ((rc = store_txn_begin(env, 0, &txn)) != 0)
 			return map_err(rc);
 		if ((rc = fn(s, txn, arg)) != 0 ||
 		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0)) {
 			mdb_txn_abort(txn);
-			if (rc == MDB_MAP_FULL && (store_read_cache_drop(s),
-			    grow_map(env)) == 0)
+			if (rc == MDB_MAP_FULL && store_map_grow(s, env) == 0)
 				continue;
-			return write_err(env, rc);
+			return store_write_err(env, rc);
 		}
 		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL &&
-		    (store_read_cache_drop(s), grow_map(env)) == 0)
+		    store_map_grow(s, env) == 0)
 			continue;
-		return write_err(env, rc);
+		return store_write_err(env, rc);
 	}
 	return STORE_FULL;
 }
@@ -347,7 +337,7 @@ open_dbis_ro(struct store *s)
 	MDB_txn *txn;
 	int i, rc;
 
-	if ((rc = txn_begin(s->env, MDB_RDONLY, &txn)) != 0)
+	if ((rc = store_txn_begin(s->env, MDB_RDONLY, &txn)) != 0)
 		return rc;
 	for (i = 0; i < DB__MAX; i++) {
 		rc = mdb_dbi_open(txn, dbi_names[i], 0, &s->dbi[i]);
@@ -421,6 +411,8 @@ lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 		lmdb_close(s);
 		return rc;
 	}
+	if (flags & STORE_SERVE)
+		group_open(s);
 	*sp = s;
 	return STORE_OK;
 fail:
@@ -436,6 +428,7 @@ lmdb_close(struct store *s)
 	s->rbusy[0] = s->rbusy[1] = 0;
 	store_read_cache_drop(s);
 	usage_close(s);
+	group_close(s);
 	if (s->env != NULL) {
 		if (!s->rdonly)
 			mdb_env_sync(s->env, 1);        /* for STORE_BULK */

@@ -96,8 +96,7 @@ struct admit {
 	size_t			 nmine;
 };
 
-/* This boot's id into boot (all zero when unknown). */
-static void
+void
 boot_id(char boot[40])
 {
 	ssize_t n = 0;

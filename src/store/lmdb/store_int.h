@@ -21,6 +21,7 @@ enum dbi_id {
 struct pending;
 struct wcache;
 struct admit;
+struct group;
 
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
@@ -47,6 +48,7 @@ struct store {
 	uint64_t	 wgen;          /* uses written by this process, in batches */
 	struct admit	*adm;           /* the host's admission table (store_admit.c) */
 	int		 adm_tried;     /* admit_open was called */
+	struct group	*grp;           /* the host's group commit (store_group.c) */
 };
 
 /*
@@ -83,6 +85,8 @@ int	usage_seed(struct store *s, MDB_txn *txn, const char *id, int64_t now,
  * admitting; 1 when id has a slot. Return 0 or an error code, but
  * admit_window.
  */
+/* This boot's id, from the kernel, into boot (all zero when unknown). */
+void	boot_id(char boot[40]);
 int	admit_open(struct store *);
 void	admit_close(struct store *);
 int	admit_usable(const struct store *);
@@ -93,6 +97,37 @@ int	admit_window(struct store *, const char *id, int64_t now,
 	    const uint32_t cap[WIN__MAX], uint32_t count[WIN__MAX],
 	    int64_t oldest[WIN__MAX]);
 void	admit_written(struct store *);
+
+/* Begin a transaction of env, adopting a map another process grew. */
+int	store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn);
+/* Double the map of env (up to MAP_MAX_BYTES) after dropping the read
+ * cache of s (no transaction of this process may be open). 0 or MDB_*. */
+#define MAP_GROW_TRIES	16
+int	store_map_grow(struct store *, MDB_env *env);
+/* A STORE_* code for the result of a write to env: LMDB 0.9 reports a
+ * write cut short by a full file system as EIO, which is STORE_FULL (507)
+ * when less than 1 MiB is left on env's file system. */
+int	store_write_err(MDB_env *env, int rc);
+
+/*
+ * The group commit of durable writes (store_group.c). group_open maps
+ * <dir>/commitq for a worker, or leaves s without it (logged).
+ * group_write writes op with data (len bytes) and the audit event ev
+ * (NULL: none) in the next commit of the catalog, shared with every
+ * other write that waits for it; returns 1 with *result a STORE_* code,
+ * or 0 when it cannot (no file, no free slot, len too large): then the
+ * caller writes on its own.
+ */
+enum group_op { GROUP_TOKEN_ADD = 1 };
+void	group_open(struct store *);
+void	group_close(struct store *);
+int	group_write(struct store *, enum group_op op, const char *data,
+	    size_t len, const struct audit_event *ev, int *result);
+/* Add the token of record rec (its JSON, len bytes) in txn, as
+ * store_token_add does, once: when a token with its id and jti is stored
+ * already, *stored = 1 and nothing is written. */
+int	tx_token_add_record(struct store *, MDB_txn *txn, const char *rec,
+	    size_t len, int *stored);
 
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);

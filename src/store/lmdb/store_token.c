@@ -308,14 +308,60 @@ tx_token_add(struct store *s, MDB_txn *txn, void *arg)
 }
 
 int
+tx_token_add_record(struct store *s, MDB_txn *txn, const char *rec, size_t len,
+    int *stored)
+{
+	struct json_object *o, *have;
+	struct json_tokener *tok;
+	struct token t;
+	int rc;
+
+	*stored = 0;
+	if ((tok = json_tokener_new()) == NULL)
+		return ENOMEM;
+	o = json_tokener_parse_ex(tok, rec, (int)len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return STORE_INVALID;
+	}
+	rc = token_from_json(o, &t);
+	json_object_put(o);
+	if (rc != 0)
+		return rc;
+	if ((rc = db_get_json(s, txn, DB_TOKENS, t.id, UUID_LEN, &have)) == 0) {
+		/* added by a leader that died after its commit: the id is new
+		 * to each token, and the jti says it is this one */
+		*stored = jstr(have, "jti") != NULL && strcmp(jstr(have, "jti"), t.jti) == 0;
+		rc = *stored ? 0 : STORE_EXISTS;
+		json_object_put(have);
+	} else if (rc == MDB_NOTFOUND)
+		rc = tx_token_add(s, txn, &t);
+	token_free(&t);
+	return rc;
+}
+
+int
 lmdb_token_add(struct store *s, const struct token *t,
     const struct audit_event *ev)
 {
+	struct json_object *o;
+	const char *rec;
+	size_t len;
+	int rc, done;
+
 	if (strlen(t->id) != UUID_LEN || strlen(t->owner_id) != UUID_LEN ||
 	    t->jti[0] == '\0' || t->name == NULL || t->scope == NULL || t->tags == NULL)
 		return STORE_INVALID;
 	if (t->team_id[0] != '\0' && !util_is_team_id(t->team_id))
 		return STORE_INVALID;
+	if (s->grp != NULL && (o = token_to_json(t)) != NULL) {
+		rec = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+		done = rec != NULL && group_write(s, GROUP_TOKEN_ADD, rec, len, ev, &rc);
+		json_object_put(o);
+		if (done)
+			return rc;
+	}
 	return store_write_audited(s, tx_token_add, (void *)(uintptr_t)t, ev);
 }
 

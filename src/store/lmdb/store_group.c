@@ -1,0 +1,417 @@
+/*
+ * store_group.c - group commit of the catalog's durable writes.
+ *
+ * LMDB has one writer at a time, and a durable commit waits for the disk
+ * (fdatasync of the pages, then of the meta page). A write that waits
+ * for the writer lock while another commit is flushed can instead be
+ * written by that lock's next holder, in one commit with every other
+ * write that waited, so the disk is flushed once for all of them.
+ *
+ * The writes wait in a file, <database>/commitq, that the workers map:
+ * GROUP_SLOTS slots under one robust process-shared mutex. A process
+ * claims a slot (by locking the slot's own robust mutex, held until it
+ * has its result), copies its write into it as an operation and its
+ * data (a token's record, GROUP_DATA bytes at most) with its audit event,
+ * marks it ready and asks LMDB for the writer lock. Whoever gets that
+ * lock next (the leader) takes every ready slot, applies each in its own
+ * nested transaction (so that one failure, a taken name, fails that write
+ * alone), commits once and marks the slots done with their results. A
+ * process whose slot is done when it gets the lock aborts that empty
+ * transaction and returns the result: its write was flushed in the
+ * leader's commit.
+ *
+ * A leader holds a robust mutex of its own from before its commit until
+ * its slots are done: LMDB lets go of the writer lock in the commit, and
+ * the next holder must not take those slots for orphans, nor find its own
+ * slot still taken. So each writer takes the writer lock, then the
+ * leader's mutex, then looks at its slot.
+ *
+ * Failures. The slots taken by a leader that died (the leader's mutex
+ * says EOWNERDEAD) are taken again by the next leader, and applying a
+ * write is idempotent (the token's id and jti say whether it is stored),
+ * so a leader that died after its commit leaves no write applied twice.
+ * A slot whose owner died is claimed again (EOWNERDEAD) unless a leader
+ * holds it. A process without a slot (no file, all slots claimed, a
+ * write larger than a slot) writes on its own, as before.
+ *
+ * Life. Workers map the file when they open the store (STORE_SERVE: before
+ * their sandbox) and hold a shared flock on it. The one that gets it
+ * exclusively keeps a file of this boot (its boot id is in the header),
+ * as another worker may have made it a moment ago (flock's change from
+ * exclusive to shared is not atomic), and the robust mutexes of processes
+ * that died in this boot say so; it empties a file of an earlier boot,
+ * whose mutexes may be held by processes that no longer exist (their
+ * writes were answered to no one).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_int.h"
+
+#define GROUP_MAGIC	0x3170756f72676374ULL   /* "tcgroup1" */
+#define GROUP_SLOTS	64
+#define GROUP_DATA	16384
+
+enum slot_state { SL_FREE, SL_READY, SL_TAKEN, SL_DONE };
+
+struct group_slot {
+	pthread_mutex_t		owner;  /* held by the process waiting on it */
+	uint32_t		state;  /* enum slot_state, under the header's lock */
+	int32_t			result; /* a STORE_* code once SL_DONE */
+	uint32_t		op;     /* enum group_op */
+	uint32_t		len;
+	int32_t			has_ev;
+	struct audit_event	ev;
+	char			data[GROUP_DATA];
+};
+
+struct group_hdr {
+	uint64_t	magic;
+	uint32_t	nslots, slot_size;
+	/* for tests and the curious: group commits made, the writes in
+	 * them, and the writes put in slots */
+	uint64_t	commits, writes, queued;
+	char		boot[40];       /* the kernel's boot id when it was made */
+	pthread_mutex_t	lock;           /* the slots' states */
+	pthread_mutex_t	lead;           /* held by a leader until its slots are
+					 * done, past its commit (which ends
+					 * the writer lock) */
+};
+
+#define HDR_SIZE	4096
+#define FILE_SIZE	(HDR_SIZE + (size_t)GROUP_SLOTS * sizeof(struct group_slot))
+
+struct group {
+	struct group_hdr	*h;
+	int			 fd;
+};
+
+static struct group_slot *
+slot_at(struct group *g, size_t i)
+{
+	return (struct group_slot *)((char *)g->h + HDR_SIZE) + i;
+}
+
+static void
+robust_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t ma;
+
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &ma);
+	pthread_mutexattr_destroy(&ma);
+}
+
+/* Empty the file of g (held exclusively): a new header and free slots. */
+static int
+file_make(struct group *g, const char boot[40])
+{
+	size_t i;
+	int e;
+
+	if (ftruncate(g->fd, 0) == -1)
+		return -1;
+	if ((e = posix_fallocate(g->fd, 0, FILE_SIZE)) != 0) {
+		if (ftruncate(g->fd, 0) == -1)  /* no magic: no process maps it */
+			log_debug("store: group commit file not emptied: %s",
+			    strerror(errno));
+		errno = e;
+		return -1;
+	}
+	g->h = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
+	if (g->h == MAP_FAILED) {
+		g->h = NULL;
+		return -1;
+	}
+	robust_init(&g->h->lock);
+	robust_init(&g->h->lead);
+	for (i = 0; i < GROUP_SLOTS; i++)
+		robust_init(&slot_at(g, i)->owner);
+	g->h->nslots = GROUP_SLOTS;
+	g->h->slot_size = sizeof(struct group_slot);
+	memcpy(g->h->boot, boot, sizeof(g->h->boot));
+	__atomic_store_n(&g->h->magic, GROUP_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Map the file another process made. 0, or -1 when there is none. */
+static int
+file_map(struct group *g)
+{
+	struct stat sb;
+
+	if (fstat(g->fd, &sb) == -1 || sb.st_size != (off_t)FILE_SIZE)
+		return -1;
+	g->h = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
+	if (g->h == MAP_FAILED) {
+		g->h = NULL;
+		return -1;
+	}
+	if (__atomic_load_n(&g->h->magic, __ATOMIC_ACQUIRE) != GROUP_MAGIC ||
+	    g->h->nslots != GROUP_SLOTS ||
+	    g->h->slot_size != sizeof(struct group_slot)) {
+		munmap(g->h, FILE_SIZE);
+		g->h = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+group_open(struct store *s)
+{
+	char path[4096], boot[40];
+	struct group *g;
+
+	if (snprintf(path, sizeof(path), "%s/commitq", s->dir) >= (int)sizeof(path) ||
+	    (g = calloc(1, sizeof(*g))) == NULL)
+		return;
+	g->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (g->fd == -1) {
+		log_warn("store: no group commit file %s (%s): each write is "
+		    "committed alone", path, strerror(errno));
+		free(g);
+		return;
+	}
+	boot_id(boot);
+	if (flock(g->fd, LOCK_EX | LOCK_NB) == 0) {
+		if (file_map(g) == 0 && (boot[0] == '\0' ||
+		    memcmp(g->h->boot, boot, sizeof(boot)) != 0)) {
+			munmap(g->h, FILE_SIZE);
+			g->h = NULL;
+		}
+		if (g->h == NULL && file_make(g, boot) == -1)
+			log_warn("store: cannot make the group commit file %s "
+			    "(%s): each write is committed alone", path,
+			    strerror(errno));
+		(void)flock(g->fd, LOCK_SH);    /* others may map it now */
+	} else if (flock(g->fd, LOCK_SH) == -1 || file_map(g) == -1)
+		log_warn("store: no group commit file in %s: each write is "
+		    "committed alone", path);
+	if (g->h == NULL) {
+		close(g->fd);
+		free(g);
+		return;
+	}
+	s->grp = g;
+}
+
+void
+group_close(struct store *s)
+{
+	struct group *g = s->grp;
+
+	if (g == NULL)
+		return;
+	munmap(g->h, FILE_SIZE);
+	close(g->fd);                   /* and its lock */
+	free(g);
+	s->grp = NULL;
+}
+
+/* Take the header's lock; a holder that died left one state word at most. */
+static void
+hdr_lock(struct group *g)
+{
+	if (pthread_mutex_lock(&g->h->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&g->h->lock);
+}
+
+static void
+hdr_unlock(struct group *g)
+{
+	pthread_mutex_unlock(&g->h->lock);
+}
+
+/*
+ * Claim a slot: lock its owner mutex and find it free (or done or ready
+ * for an owner that died: nobody waits for that answer). A slot that a
+ * leader holds is left to it. NULL when none can be had.
+ */
+static struct group_slot *
+slot_claim(struct group *g)
+{
+	struct group_slot *sl;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < GROUP_SLOTS; i++) {
+		sl = slot_at(g, i);
+		if ((rc = pthread_mutex_trylock(&sl->owner)) == EOWNERDEAD)
+			pthread_mutex_consistent(&sl->owner);
+		else if (rc != 0)
+			continue;
+		hdr_lock(g);
+		if (sl->state != SL_TAKEN) {
+			sl->state = SL_FREE;
+			hdr_unlock(g);
+			return sl;
+		}
+		hdr_unlock(g);
+		pthread_mutex_unlock(&sl->owner);
+	}
+	return NULL;
+}
+
+/* Write the slot's operation and its audit event in txn, once. */
+static int
+apply(struct store *s, MDB_txn *txn, const struct group_slot *sl)
+{
+	int rc, stored = 0;
+
+	switch (sl->op) {
+	case GROUP_TOKEN_ADD:
+		rc = tx_token_add_record(s, txn, sl->data, sl->len, &stored);
+		break;
+	default:
+		rc = STORE_INVALID;
+	}
+	if (rc == 0 && !stored && sl->has_ev)
+		rc = audit_put(s, txn, &sl->ev);
+	return rc;
+}
+
+/*
+ * Mark the slots of idx done with their results, or with failed; or when
+ * again, ready once more, for a leader with a larger map.
+ */
+static void
+settle(struct store *s, struct group *g, const uint32_t *idx, const int *res,
+    size_t n, int failed, int again)
+{
+	struct group_slot *sl;
+	size_t i;
+
+	hdr_lock(g);
+	for (i = 0; i < n; i++) {
+		sl = slot_at(g, idx[i]);
+		if (again) {
+			sl->state = SL_READY;
+			continue;
+		}
+		sl->result = store_write_err(s->env, failed != 0 ? failed : res[i]);
+		sl->state = SL_DONE;
+	}
+	if (failed == 0 && !again) {
+		g->h->commits++;
+		g->h->writes += n;
+	}
+	hdr_unlock(g);
+}
+
+/*
+ * As the holder of the writer lock (txn, which this ends) and of the
+ * leader's mutex (released here), write every ready slot (and the taken
+ * ones of a leader that died, when orphans) and commit, then mark them
+ * done. Returns 0, or MDB_MAP_FULL with the slots ready again.
+ */
+static int
+lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
+{
+	uint32_t idx[GROUP_SLOTS];
+	int res[GROUP_SLOTS], rc = 0;
+	struct group_slot *sl;
+	MDB_txn *child;
+	size_t i, n = 0;
+
+	hdr_lock(g);
+	for (i = 0; i < GROUP_SLOTS; i++) {
+		sl = slot_at(g, i);
+		if (sl->state == SL_READY || (orphans && sl->state == SL_TAKEN)) {
+			sl->state = SL_TAKEN;
+			idx[n++] = (uint32_t)i;
+		}
+	}
+	hdr_unlock(g);
+	for (i = 0; i < n && rc == 0; i++) {
+		sl = slot_at(g, idx[i]);
+		if ((rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
+			break;
+		if ((res[i] = apply(s, child, sl)) == 0)
+			res[i] = mdb_txn_commit(child);
+		else
+			mdb_txn_abort(child);
+		if (res[i] == MDB_MAP_FULL)
+			rc = MDB_MAP_FULL;
+	}
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else
+		rc = mdb_txn_commit(txn);
+	settle(s, g, idx, res, n, rc, rc == MDB_MAP_FULL);
+	pthread_mutex_unlock(&g->h->lead);
+	return rc == MDB_MAP_FULL ? rc : 0;
+}
+
+int
+group_write(struct store *s, enum group_op op, const char *data, size_t len,
+    const struct audit_event *ev, int *result)
+{
+	struct group *g = s->grp;
+	struct group_slot *sl;
+	MDB_txn *txn;
+	int rc, tries, orphans;
+	uint32_t st;
+
+	if (g == NULL || len > GROUP_DATA || (sl = slot_claim(g)) == NULL)
+		return 0;
+	sl->op = op;
+	sl->len = (uint32_t)len;
+	memcpy(sl->data, data, len);
+	if ((sl->has_ev = ev != NULL))
+		sl->ev = *ev;
+	hdr_lock(g);
+	sl->state = SL_READY;
+	g->h->queued++;
+	hdr_unlock(g);
+	for (tries = 0;; tries++) {
+		/* the writer lock, then the leader's: a leader past its commit
+		 * has this slot done or ready when it lets go of its mutex */
+		orphans = 0;
+		if ((rc = store_txn_begin(s->env, 0, &txn)) == 0 &&
+		    (orphans = pthread_mutex_lock(&g->h->lead)) == EOWNERDEAD)
+			pthread_mutex_consistent(&g->h->lead);
+		hdr_lock(g);
+		st = sl->state;
+		/* withdrawn: a ready slot is taken by leaders under this lock
+		 * only */
+		if ((rc != 0 && st == SL_READY) || (rc == 0 &&
+		    st == SL_READY && tries >= MAP_GROW_TRIES))
+			sl->state = st = SL_FREE;
+		*result = st == SL_DONE ? sl->result : rc != 0 ?
+		    store_write_err(s->env, rc) : STORE_FULL;
+		hdr_unlock(g);
+		if (rc != 0)
+			break;  /* a taken slot is written and freed by its leader */
+		if (st != SL_READY && (st != SL_TAKEN || orphans != EOWNERDEAD)) {
+			pthread_mutex_unlock(&g->h->lead);
+			mdb_txn_abort(txn);     /* written in another's commit */
+			break;
+		}
+		if ((rc = lead(s, g, txn, orphans == EOWNERDEAD)) == 0) {
+			hdr_lock(g);
+			*result = sl->result;
+			hdr_unlock(g);
+			break;
+		}
+		if (store_map_grow(s, s->env) != 0)
+			tries = MAP_GROW_TRIES;
+	}
+	hdr_lock(g);
+	if (sl->state == SL_DONE)
+		sl->state = SL_FREE;
+	hdr_unlock(g);
+	pthread_mutex_unlock(&sl->owner);
+	return 1;
+}
