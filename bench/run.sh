@@ -250,7 +250,7 @@ LUA
 	echo "   ratio:                $(ratio "$1" "$LIMIT") (goal >= 0.8)"
 	# the group commit file's counters (store_group.c: commits, writes)
 	python3 -c 'import struct, sys
-c, w = struct.unpack("<16xQQ", open(sys.argv[1], "rb").read(32))
+c, w = struct.unpack("<56xQQ", open(sys.argv[1], "rb").read(72))
 print("   group commits:        %d holding %d creates (%.1f each)" % (c, w, w / max(c, 1)))' "$D/api/commitq"
 fi
 

@@ -1264,15 +1264,16 @@ Test(store, admit_without_a_slot_counts_in_the_database, .timeout = 60)
 	cr_expect_eq(admit1(st, ids[0], 2, n), 0);
 }
 
-/* Put another boot id in the header of dir's admission table (its layout
- * in store_admit.c: magic 8 bytes, two uint32, then the boot id). */
+/* Put another boot id in the header of dir's shared file `file` (its
+ * layout in store_int.h, shfile_hdr: magic 8 bytes, two uint32, then the
+ * boot id). */
 static void
-table_of_another_boot(void)
+of_another_boot(const char *file)
 {
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/usage/admit", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	cr_assert_not_null(f = fopen(path, "r+"));
 	cr_assert_eq(fseek(f, 16, SEEK_SET), 0);
 	cr_assert_eq(fwrite("00000000-0000-4000-8000-000000000000", 36, 1, f), 1);
@@ -1295,7 +1296,7 @@ Test(store, admit_table_is_kept_in_its_boot_and_made_again_after)
 		die_id = ids[i];
 		cr_assert_eq(in_children(1, admit2_and_die), 0);
 		if (i == 1)
-			table_of_another_boot();
+			of_another_boot("usage/admit");
 		cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
 		cr_expect_eq(admit1(st, ids[i], 3, n), 1);
 		cr_expect_eq(n[WIN_MINUTE], i == 0 ? 3 : 1, "%s",
@@ -1307,12 +1308,14 @@ Test(store, admit_table_is_kept_in_its_boot_and_made_again_after)
 /*
  * Group commit (store_group.c): the token writes of workers (STORE_SERVE)
  * that wait for the writer lock are written in one commit by its next
- * holder. The counters of <dir>/commitq, after its magic and two uint32:
- * group commits at 16, the writes in them at 24, the writes queued at 32.
+ * holder. The counters of <dir>/commitq, after its shfile_hdr (56 bytes):
+ * group commits at 56, the writes in them at 64, the writes queued at 72.
  */
 #include <lmdb.h>
 #include <signal.h>
 #include <time.h>
+
+enum { GC_COMMITS = 56, GC_WRITES = 64, GC_QUEUED = 72 };
 
 static uint64_t
 group_counter(int offset)
@@ -1337,15 +1340,18 @@ wait_queued(uint64_t n)
 	struct timespec ms = { 0, 1000000 };
 	int i;
 
-	for (i = 0; i < 60000 && group_counter(32) < n; i++)
+	for (i = 0; i < 60000 && group_counter(GC_QUEUED) < n; i++)
 		nanosleep(&ms, NULL);
-	cr_assert_eq(group_counter(32), n, "%llu writes queued",
+	cr_assert_eq(group_counter(GC_QUEUED), n, "%llu writes queued",
 	    (unsigned long long)n);
 }
 
-/* A process that holds the catalog's writer lock until told on *go. */
+/* Fork a child that runs fn(arg, ready, go) and exits with its status:
+ * it writes a byte on ready once set up and reads one on go to go on.
+ * Returns once the child is ready; closing go[1] lets it go. */
 static pid_t
-hold_writer_lock(int go[2])
+spawn_ready(int go[2], int (*fn)(const void *arg, int ready, int go),
+    const void *arg, const char *what)
 {
 	int ready[2];
 	pid_t pid;
@@ -1354,25 +1360,35 @@ hold_writer_lock(int go[2])
 	cr_assert_eq(pipe(ready), 0);
 	cr_assert_eq(pipe(go), 0);
 	if ((pid = fork()) == 0) {
-		MDB_env *env;
-		MDB_txn *txn;
-
 		close(go[1]);
-		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
-		    mdb_env_open(env, dir, MDB_NOTLS, 0600) != 0 ||
-		    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
-		    write(ready[1], "h", 1) != 1 || read(go[0], &c, 1) < 0)
-			_exit(1);
-		mdb_txn_abort(txn);
-		mdb_env_close(env);
-		_exit(0);
+		close(ready[0]);
+		_exit(fn(arg, ready[1], go[0]));
 	}
 	cr_assert_gt(pid, 0);
 	close(go[0]);
 	close(ready[1]);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the writer lock is held");
+	cr_assert_eq(read(ready[0], &c, 1), 1, "%s", what);
 	close(ready[0]);
 	return pid;
+}
+
+/* Hold the catalog's writer lock until told on go. */
+static int
+hold_lock(const void *arg, int ready, int go)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	char c;
+
+	(void)arg;
+	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
+	    mdb_env_open(env, dir, MDB_NOTLS, 0600) != 0 ||
+	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+	    write(ready, "h", 1) != 1 || read(go, &c, 1) < 0)
+		return 1;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return 0;
 }
 
 static void
@@ -1385,44 +1401,45 @@ reap(pid_t pid, int want)
 	cr_expect_eq(WEXITSTATUS(status), want);
 }
 
-/* A worker (STORE_SERVE, opened now: the open itself writes) that adds
- * the token `name` of u with an audit event when told on go (a byte), and
- * exits 0 (added), 1 (STORE_EXISTS) or 2. */
+static const struct user *add_owner;
+
+/* A worker (STORE_SERVE, opened before it is ready: the open writes)
+ * that adds the token `name` of add_owner with an audit event when told
+ * on go, and exits 0 (added), 1 (STORE_EXISTS) or 2. */
+static int
+add_one(const void *name, int ready, int go)
+{
+	struct audit_event ev;
+	struct store *mine;
+	struct token t;
+	int rc;
+	char c;
+
+	if (store_open(&mine, dir, 1, STORE_SERVE) != STORE_OK ||
+	    write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		return 3;
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.actor, sizeof(ev.actor), "%s", add_owner->email);
+	snprintf(ev.action, sizeof(ev.action), "token.create");
+	snprintf(ev.detail, sizeof(ev.detail), "%s", (const char *)name);
+	mktoken(&t, add_owner, NULL, name, util_now_ms(), 0);
+	rc = store_token_add(mine, &t, &ev);
+	token_free(&t);
+	store_close(mine);
+	return rc == STORE_OK ? 0 : rc == STORE_EXISTS ? 1 : 2;
+}
+
 static pid_t
 worker_add(const struct user *u, const char *name, int go[2])
 {
-	int ready[2];
-	pid_t pid;
-	char c;
+	add_owner = u;
+	return spawn_ready(go, add_one, name, "the worker opened the store");
+}
 
-	cr_assert_eq(pipe(ready), 0);
-	cr_assert_eq(pipe(go), 0);
-	if ((pid = fork()) == 0) {
-		struct audit_event ev;
-		struct store *mine;
-		struct token t;
-		int rc;
-
-		close(go[1]);
-		if (store_open(&mine, dir, 1, STORE_SERVE) != STORE_OK ||
-		    write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(3);
-		memset(&ev, 0, sizeof(ev));
-		snprintf(ev.actor, sizeof(ev.actor), "%s", u->email);
-		snprintf(ev.action, sizeof(ev.action), "token.create");
-		snprintf(ev.detail, sizeof(ev.detail), "%s", name);
-		mktoken(&t, u, NULL, name, util_now_ms(), 0);
-		rc = store_token_add(mine, &t, &ev);
-		token_free(&t);
-		store_close(mine);
-		_exit(rc == STORE_OK ? 0 : rc == STORE_EXISTS ? 1 : 2);
-	}
-	cr_assert_gt(pid, 0);
-	close(go[0]);
-	close(ready[1]);
-	cr_assert_eq(read(ready[0], &c, 1), 1, "the worker opened the store");
-	close(ready[0]);
-	return pid;
+static pid_t
+hold_writer_lock(int go[2])
+{
+	return spawn_ready(go, hold_lock, NULL, "the writer lock is held");
 }
 
 static uint64_t
@@ -1480,9 +1497,9 @@ Test(store, waiting_token_writes_share_one_commit, .timeout = 90)
 	for (i = 0; i < 4; i++)
 		w[i] = worker_add(&u, names[i], wgo[i]);
 	holder = hold_writer_lock(go);
-	c0 = group_counter(16);
-	n0 = group_counter(24);
-	q0 = group_counter(32);
+	c0 = group_counter(GC_COMMITS);
+	n0 = group_counter(GC_WRITES);
+	q0 = group_counter(GC_QUEUED);
 	for (i = 0; i < 4; i++) {
 		cr_assert_eq(write(wgo[i][1], "g", 1), 1);
 		wait_queued(q0 + (uint64_t)i + 1);      /* in order: one g-0 first */
@@ -1496,8 +1513,8 @@ Test(store, waiting_token_writes_share_one_commit, .timeout = 90)
 		exists += WEXITSTATUS(status);
 	}
 	cr_expect_eq(exists, 1, "one of the two g-0 finds the name taken");
-	cr_expect_eq(group_counter(16) - c0, 1, "one commit");
-	cr_expect_eq(group_counter(24) - n0, 4, "with the four writes");
+	cr_expect_eq(group_counter(GC_COMMITS) - c0, 1, "one commit");
+	cr_expect_eq(group_counter(GC_WRITES) - n0, 4, "with the four writes");
 	cr_expect_str_eq(owner_names(&u), "g-0 g-1 g-2", "each name once");
 	cr_expect_eq(audit_creates(), 3, "an event for each token added, none "
 	    "for the write that failed");
@@ -1516,7 +1533,7 @@ Test(store, a_waiting_write_of_a_killed_worker_is_dropped, .timeout = 90)
 	a = worker_add(&u, "of-the-killed", ago);
 	b = worker_add(&u, "after", bgo);
 	holder = hold_writer_lock(go);
-	q0 = group_counter(32);
+	q0 = group_counter(GC_QUEUED);
 	cr_assert_eq(write(ago[1], "g", 1), 1);
 	wait_queued(q0 + 1);
 	kill(a, SIGKILL);
@@ -1540,27 +1557,12 @@ Test(store, the_map_grows_in_a_group_commit)
 	mkuser(&a, "a@example.com", 0);
 	store_close(st);
 	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
-	c0 = group_counter(16);
+	c0 = group_counter(GC_COMMITS);
 	for (i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "bulk-%d", i);
 		cr_assert_eq(add_token(&a, NULL, name, i, 0, NULL), STORE_OK, "i=%d", i);
 	}
-	cr_expect_eq(group_counter(16) - c0, 3000, "each through the group");
-}
-
-/* Put another boot id in the header of dir's group commit file (after
- * its magic, two uint32 and three uint64 counters). */
-static void
-group_file_of_another_boot(void)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/commitq", dir);
-	cr_assert_not_null(f = fopen(path, "r+"));
-	cr_assert_eq(fseek(f, 40, SEEK_SET), 0);
-	cr_assert_eq(fwrite("00000000-0000-4000-8000-000000000000", 36, 1, f), 1);
-	cr_assert_eq(fclose(f), 0);
+	cr_expect_eq(group_counter(GC_COMMITS) - c0, 3000, "each through the group");
 }
 
 /* The first worker to open the group commit file keeps one of this boot
@@ -1581,11 +1583,11 @@ Test(store, group_file_is_kept_in_its_boot_and_emptied_after)
 		store_close(st);        /* no process has the file */
 		st = NULL;
 	}
-	cr_expect_eq(group_counter(32), 2, "this boot's file was kept");
-	group_file_of_another_boot();
+	cr_expect_eq(group_counter(GC_QUEUED), 2, "this boot's file was kept");
+	of_another_boot("commitq");
 	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
-	cr_expect_eq(group_counter(32), 0, "another boot's file was emptied");
+	cr_expect_eq(group_counter(GC_QUEUED), 0, "another boot's file was emptied");
 	cr_assert_eq(add_token(&u, NULL, "boot-2", 2, 0, NULL), STORE_OK);
-	cr_expect_eq(group_counter(32), 1);
+	cr_expect_eq(group_counter(GC_QUEUED), 1);
 	cr_expect_str_eq(owner_names(&u), "boot-0 boot-1 boot-2");
 }

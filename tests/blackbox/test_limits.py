@@ -105,9 +105,9 @@ class ConcurrentCreates(InstanceTestCase):
 
     def group_writes(self):
         """The writes that went through the group commit file (its header:
-        magic, two uint32, commits, writes, queued)."""
+        magic, two uint32, the boot id, then commits, writes, queued)."""
         with open(os.path.join(self.inst.db, "commitq"), "rb") as f:
-            return struct.unpack("<8xIIQQQ", f.read(40))[3]
+            return struct.unpack("<8xII40xQQQ", f.read(80))[3]
 
     def test_creates_at_once_each_answered_once(self):
         s = self.login(ALICE)

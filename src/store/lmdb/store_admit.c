@@ -25,26 +25,21 @@
  * write lock.
  *
  * Life. Workers map the table when they open the store (STORE_SERVE:
- * before their sandbox), other processes at their first admission, and
- * each holds a shared flock on the file while it lives. The one that gets
- * it exclusively (no other process has it) keeps a table of this boot
- * (its boot id is in the header: processes that died were unlocked by the
- * kernel), and makes a new one otherwise: a table of an earlier boot may
- * hold a lock of a process that no longer exists, and its uses are
- * counted again from the stored buckets as slots are made. A table that cannot be made (a full disk) is
+ * before their sandbox), other processes at their first admission, as a
+ * file of the host's processes (store_shfile.c): kept within its boot,
+ * made again after one, when the uses of the processes of that boot are
+ * counted again from the stored buckets as slots are made. A table that
+ * cannot be made (a full disk) is
  * left empty, and the process keeps its lock: then no process of the host
  * uses a table until all of them are gone, and every admission takes the
  * write transaction, so the processes never count two ways at once.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -75,10 +70,8 @@ struct admit_slot {
 };
 
 struct admit_hdr {
-	uint64_t	magic;
-	uint32_t	nslots, slot_size;
-	char		boot[40];       /* the kernel's boot id when it was made */
-	pthread_mutex_t	lock;
+	struct shfile_hdr	f;
+	pthread_mutex_t		lock;
 };
 
 #define HDR_SIZE	4096
@@ -96,88 +89,18 @@ struct admit {
 	size_t			 nmine;
 };
 
-void
-boot_id(char boot[40])
-{
-	ssize_t n = 0;
-	int fd;
-
-	memset(boot, 0, 40);
-	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, boot, 39);
-		close(fd);
-	}
-	if (n < 36)
-		memset(boot, 0, 40);
-}
-
-/* Clear the table of fd (held exclusively) and map it. 0 or -1 (errno). */
 static int
-table_make(struct admit *a, const char boot[40])
+table_init(void *base)
 {
-	pthread_mutexattr_t ma;
-	int e;
-
-	if (ftruncate(a->fd, 0) == -1)
-		return -1;
-	if ((e = posix_fallocate(a->fd, 0, TABLE_SIZE)) != 0) {
-		/* emptied, or without its magic: no process maps it */
-		if (ftruncate(a->fd, 0) == -1)
-			log_debug("store: admission table not emptied: %s",
-			    strerror(errno));
-		errno = e;
-		return -1;
-	}
-	a->h = mmap(NULL, TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
-	if (a->h == MAP_FAILED) {
-		a->h = NULL;
-		return -1;
-	}
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-	e = pthread_mutex_init(&a->h->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
-	if (e != 0) {
-		munmap(a->h, TABLE_SIZE);
-		a->h = NULL;
-		errno = e;
-		return -1;
-	}
-	a->h->nslots = ADMIT_SLOTS;
-	a->h->slot_size = sizeof(struct admit_slot);
-	memcpy(a->h->boot, boot, sizeof(a->h->boot));
-	__atomic_store_n(&a->h->magic, ADMIT_MAGIC, __ATOMIC_RELEASE);
-	return 0;
-}
-
-/* Map the table that another process made. 0, or -1 when there is none. */
-static int
-table_map(struct admit *a)
-{
-	struct stat sb;
-
-	if (fstat(a->fd, &sb) == -1 || sb.st_size != (off_t)TABLE_SIZE)
-		return -1;
-	a->h = mmap(NULL, TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
-	if (a->h == MAP_FAILED) {
-		a->h = NULL;
-		return -1;
-	}
-	if (__atomic_load_n(&a->h->magic, __ATOMIC_ACQUIRE) != ADMIT_MAGIC ||
-	    a->h->nslots != ADMIT_SLOTS ||
-	    a->h->slot_size != sizeof(struct admit_slot)) {
-		munmap(a->h, TABLE_SIZE);
-		a->h = NULL;
-		return -1;
-	}
-	return 0;
+	return shfile_mutex_init(&((struct admit_hdr *)base)->lock);
 }
 
 int
 admit_open(struct store *s)
 {
-	char path[4096], boot[40];
+	static const struct shfile_hdr want = { ADMIT_MAGIC, ADMIT_SLOTS,
+	    sizeof(struct admit_slot), "" };
+	char path[4096];
 	struct admit *a;
 
 	if (s->adm_tried)
@@ -187,28 +110,16 @@ admit_open(struct store *s)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return STORE_NOMEM;
 	s->adm_tried = 1;
-	a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	a->h = shfile_open(path, TABLE_SIZE, &want, table_init, &a->fd);
 	if (a->fd == -1) {
 		log_warn("store: no admission table %s (%s): usage limits are "
 		    "counted in the usage database", path, strerror(errno));
 		free(a);
 		return STORE_OK;
 	}
-	boot_id(boot);
-	if (flock(a->fd, LOCK_EX | LOCK_NB) == 0) {
-		if (table_map(a) == 0 && (boot[0] == '\0' ||
-		    memcmp(a->h->boot, boot, sizeof(boot)) != 0)) {
-			munmap(a->h, TABLE_SIZE);
-			a->h = NULL;
-		}
-		if (a->h == NULL && table_make(a, boot) == -1)
-			log_warn("store: cannot make the admission table %s (%s): "
-			    "usage limits are counted in the usage database",
-			    path, strerror(errno));
-		(void)flock(a->fd, LOCK_SH);    /* others may map it now */
-	} else if (flock(a->fd, LOCK_SH) == -1 || table_map(a) == -1)
-		log_warn("store: no admission table in %s: usage limits are "
-		    "counted in the usage database", path);
+	if (a->h == NULL)               /* the file and its lock are kept */
+		log_warn("store: no admission table in %s (%s): usage limits "
+		    "are counted in the usage database", path, strerror(errno));
 	s->adm = a;
 	return STORE_OK;
 }

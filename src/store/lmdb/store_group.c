@@ -20,6 +20,11 @@
  * transaction and returns the result: its write was flushed in the
  * leader's commit.
  *
+ * A writer that finds a leader at work first waits on a futex in the
+ * file for that leader to be done (up to WAIT_TIMES x WAIT_MS): the
+ * leader may have taken its slot, and then it has its result without
+ * queueing for the writer lock behind the other writers of that commit.
+ *
  * A leader holds a robust mutex of its own from before its commit until
  * its slots are done: LMDB lets go of the writer lock in the commit, and
  * the next holder must not take those slots for orphans, nor find its own
@@ -35,23 +40,20 @@
  * write larger than a slot) writes on its own, as before.
  *
  * Life. Workers map the file when they open the store (STORE_SERVE: before
- * their sandbox) and hold a shared flock on it. The one that gets it
- * exclusively keeps a file of this boot (its boot id is in the header),
- * as another worker may have made it a moment ago (flock's change from
- * exclusive to shared is not atomic), and the robust mutexes of processes
- * that died in this boot say so; it empties a file of an earlier boot,
- * whose mutexes may be held by processes that no longer exist (their
- * writes were answered to no one).
+ * their sandbox), as a file of the host's processes (store_shfile.c):
+ * kept within its boot, emptied after one (the writes of that boot's
+ * processes were answered to no one).
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -75,12 +77,12 @@ struct group_slot {
 };
 
 struct group_hdr {
-	uint64_t	magic;
-	uint32_t	nslots, slot_size;
+	struct shfile_hdr f;
 	/* for tests and the curious: group commits made, the writes in
 	 * them, and the writes put in slots */
 	uint64_t	commits, writes, queued;
-	char		boot[40];       /* the kernel's boot id when it was made */
+	uint32_t	leading;        /* a leader has taken its slots */
+	uint32_t	gen;            /* a futex: + 1 when a leader is done */
 	pthread_mutex_t	lock;           /* the slots' states */
 	pthread_mutex_t	lead;           /* held by a leader until its slots are
 					 * done, past its commit (which ends
@@ -101,106 +103,39 @@ slot_at(struct group *g, size_t i)
 	return (struct group_slot *)((char *)g->h + HDR_SIZE) + i;
 }
 
-static void
-robust_init(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t ma;
-
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(m, &ma);
-	pthread_mutexattr_destroy(&ma);
-}
-
-/* Empty the file of g (held exclusively): a new header and free slots. */
 static int
-file_make(struct group *g, const char boot[40])
+file_init(void *base)
 {
+	struct group_hdr *h = base;
 	size_t i;
 	int e;
 
-	if (ftruncate(g->fd, 0) == -1)
-		return -1;
-	if ((e = posix_fallocate(g->fd, 0, FILE_SIZE)) != 0) {
-		if (ftruncate(g->fd, 0) == -1)  /* no magic: no process maps it */
-			log_debug("store: group commit file not emptied: %s",
-			    strerror(errno));
-		errno = e;
-		return -1;
-	}
-	g->h = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
-	if (g->h == MAP_FAILED) {
-		g->h = NULL;
-		return -1;
-	}
-	robust_init(&g->h->lock);
-	robust_init(&g->h->lead);
+	if ((e = shfile_mutex_init(&h->lock)) != 0 ||
+	    (e = shfile_mutex_init(&h->lead)) != 0)
+		return e;
 	for (i = 0; i < GROUP_SLOTS; i++)
-		robust_init(&slot_at(g, i)->owner);
-	g->h->nslots = GROUP_SLOTS;
-	g->h->slot_size = sizeof(struct group_slot);
-	memcpy(g->h->boot, boot, sizeof(g->h->boot));
-	__atomic_store_n(&g->h->magic, GROUP_MAGIC, __ATOMIC_RELEASE);
-	return 0;
-}
-
-/* Map the file another process made. 0, or -1 when there is none. */
-static int
-file_map(struct group *g)
-{
-	struct stat sb;
-
-	if (fstat(g->fd, &sb) == -1 || sb.st_size != (off_t)FILE_SIZE)
-		return -1;
-	g->h = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
-	if (g->h == MAP_FAILED) {
-		g->h = NULL;
-		return -1;
-	}
-	if (__atomic_load_n(&g->h->magic, __ATOMIC_ACQUIRE) != GROUP_MAGIC ||
-	    g->h->nslots != GROUP_SLOTS ||
-	    g->h->slot_size != sizeof(struct group_slot)) {
-		munmap(g->h, FILE_SIZE);
-		g->h = NULL;
-		return -1;
-	}
+		if ((e = shfile_mutex_init(&((struct group_slot *)((char *)h +
+		    HDR_SIZE) + i)->owner)) != 0)
+			return e;
 	return 0;
 }
 
 void
 group_open(struct store *s)
 {
-	char path[4096], boot[40];
+	static const struct shfile_hdr want = { GROUP_MAGIC, GROUP_SLOTS,
+	    sizeof(struct group_slot), "" };
+	char path[4096];
 	struct group *g;
 
 	if (snprintf(path, sizeof(path), "%s/commitq", s->dir) >= (int)sizeof(path) ||
 	    (g = calloc(1, sizeof(*g))) == NULL)
 		return;
-	g->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (g->fd == -1) {
+	if ((g->h = shfile_open(path, FILE_SIZE, &want, file_init, &g->fd)) == NULL) {
 		log_warn("store: no group commit file %s (%s): each write is "
 		    "committed alone", path, strerror(errno));
-		free(g);
-		return;
-	}
-	boot_id(boot);
-	if (flock(g->fd, LOCK_EX | LOCK_NB) == 0) {
-		if (file_map(g) == 0 && (boot[0] == '\0' ||
-		    memcmp(g->h->boot, boot, sizeof(boot)) != 0)) {
-			munmap(g->h, FILE_SIZE);
-			g->h = NULL;
-		}
-		if (g->h == NULL && file_make(g, boot) == -1)
-			log_warn("store: cannot make the group commit file %s "
-			    "(%s): each write is committed alone", path,
-			    strerror(errno));
-		(void)flock(g->fd, LOCK_SH);    /* others may map it now */
-	} else if (flock(g->fd, LOCK_SH) == -1 || file_map(g) == -1)
-		log_warn("store: no group commit file in %s: each write is "
-		    "committed alone", path);
-	if (g->h == NULL) {
-		close(g->fd);
+		if (g->fd != -1)
+			close(g->fd);
 		free(g);
 		return;
 	}
@@ -307,7 +242,41 @@ settle(struct store *s, struct group *g, const uint32_t *idx, const int *res,
 		g->h->commits++;
 		g->h->writes += n;
 	}
+	g->h->leading = 0;
+	__atomic_add_fetch(&g->h->gen, 1, __ATOMIC_RELEASE);
 	hdr_unlock(g);
+	syscall(SYS_futex, &g->h->gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * While a leader is at work and sl is ready, wait (up to WAIT_MS a time)
+ * for it to be done: it may have taken sl, and then sl's owner need not
+ * take the writer lock at all. Returns 1 with sl done.
+ */
+#define WAIT_TIMES	4
+#define WAIT_MS		20
+static int
+wait_leader(struct group *g, struct group_slot *sl)
+{
+	struct timespec ts = { 0, WAIT_MS * 1000000L };
+	uint32_t gen, st;
+	int i, leading;
+
+	for (i = 0; i < WAIT_TIMES; i++) {
+		hdr_lock(g);
+		st = sl->state;
+		leading = g->h->leading;
+		gen = g->h->gen;
+		hdr_unlock(g);
+		if (st == SL_DONE)
+			return 1;
+		if (!leading || (st != SL_READY && st != SL_TAKEN))
+			return 0;
+		if (syscall(SYS_futex, &g->h->gen, FUTEX_WAIT, gen, &ts,
+		    NULL, 0) == -1 && errno == ETIMEDOUT)
+			return 0;
+	}
+	return 0;
 }
 
 /*
@@ -333,6 +302,7 @@ lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 			idx[n++] = (uint32_t)i;
 		}
 	}
+	g->h->leading = 1;
 	hdr_unlock(g);
 	for (i = 0; i < n && rc == 0; i++) {
 		sl = slot_at(g, idx[i]);
@@ -375,6 +345,14 @@ group_write(struct store *s, enum group_op op, const char *data, size_t len,
 	sl->state = SL_READY;
 	g->h->queued++;
 	hdr_unlock(g);
+	if (wait_leader(g, sl)) {
+		hdr_lock(g);
+		*result = sl->result;
+		sl->state = SL_FREE;
+		hdr_unlock(g);
+		pthread_mutex_unlock(&sl->owner);
+		return 1;
+	}
 	for (tries = 0;; tries++) {
 		/* the writer lock, then the leader's: a leader past its commit
 		 * has this slot done or ready when it lets go of its mutex */

@@ -6,6 +6,7 @@
 #define TC_STORE_INT_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include "store_ops.h"
 
 enum dbi_id {
@@ -85,8 +86,26 @@ int	usage_seed(struct store *s, MDB_txn *txn, const char *id, int64_t now,
  * admitting; 1 when id has a slot. Return 0 or an error code, but
  * admit_window.
  */
-/* This boot's id, from the kernel, into boot (all zero when unknown). */
-void	boot_id(char boot[40]);
+/*
+ * A file that the processes of a host map together (store_shfile.c),
+ * starting with a shfile_hdr. shfile_open opens path into *fdp (-1: not
+ * opened; the caller closes it, and with it the flock it holds) and maps
+ * its size bytes: kept when of this boot with want's magic, nslots and
+ * slot_size, or made anew (zeroed, then init(base) for what follows the
+ * header) when no other process has it. NULL (errno) when there is none:
+ * a process that could not make it keeps *fdp open, and so no other
+ * process makes it while that one lives.
+ */
+#define SHFILE_BOOT	40
+struct shfile_hdr {
+	uint64_t	magic;
+	uint32_t	nslots, slot_size;
+	char		boot[SHFILE_BOOT];      /* the kernel's boot id */
+};
+void	*shfile_open(const char *path, size_t size, const struct shfile_hdr *want,
+	    int (*init)(void *base), int *fdp);
+/* A robust, process-shared mutex. 0 or an errno code. */
+int	shfile_mutex_init(pthread_mutex_t *);
 int	admit_open(struct store *);
 void	admit_close(struct store *);
 int	admit_usable(const struct store *);
