@@ -48,6 +48,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -201,6 +202,30 @@ def parse_time(s):
         frac = float("0." + f)
     dt = datetime.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S")
     return dt.replace(tzinfo=datetime.timezone.utc).timestamp() + frac
+
+
+def concurrently(fns):
+    """Call each of fns in a thread of its own, released together;
+    returns the results in order (AssertionError if one raised)."""
+    barrier = threading.Barrier(len(fns))
+    out = [None] * len(fns)
+
+    def run(i):
+        try:
+            barrier.wait(30)
+            out[i] = fns[i]()
+        except Exception as e:          # noqa: BLE001 - reported below
+            out[i] = e
+    threads = [threading.Thread(target=run, args=(i,))
+               for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for r in out:
+        if isinstance(r, BaseException):
+            raise AssertionError("a concurrent request failed: %r" % (r,))
+    return out
 
 
 def is_uuid4(s):

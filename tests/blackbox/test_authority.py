@@ -8,9 +8,10 @@ limits are exact under concurrent uses, and a login lockout lets exactly
 login_max_failures guesses through however many arrive at once.
 """
 
-import threading
+import functools
 import time
 
+import harness
 from harness import ALICE, BOB, InstanceTestCase, Instance, started
 
 RULES = ["* /admin admin.all", "GET /tools/ tools.read",
@@ -22,24 +23,7 @@ NO_GRANT = "Cannot grant permission '%s' - not in your effective permissions."
 
 def concurrently(n, fn):
     """fn(i) in n threads released together; the results in order."""
-    barrier = threading.Barrier(n)
-    out = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait(30)
-            out[i] = fn(i)
-        except Exception as e:          # noqa: BLE001 - raised below
-            out[i] = e
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    for r in out:
-        if isinstance(r, BaseException):
-            raise AssertionError("a concurrent request failed: %r" % (r,))
-    return out
+    return harness.concurrently([functools.partial(fn, i) for i in range(n)])
 
 
 class DemotedOwner(InstanceTestCase):

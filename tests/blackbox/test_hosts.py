@@ -35,8 +35,8 @@ import time
 import unittest
 
 import harness
-from harness import (ADMIN, ALICE, BOB, MSG_DUP_NAME, Instance, started,
-                     wait_until)
+from harness import (ADMIN, ALICE, BOB, MSG_DUP_NAME, Instance, concurrently,
+                     started, wait_until)
 
 RULES = ["GET /tools/ tools.read", "* /tools/run tools.execute"]
 CONF = {"rule": RULES}
@@ -60,30 +60,6 @@ def setUpModule():
 def say(what):
     """One line of figures in the run's output."""
     print("      " + what, flush=True)
-
-
-def concurrently(fns):
-    """Call each of fns in a thread of its own, released together;
-    returns the results in order (AssertionError if one raised)."""
-    barrier = threading.Barrier(len(fns))
-    out = [None] * len(fns)
-
-    def run(i):
-        try:
-            barrier.wait(30)
-            out[i] = fns[i]()
-        except Exception as e:          # noqa: BLE001 - reported below
-            out[i] = e
-    threads = [threading.Thread(target=run, args=(i,))
-               for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    for r in out:
-        if isinstance(r, BaseException):
-            raise AssertionError("a concurrent request failed: %r" % (r,))
-    return out
 
 
 class HostsTestCase(unittest.TestCase):

@@ -22,6 +22,7 @@ that are too big, and a database that cannot be written.
   worker runs as "nobody"): see UnwritableDatabase for the current gap.
 """
 
+import functools
 import http.client
 import json
 import os
@@ -35,7 +36,7 @@ import unittest
 
 import harness
 from harness import (ADMIN, ALICE, FCGI, PASSWORDS, Instance,
-                     InstanceTestCase, wait_until)
+                     InstanceTestCase, concurrently, wait_until)
 
 WORKERS = 4
 
@@ -114,18 +115,8 @@ class ConcurrentCreates(InstanceTestCase):
         admin = self.login(ADMIN)
         before = None if harness.ON_PG else self.group_writes()
         names = ["at-once-%d" % k for k in range(16)] + ["same-name"] * 8
-        got = [None] * len(names)
-        barrier = threading.Barrier(len(names))
-
-        def run(k):
-            barrier.wait(30)
-            got[k] = self.inst.create_token(s, names[k])
-        threads = [threading.Thread(target=run, args=(k,))
-                   for k in range(len(names))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        got = concurrently([functools.partial(self.inst.create_token, s, n)
+                            for n in names])
         self.assertEqual([g[0] for g in got[:16]], [201] * 16, got[:16])
         self.assertEqual(sorted(g[0] for g in got[16:]), [201] + [409] * 7,
                          got[16:])
