@@ -62,6 +62,7 @@
 #define GROUP_MAGIC	0x3170756f72676374ULL   /* "tcgroup1" */
 #define GROUP_SLOTS	64
 #define GROUP_DATA	16384
+#define LEAD_PASSES	4               /* looks for ready slots a commit */
 
 enum slot_state { SL_FREE, SL_READY, SL_TAKEN, SL_DONE };
 
@@ -289,31 +290,38 @@ static int
 lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 {
 	uint32_t idx[GROUP_SLOTS];
-	int res[GROUP_SLOTS], rc = 0;
+	int res[GROUP_SLOTS], rc = 0, pass;
 	struct group_slot *sl;
 	MDB_txn *child;
-	size_t i, n = 0;
+	size_t i, m, n = 0;
 
-	hdr_lock(g);
-	for (i = 0; i < GROUP_SLOTS; i++) {
-		sl = slot_at(g, i);
-		if (sl->state == SL_READY || (orphans && sl->state == SL_TAKEN)) {
-			sl->state = SL_TAKEN;
-			idx[n++] = (uint32_t)i;
+	/* the slots made ready while the first ones were applied join too */
+	for (pass = 0; pass < LEAD_PASSES && rc == 0; pass++) {
+		m = n;
+		hdr_lock(g);
+		for (i = 0; i < GROUP_SLOTS; i++) {
+			sl = slot_at(g, i);
+			if (sl->state == SL_READY ||
+			    (orphans && pass == 0 && sl->state == SL_TAKEN)) {
+				sl->state = SL_TAKEN;
+				idx[n++] = (uint32_t)i;
+			}
 		}
-	}
-	g->h->leading = 1;
-	hdr_unlock(g);
-	for (i = 0; i < n && rc == 0; i++) {
-		sl = slot_at(g, idx[i]);
-		if ((rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
+		g->h->leading = 1;
+		hdr_unlock(g);
+		for (i = m; i < n && rc == 0; i++) {
+			sl = slot_at(g, idx[i]);
+			if ((rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
+				break;
+			if ((res[i] = apply(s, child, sl)) == 0)
+				res[i] = mdb_txn_commit(child);
+			else
+				mdb_txn_abort(child);
+			if (res[i] == MDB_MAP_FULL)
+				rc = MDB_MAP_FULL;
+		}
+		if (n == m)
 			break;
-		if ((res[i] = apply(s, child, sl)) == 0)
-			res[i] = mdb_txn_commit(child);
-		else
-			mdb_txn_abort(child);
-		if (res[i] == MDB_MAP_FULL)
-			rc = MDB_MAP_FULL;
 	}
 	if (rc != 0)
 		mdb_txn_abort(txn);
