@@ -59,7 +59,7 @@
 #include "log.h"
 #include "store_int.h"
 
-#define GROUP_MAGIC	0x3170756f72676374ULL   /* "tcgroup1" */
+#define GROUP_MAGIC	0x3270756f72676374ULL   /* "tcgroup2" */
 #define GROUP_SLOTS	64
 #define GROUP_DATA	16384
 #define LEAD_PASSES	4               /* looks for ready slots a commit */
@@ -99,9 +99,15 @@ struct group {
 };
 
 static struct group_slot *
+slot_in(struct group_hdr *h, size_t i)
+{
+	return (struct group_slot *)((char *)h + HDR_SIZE) + i;
+}
+
+static struct group_slot *
 slot_at(struct group *g, size_t i)
 {
-	return (struct group_slot *)((char *)g->h + HDR_SIZE) + i;
+	return slot_in(g->h, i);
 }
 
 static int
@@ -115,8 +121,7 @@ file_init(void *base)
 	    (e = shfile_mutex_init(&h->lead)) != 0)
 		return e;
 	for (i = 0; i < GROUP_SLOTS; i++)
-		if ((e = shfile_mutex_init(&((struct group_slot *)((char *)h +
-		    HDR_SIZE) + i)->owner)) != 0)
+		if ((e = shfile_mutex_init(&slot_in(h, i)->owner)) != 0)
 			return e;
 	return 0;
 }
@@ -380,14 +385,17 @@ group_write(struct store *s, enum group_op op, const char *data, size_t len,
 		hdr_unlock(g);
 		if (rc != 0)
 			break;  /* a taken slot is written and freed by its leader */
-		if (st != SL_READY && (st != SL_TAKEN || orphans != EOWNERDEAD)) {
+		/* done in another's commit, unless a leader died: then its
+		 * slots are this one's to write, whatever this slot's state */
+		if (st != SL_READY && orphans != EOWNERDEAD) {
 			pthread_mutex_unlock(&g->h->lead);
-			mdb_txn_abort(txn);     /* written in another's commit */
+			mdb_txn_abort(txn);
 			break;
 		}
 		if ((rc = lead(s, g, txn, orphans == EOWNERDEAD)) == 0) {
 			hdr_lock(g);
-			*result = sl->result;
+			if (sl->state == SL_DONE)
+				*result = sl->result;
 			hdr_unlock(g);
 			break;
 		}
