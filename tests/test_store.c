@@ -1591,3 +1591,33 @@ Test(store, group_file_is_kept_in_its_boot_and_emptied_after)
 	cr_expect_eq(group_counter(GC_QUEUED), 1);
 	cr_expect_str_eq(owner_names(&u), "boot-0 boot-1 boot-2");
 }
+
+/* A token larger than a slot (16 KiB) is committed on its own. */
+Test(store, a_token_larger_than_a_slot_is_committed_alone)
+{
+	struct user u;
+	struct token t;
+	char perm[256];
+	uint64_t q0;
+	int i;
+
+	mkuser(&u, "large@example.com", 0);
+	store_close(st);
+	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+	q0 = group_counter(GC_QUEUED);
+	mktoken(&t, &u, NULL, "large", util_now_ms(), 0);
+	json_object_object_add(t.scope, "permissions", json_object_new_array());
+	for (i = 0; i < 100; i++) {
+		/* "00042.ppp...": 200 characters, each one different */
+		snprintf(perm, sizeof(perm), "%05d.%0194d", i, 0);
+		memset(perm + 6, 'p', 194);
+		json_object_array_add(json_object_object_get(t.scope, "permissions"),
+		    json_object_new_string(perm));
+	}
+	cr_assert_eq(store_token_add(st, &t, NULL), STORE_OK);
+	token_free(&t);
+	cr_expect_eq(group_counter(GC_QUEUED), q0, "not through a slot");
+	cr_expect_str_eq(owner_names(&u), "large");
+	cr_assert_eq(add_token(&u, NULL, "small", 1, 0, NULL), STORE_OK);
+	cr_expect_eq(group_counter(GC_QUEUED), q0 + 1, "a small one is");
+}
