@@ -61,6 +61,33 @@ Test(util, uuid4_unique)
 		cr_assert_str_neq(u[i - 1], u[i]);
 }
 
+/* Version 7: lowercase, dashes, version and variant bits, the time in its
+ * first 48 bits, and unique. */
+Test(util, uuid7_format_time_and_unique)
+{
+	enum { N = 2000 };
+	static char	u[N][UUID_LEN + 1];
+	int64_t		before = util_now_ms(), ms;
+	size_t		i;
+
+	for (i = 0; i < N; i++) {
+		cr_assert_eq(util_uuid7(u[i]), 0);
+		cr_assert_eq(strlen(u[i]), UUID_LEN);
+		cr_assert(u[i][8] == '-' && u[i][13] == '-' && u[i][18] == '-' &&
+		    u[i][23] == '-', "%s", u[i]);
+		cr_assert_eq(strspn(u[i], "0123456789abcdef-"), UUID_LEN, "%s", u[i]);
+		cr_assert_eq(u[i][14], '7', "version nibble: %s", u[i]);
+		cr_assert(strchr("89ab", u[i][19]) != NULL, "variant: %s", u[i]);
+		ms = (int64_t)strtoull((char[]){ u[i][0], u[i][1], u[i][2],
+		    u[i][3], u[i][4], u[i][5], u[i][6], u[i][7], u[i][9],
+		    u[i][10], u[i][11], u[i][12], '\0' }, NULL, 16);
+		cr_assert(ms >= before && ms <= util_now_ms(), "time: %s", u[i]);
+	}
+	qsort(u, N, sizeof(u[0]), cmpstr);
+	for (i = 1; i < N; i++)
+		cr_assert_str_neq(u[i - 1], u[i]);
+}
+
 Test(util, team_id_format_and_unique)
 {
 	enum { N = 1000 };

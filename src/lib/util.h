@@ -28,6 +28,8 @@ int	 strlist_has(const struct strlist *, const char *);
 int	 util_random(void *buf, size_t n);
 /* Random UUID v4, lowercase with dashes, NUL-terminated (37 bytes). Returns 0 or -1. */
 int	 util_uuid4(char out[UUID_LEN + 1]);
+/* Time-ordered UUID v7 (RFC 9562): ms since the epoch, then random. */
+int	 util_uuid7(char out[UUID_LEN + 1]);
 /* Random team id: 16 random bytes as 32 lowercase hex (33 bytes). Returns 0 or -1. */
 int	 util_team_id(char out[TEAMID_LEN + 1]);
 int	 util_is_uuid(const char *);     /* 1 if lowercase UUID v4 with dashes */

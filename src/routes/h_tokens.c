@@ -206,7 +206,9 @@ fill_token(struct token *t, const struct token_input *in, const struct user *own
     const char *creator)
 {
 	memset(t, 0, sizeof(*t));
-	if (util_uuid4(t->id) == -1 || util_uuid4(t->jti) == -1)
+	/* the jti is time-ordered: the jti index of a create is appended to
+	 * (the id is a UUID v4, as API.md has it) */
+	if (util_uuid4(t->id) == -1 || util_uuid7(t->jti) == -1)
 		return -1;
 	memcpy(t->owner_id, owner->id, sizeof(t->owner_id));
 	memcpy(t->owner_email, owner->email, sizeof(t->owner_email));

@@ -122,6 +122,14 @@ class Create(TokenTestCase):
                                        "usage_limits": {}})
         jti2 = jwt_claims(self.mk(self.alice, "claims-2")[1])["jti"]
         self.assertNotEqual(jti2, c["jti"])
+        # the jti is a UUID v7 (README): its first 48 bits are the ms of
+        # its making, so a later token's sorts after; the id stays v4
+        for j in (c["jti"], jti2):
+            u = uuid.UUID(j)
+            self.assertEqual((u.version, str(u)), (7, j))
+        ms = [uuid.UUID(j).int >> 80 for j in (c["jti"], jti2)]
+        self.assertNear(ms[0], c["iat"] * 1000, 5000)
+        self.assertLessEqual(ms[0], ms[1])
 
     def test_raw_token_shown_only_once(self):
         tok, raw = self.mk(self.alice, "shown-once")
