@@ -1546,6 +1546,14 @@ Test(store, a_waiting_write_of_a_killed_worker_is_dropped, .timeout = 90)
 	cr_expect_eq(audit_creates(), 1);
 }
 
+/* Open st again as a worker does (STORE_SERVE: with the group commit). */
+static void
+reopen_as_worker(void)
+{
+	store_close(st);
+	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+}
+
 /* A group commit that fills the map grows it and writes the group again. */
 Test(store, the_map_grows_in_a_group_commit)
 {
@@ -1555,8 +1563,7 @@ Test(store, the_map_grows_in_a_group_commit)
 	int i;
 
 	mkuser(&a, "a@example.com", 0);
-	store_close(st);
-	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+	reopen_as_worker();
 	c0 = group_counter(GC_COMMITS);
 	for (i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "bulk-%d", i);
@@ -1602,8 +1609,7 @@ Test(store, a_token_larger_than_a_slot_is_committed_alone)
 	int i;
 
 	mkuser(&u, "large@example.com", 0);
-	store_close(st);
-	cr_assert_eq(store_open(&st, dir, 1, STORE_SERVE), STORE_OK);
+	reopen_as_worker();
 	q0 = group_counter(GC_QUEUED);
 	mktoken(&t, &u, NULL, "large", util_now_ms(), 0);
 	json_object_object_add(t.scope, "permissions", json_object_new_array());

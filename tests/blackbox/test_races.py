@@ -15,6 +15,7 @@ workers killed with SIGKILL in the middle of a stream of writes.
   -r lists only live processes) and nothing stale is left to clear.
 """
 
+import functools
 import os
 import random
 import re
@@ -59,25 +60,9 @@ class MultiWorkerTestCase(InstanceTestCase):
 
     def concurrently(self, n, fn):
         """Run fn(i) in n threads released together; returns the results
-        in order (an exception is returned, not raised)."""
-        barrier = threading.Barrier(n)
-        out = [None] * n
-
-        def run(i):
-            try:
-                barrier.wait(10)
-                out[i] = fn(i)
-            except Exception as e:      # noqa: BLE001 - reported by caller
-                out[i] = e
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        for r in out:
-            if isinstance(r, BaseException):
-                raise AssertionError("a concurrent request failed: %r" % (r,))
-        return out
+        in order (AssertionError if one raised)."""
+        return harness.concurrently([functools.partial(fn, i)
+                                     for i in range(n)])
 
 
 class SameNameRaces(MultiWorkerTestCase):
