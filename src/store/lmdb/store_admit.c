@@ -151,13 +151,10 @@ admit_usable(const struct store *s)
 static int
 table_lock(struct admit *a)
 {
-	int rc = pthread_mutex_lock(&a->h->lock);
+	int died, rc = shfile_mutex_lock(&a->h->lock, &died);
 
-	if (rc == EOWNERDEAD) {
+	if (died)
 		log_warn("store: a process died in the admission table; going on");
-		pthread_mutex_consistent(&a->h->lock);
-		rc = 0;
-	}
 	return rc;
 }
 

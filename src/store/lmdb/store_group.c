@@ -165,8 +165,9 @@ group_close(struct store *s)
 static void
 hdr_lock(struct group *g)
 {
-	if (pthread_mutex_lock(&g->h->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&g->h->lock);
+	int died;
+
+	(void)shfile_mutex_lock(&g->h->lock, &died);
 }
 
 static void
@@ -337,15 +338,61 @@ lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 	return rc == MDB_MAP_FULL ? rc : 0;
 }
 
+/*
+ * Have sl written through the writer lock: as the leader, or finding it
+ * done by another's commit. *result is its STORE_* code.
+ */
+static void
+write_through(struct store *s, struct group *g, struct group_slot *sl,
+    int *result)
+{
+	MDB_txn *txn;
+	int rc, tries, died;
+	uint32_t st;
+
+	for (tries = 0;; tries++) {
+		/* the writer lock, then the leader's: a leader past its commit
+		 * has this slot done or ready when it lets go of its mutex */
+		died = 0;
+		if ((rc = store_txn_begin(s->env, 0, &txn)) == 0)
+			(void)shfile_mutex_lock(&g->h->lead, &died);
+		hdr_lock(g);
+		st = sl->state;
+		/* withdrawn: a ready slot is taken by leaders under this lock
+		 * only */
+		if ((rc != 0 && st == SL_READY) || (rc == 0 &&
+		    st == SL_READY && tries >= MAP_GROW_TRIES))
+			sl->state = st = SL_FREE;
+		*result = st == SL_DONE ? sl->result : rc != 0 ?
+		    store_write_err(s->env, rc) : STORE_FULL;
+		hdr_unlock(g);
+		if (rc != 0)
+			return; /* a taken slot is written and freed by its leader */
+		/* done in another's commit, unless a leader died: then its
+		 * slots are this one's to write, whatever this slot's state */
+		if (st != SL_READY && !died) {
+			pthread_mutex_unlock(&g->h->lead);
+			mdb_txn_abort(txn);
+			return;
+		}
+		if (lead(s, g, txn, died) == 0) {
+			hdr_lock(g);
+			if (sl->state == SL_DONE)
+				*result = sl->result;
+			hdr_unlock(g);
+			return;
+		}
+		if (store_map_grow(s, s->env) != 0)
+			tries = MAP_GROW_TRIES;
+	}
+}
+
 int
 group_write(struct store *s, enum group_op op, const char *data, size_t len,
     const struct audit_event *ev, int *result)
 {
 	struct group *g = s->grp;
 	struct group_slot *sl;
-	MDB_txn *txn;
-	int rc, tries, orphans;
-	uint32_t st;
 
 	if (g == NULL || len > GROUP_DATA || (sl = slot_claim(g)) == NULL)
 		return 0;
@@ -361,47 +408,9 @@ group_write(struct store *s, enum group_op op, const char *data, size_t len,
 	if (wait_leader(g, sl)) {
 		hdr_lock(g);
 		*result = sl->result;
-		sl->state = SL_FREE;
 		hdr_unlock(g);
-		pthread_mutex_unlock(&sl->owner);
-		return 1;
-	}
-	for (tries = 0;; tries++) {
-		/* the writer lock, then the leader's: a leader past its commit
-		 * has this slot done or ready when it lets go of its mutex */
-		orphans = 0;
-		if ((rc = store_txn_begin(s->env, 0, &txn)) == 0 &&
-		    (orphans = pthread_mutex_lock(&g->h->lead)) == EOWNERDEAD)
-			pthread_mutex_consistent(&g->h->lead);
-		hdr_lock(g);
-		st = sl->state;
-		/* withdrawn: a ready slot is taken by leaders under this lock
-		 * only */
-		if ((rc != 0 && st == SL_READY) || (rc == 0 &&
-		    st == SL_READY && tries >= MAP_GROW_TRIES))
-			sl->state = st = SL_FREE;
-		*result = st == SL_DONE ? sl->result : rc != 0 ?
-		    store_write_err(s->env, rc) : STORE_FULL;
-		hdr_unlock(g);
-		if (rc != 0)
-			break;  /* a taken slot is written and freed by its leader */
-		/* done in another's commit, unless a leader died: then its
-		 * slots are this one's to write, whatever this slot's state */
-		if (st != SL_READY && orphans != EOWNERDEAD) {
-			pthread_mutex_unlock(&g->h->lead);
-			mdb_txn_abort(txn);
-			break;
-		}
-		if ((rc = lead(s, g, txn, orphans == EOWNERDEAD)) == 0) {
-			hdr_lock(g);
-			if (sl->state == SL_DONE)
-				*result = sl->result;
-			hdr_unlock(g);
-			break;
-		}
-		if (store_map_grow(s, s->env) != 0)
-			tries = MAP_GROW_TRIES;
-	}
+	} else
+		write_through(s, g, sl, result);
 	hdr_lock(g);
 	if (sl->state == SL_DONE)
 		sl->state = SL_FREE;

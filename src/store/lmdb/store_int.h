@@ -106,6 +106,9 @@ void	*shfile_open(const char *path, size_t size, const struct shfile_hdr *want,
 	    int (*init)(void *base), int *fdp);
 /* A robust, process-shared mutex. 0 or an errno code. */
 int	shfile_mutex_init(pthread_mutex_t *);
+/* Lock it, made consistent again when its holder died (*died = 1 then).
+ * 0 or an errno code. */
+int	shfile_mutex_lock(pthread_mutex_t *, int *died);
 int	admit_open(struct store *);
 void	admit_close(struct store *);
 int	admit_usable(const struct store *);

@@ -135,3 +135,16 @@ shfile_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_destroy(&ma);
 	return e;
 }
+
+int
+shfile_mutex_lock(pthread_mutex_t *m, int *died)
+{
+	int rc = pthread_mutex_lock(m);
+
+	*died = rc == EOWNERDEAD;
+	if (*died) {
+		pthread_mutex_consistent(m);
+		rc = 0;
+	}
+	return rc;
+}
