@@ -106,11 +106,15 @@ async function open({ width = 1280, height = 860 } = {}) {
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(10000);
-  /* pending: the API requests under way, for a failure to name them */
+  /* pending: the API requests under way at the server (no answer yet),
+   * for a failure to name them. An answered request leaves at its
+   * response: a page that drops the body of an answer it no longer needs
+   * (leaving a view) may get neither requestfinished nor requestfailed. */
   const log = { console: [], dialogs: [], pending: new Set(),
     get inflight() { return this.pending.size; } };
   const isApi = (r) => new URL(r.url()).pathname.startsWith('/api/');
   page.on('request', (r) => { if (isApi(r)) log.pending.add(r); });
+  page.on('response', (resp) => log.pending.delete(resp.request()));
   page.on('requestfinished', (r) => log.pending.delete(r));
   page.on('requestfailed', (r) => log.pending.delete(r));
   page.on('pageerror', (e) => pageErrors.push(e.message));
