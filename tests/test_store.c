@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1626,4 +1627,282 @@ Test(store, a_token_larger_than_a_slot_is_committed_alone)
 	cr_expect_str_eq(owner_names(&u), "large");
 	cr_assert_eq(add_token(&u, NULL, "small", 1, 0, NULL), STORE_OK);
 	cr_expect_eq(group_counter(GC_QUEUED), q0 + 1, "a small one is");
+}
+
+/*
+ * The token indexes (store_index.c): <dir>/index/<boot id>, a cache of the
+ * tokens made again from them when its generation is not the catalog's,
+ * when it is of another boot, and for a catalog of schema 1. The tests
+ * change the files with LMDB itself while no store has them open.
+ */
+static void
+index_dir(char *path, size_t size)
+{
+	char boot[64] = "";
+	FILE *f;
+
+	cr_assert_not_null(f = fopen("/proc/sys/kernel/random/boot_id", "r"));
+	cr_assert_not_null(fgets(boot, sizeof(boot), f));
+	fclose(f);
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(path, size, "%s/index/%s", dir, boot);
+}
+
+/* An LMDB environment at path, its txn and the named database name. */
+struct raw {
+	MDB_env	*env;
+	MDB_txn	*txn;
+};
+
+static MDB_dbi
+raw_open(struct raw *r, const char *path, const char *name)
+{
+	MDB_dbi d;
+
+	cr_assert_eq(mdb_env_create(&r->env), 0);
+	mdb_env_set_maxdbs(r->env, 32);
+	mdb_env_set_mapsize(r->env, 64 << 20);
+	cr_assert_eq(mdb_env_open(r->env, path, 0, 0600), 0, "%s", path);
+	cr_assert_eq(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
+	cr_assert_eq(mdb_dbi_open(r->txn, name, MDB_CREATE, &d), 0);
+	return d;
+}
+
+static MDB_dbi
+raw_dbi(struct raw *r, const char *name)
+{
+	MDB_dbi d;
+
+	cr_assert_eq(mdb_dbi_open(r->txn, name, MDB_CREATE, &d), 0);
+	return d;
+}
+
+static void
+raw_close(struct raw *r)
+{
+	cr_assert_eq(mdb_txn_commit(r->txn), 0);
+	mdb_env_close(r->env);
+}
+
+/* A token of u named name, added; its jti into jti. */
+static void
+add_jti(const struct user *u, const char *name, char jti[UUID_LEN + 1])
+{
+	struct token t;
+
+	mktoken(&t, u, NULL, name, util_now_ms(), 0);
+	cr_assert_eq(store_token_add(st, &t, NULL), STORE_OK);
+	memcpy(jti, t.jti, UUID_LEN + 1);
+	token_free(&t);
+}
+
+static int
+by_jti(const char *jti)
+{
+	struct token t;
+	int rc = store_token_by_jti(st, jti, &t);
+
+	if (rc == STORE_OK)
+		token_free(&t);
+	return rc;
+}
+
+/* Drop jti from the index at path, as a process that died between the
+ * catalog's commit and the index's would have; bump: move the index's
+ * generation off the catalog's, as that death does.
+ * No assertions: a child process runs it too. 0 or an LMDB code. */
+static int
+index_lose_jti(const char *path, const char *jti, int bump)
+{
+	MDB_val k = { strlen(jti), (void *)(uintptr_t)jti }, v;
+	uint64_t gen[2];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi d, state;
+	int rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(env, 8);
+	mdb_env_set_mapsize(env, 64 << 20);
+	if ((rc = mdb_env_open(env, path, 0, 0600)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		if ((rc = mdb_dbi_open(txn, "tok_jti", 0, &d)) == 0 &&
+		    (rc = mdb_dbi_open(txn, "state", 0, &state)) == 0 &&
+		    (rc = mdb_del(txn, d, &k, NULL)) == 0) {
+			k.mv_size = 5;
+			k.mv_data = "index";
+			if ((rc = mdb_get(txn, state, &k, &v)) == 0 &&
+			    v.mv_size != sizeof(gen))
+				rc = MDB_CORRUPTED;
+		}
+		if (rc == 0) {
+			memcpy(gen, v.mv_data, sizeof(gen));
+			gen[1] += bump;
+			v.mv_data = gen;
+			rc = mdb_put(txn, state, &k, &v, 0);
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+Test(store, index_is_made_again_when_its_generation_is_not_the_catalogs)
+{
+	struct user u;
+	char j1[UUID_LEN + 1], j2[UUID_LEN + 1];
+
+	char path[256];
+
+	mkuser(&u, "gen@example.com", 0);
+	add_jti(&u, "one", j1);
+	add_jti(&u, "two", j2);
+	store_close(st);
+	st = NULL;
+	index_dir(path, sizeof(path));
+	cr_assert_eq(index_lose_jti(path, j1, 0), 0);   /* not counted */
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_expect_eq(by_jti(j1), STORE_NOTFOUND, "a cache is trusted at its "
+	    "generation: this shows what the generation does below");
+	store_close(st);
+	st = NULL;
+	cr_assert_eq(index_lose_jti(path, j2, 1), 0);   /* counted */
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_expect_eq(by_jti(j1), STORE_OK, "made again from the tokens");
+	cr_expect_eq(by_jti(j2), STORE_OK);
+	cr_expect_str_eq(owner_names(&u), "one two");
+}
+
+/* The same, found by the next write of a store open all along (a
+ * worker), when another process left the generations apart. */
+Test(store, the_next_write_makes_the_index_again_when_its_generation_differs)
+{
+	struct user u;
+	char j1[UUID_LEN + 1], j2[UUID_LEN + 1], path[256];
+	pid_t pid;
+	int status;
+
+	mkuser(&u, "gen2@example.com", 0);
+	add_jti(&u, "one", j1);
+	index_dir(path, sizeof(path));
+	if ((pid = fork()) == 0)
+		_exit(index_lose_jti(path, j1, 1) == 0 ? 0 : 1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_expect_eq(by_jti(j1), STORE_NOTFOUND, "a reader does not look");
+	add_jti(&u, "two", j2);
+	cr_expect_eq(by_jti(j1), STORE_OK, "the writer made it again");
+	cr_expect_eq(by_jti(j2), STORE_OK);
+	cr_expect_str_eq(owner_names(&u), "one two");
+}
+
+Test(store, index_of_an_earlier_boot_is_removed_and_made_again)
+{
+	struct user u;
+	char j1[UUID_LEN + 1], path[256], old[300];
+	struct stat sb;
+
+	mkuser(&u, "boot2@example.com", 0);
+	add_jti(&u, "one", j1);
+	store_close(st);
+	st = NULL;
+	index_dir(path, sizeof(path));
+	snprintf(old, sizeof(old), "%s/index/00000000-0000-4000-8000-000000000000", dir);
+	cr_assert_eq(rename(path, old), 0);
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_expect_eq(stat(old, &sb), -1, "an earlier boot's is removed");
+	cr_expect_eq(stat(path, &sb), 0, "this boot's is made");
+	cr_expect_eq(by_jti(j1), STORE_OK);
+	cr_expect_str_eq(owner_names(&u), "one");
+}
+
+/* Readers skip an index entry whose token they do not find: a write
+ * committed in the index, not yet (or never) in the catalog. */
+Test(store, a_listing_skips_an_entry_without_its_token)
+{
+	struct user u;
+	char j1[UUID_LEN + 1], path[256], key[1 + UUID_LEN + 8 + UUID_LEN];
+	struct raw r;
+	MDB_val k = { sizeof(key), key }, v;
+	uint64_t be = htobe64((uint64_t)INT64_MAX), exp = 0;
+	struct token *tv;
+	size_t n;
+	uint64_t total;
+	MDB_dbi d;
+
+	mkuser(&u, "skip@example.com", 0);
+	add_jti(&u, "real", j1);
+	store_close(st);
+	st = NULL;
+	index_dir(path, sizeof(path));
+	d = raw_open(&r, path, "tok_idx");
+	key[0] = 'o';                   /* the owner's held set, newest first */
+	memcpy(key + 1, u.id, UUID_LEN);
+	be = htobe64((uint64_t)(INT64_MAX - util_now_ms() - 1000));
+	memcpy(key + 1 + UUID_LEN, &be, 8);
+	memcpy(key + 1 + UUID_LEN + 8, "cccccccc-0000-4000-8000-000000000000", UUID_LEN);
+	v.mv_size = sizeof(exp);
+	v.mv_data = &exp;
+	cr_assert_eq(mdb_put(r.txn, d, &k, &v, 0), 0);
+	raw_close(&r);
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_assert_eq(store_token_list(st, TOKSET_OWNER, u.id, 0, util_now_ms(), 0,
+	    10, &tv, &n, &total), STORE_OK);
+	cr_expect_eq(n, 1);
+	cr_expect_str_eq(tv[0].name, "real");
+	tokens_free(tv, n);
+}
+
+/* A catalog of schema 1 keeps its indexes: opened by this version, they
+ * are dropped from it and made in the index environment. */
+Test(store, a_schema_1_catalog_has_its_indexes_moved_out)
+{
+	struct user u;
+	char j1[UUID_LEN + 1], path[256];
+	struct raw r;
+	MDB_val k = { 6, "schema" }, v = { 1, "1" };
+	MDB_dbi meta, d;
+	static const char *const old[] = {
+		"tok_jti", "tok_name", "tok_idx", "tok_cnt", "tok_exp"
+	};
+	size_t i;
+
+	mkuser(&u, "old@example.com", 0);
+	add_jti(&u, "one", j1);
+	store_close(st);
+	st = NULL;
+	/* what schema 1 looked like: its indexes in the catalog, no index
+	 * generation, no index environment */
+	meta = raw_open(&r, dir, "meta");
+	cr_assert_eq(mdb_put(r.txn, meta, &k, &v, 0), 0);
+	k.mv_size = 5;
+	k.mv_data = "index";
+	cr_assert_eq(mdb_del(r.txn, meta, &k, NULL), 0);
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		d = raw_dbi(&r, old[i]);
+		cr_assert_eq(mdb_put(r.txn, d, &k, &v, 0), 0);
+	}
+	raw_close(&r);
+	index_dir(path, sizeof(path));
+	rm_rf(path);
+
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
+	cr_expect_eq(by_jti(j1), STORE_OK);
+	cr_expect_str_eq(owner_names(&u), "one");
+	store_close(st);
+	st = NULL;
+	meta = raw_open(&r, dir, "meta");
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++)
+		cr_expect_eq(mdb_dbi_open(r.txn, old[i], 0, &d), MDB_NOTFOUND,
+		    "%s dropped", old[i]);
+	k.mv_size = 6;
+	k.mv_data = "schema";
+	cr_assert_eq(mdb_get(r.txn, meta, &k, &v), 0);
+	cr_expect(v.mv_size == 1 && memcmp(v.mv_data, "2", 1) == 0);
+	raw_close(&r);
+	cr_assert_eq(store_open(&st, dir, 1, 0), STORE_OK);
 }

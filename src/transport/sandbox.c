@@ -61,6 +61,8 @@ static const int plain[] = {
 	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(write),
 	SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(lseek),
 	SCMP_SYS(close), SCMP_SYS(fdatasync),
+	/* room kept in the token indexes' file (store_index.c) */
+	SCMP_SYS(fallocate),
 	/* glibc's fstat() (AT_EMPTY_PATH); write_err's fstatvfs() */
 	SCMP_SYS(newfstatat), SCMP_SYS(fstatfs),
 	/* libfcgi (Debian's, with poll): a connection's data, its close */

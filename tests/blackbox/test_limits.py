@@ -548,6 +548,38 @@ class UnwritableDatabase(unittest.TestCase):
             self.assertNotIn("Segmentation", e)
             self.assertNotIn("AddressSanitizer", e)
 
+    def test_reads_work_without_this_boots_token_indexes(self):
+        """The token indexes are a cache of the tokens, kept a boot
+        (store_index.c). Without this boot's (after a reboot), a read-only
+        worker makes a private copy from the tokens, in TMPDIR, whose
+        files it removes as soon as they are open."""
+        idx = os.path.join(self.inst.db, "index")
+        for d, _, _ in os.walk(idx):
+            os.chmod(d, 0o755)
+        os.chmod(self.inst.db, 0o755)
+        shutil.rmtree(idx)
+        os.chmod(self.inst.db, 0o555 if not self.runas else 0o755)
+        tmp = os.path.join(self.inst.dir, "tmp")   # nobody reaches it
+        os.mkdir(tmp)
+        os.chmod(tmp, 0o777)
+        extra = {"TMPDIR": tmp}
+        st, out, err = self.cgi("POST", "/auth/login", json.dumps(
+            {"email": ALICE, "password": PASSWORDS[ALICE]}).encode(),
+            extra=extra)
+        self.assertEqual(st, 200, err)
+        self.assertIn("made a private copy in %s/tokencat-index-" % tmp, err)
+        sess = out["access_token"]
+        st, out, err = self.cgi("GET", "/tokens", token=sess, extra=extra)
+        self.assertEqual(st, 200, err)
+        self.assertEqual(sorted(t["name"] for t in out["tokens"]),
+                         ["ro-free", "ro-limited"])
+        self.assertEqual(out["total"], 2)
+        hdrs = dict(extra, HTTP_X_ORIGINAL_URI="/tools/x")
+        st, out, err = self.cgi("GET", "/auth/check", token=self.free,
+                                extra=hdrs)
+        self.assertEqual(st, 200, err)
+        self.assertEqual(os.listdir(tmp), [], "each copy is removed")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -22,8 +22,7 @@
 
 static const char *const dbi_names[DB__MAX] = {
 	"meta", "users", "user_email", "teams", "team_name", "members",
-	"user_teams", "tokens", "tok_jti", "tok_name", "tok_idx",
-	"tok_cnt", "tok_exp", "jti_rev", "login", "audit",
+	"user_teams", "tokens", "jti_rev", "login", "audit",
 	"invites", "invite_email"
 };
 
@@ -100,19 +99,25 @@ store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
 	return rc;
 }
 
+static int
+rslot(const struct store *s, MDB_env *env)
+{
+	return env == s->env ? RS_MAIN : env == s->uenv ? RS_USAGE : RS_INDEX;
+}
+
 /*
  * A read transaction on env: the cached one renewed (its reader slot kept,
  * see LMDB's mdb_txn_reset), or a fresh one when the cached one is in use
  * or cannot be renewed. *cached says which; end it with read_end().
  */
-static int
-read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
+int
+store_read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
 {
-	int i = env == s->env ? 0 : 1, rc;
+	int i = rslot(s, env), rc;
 
 	*cached = 0;
-	if (i == 0 && s->snap) {                /* inside store_snapshot */
-		*txn = s->rtxn[0];
+	if (i != RS_USAGE && s->snap) {         /* inside store_snapshot */
+		*txn = s->rtxn[i];
 		*cached = 2;
 		return 0;
 	}
@@ -133,8 +138,8 @@ read_begin(struct store *s, MDB_env *env, MDB_txn **txn, int *cached)
 	return rc;
 }
 
-static void
-read_end(struct store *s, MDB_env *env, MDB_txn *txn, int cached)
+void
+store_read_end(struct store *s, MDB_env *env, MDB_txn *txn, int cached)
 {
 	if (cached == 2)                        /* store_snapshot_end's */
 		return;
@@ -143,7 +148,7 @@ read_end(struct store *s, MDB_env *env, MDB_txn *txn, int cached)
 		return;
 	}
 	mdb_txn_reset(txn);
-	s->rbusy[env == s->env ? 0 : 1] = 0;
+	s->rbusy[rslot(s, env)] = 0;
 }
 
 /* Drop the cached read transactions (before the map grows or at close). */
@@ -152,7 +157,7 @@ store_read_cache_drop(struct store *s)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < RS__MAX; i++) {
 		if (s->rtxn[i] != NULL && !s->rbusy[i])
 			mdb_txn_abort(s->rtxn[i]);
 		if (!s->rbusy[i])
@@ -160,18 +165,33 @@ store_read_cache_drop(struct store *s)
 	}
 }
 
+/* The index environment when it is one of its own. */
+static MDB_env *
+own_ienv(const struct store *s)
+{
+	return s->ienv != s->env ? s->ienv : NULL;
+}
+
 int
 lmdb_snapshot(struct store *s)
 {
-	MDB_txn *txn;
-	int rc, cached;
+	MDB_txn *txn, *itxn;
+	int rc, cached, icached = 1;
 
 	if (s->snap)
 		return STORE_OK;
-	if ((rc = read_begin(s, s->env, &txn, &cached)) != 0)
+	if ((rc = store_read_begin(s, s->env, &txn, &cached)) != 0)
 		return map_err(rc);
-	if (!cached) {                  /* the cached one is busy: no snapshot */
-		mdb_txn_abort(txn);
+	/* the indexes after the catalog: they hold all it holds */
+	if (cached && own_ienv(s) != NULL &&
+	    (rc = store_read_begin(s, s->ienv, &itxn, &icached)) != 0) {
+		store_read_end(s, s->env, txn, cached);
+		return map_err(rc);
+	}
+	if (!cached || !icached) {      /* the cached one is busy: no snapshot */
+		if (own_ienv(s) != NULL && cached)
+			store_read_end(s, s->ienv, itxn, icached);
+		store_read_end(s, s->env, txn, cached);
 		return STORE_OK;
 	}
 	s->snap = 1;
@@ -184,7 +204,9 @@ lmdb_snapshot_end(struct store *s)
 	if (!s->snap)
 		return;
 	s->snap = 0;
-	read_end(s, s->env, s->rtxn[0], 1);
+	store_read_end(s, s->env, s->rtxn[RS_MAIN], 1);
+	if (own_ienv(s) != NULL)
+		store_read_end(s, s->ienv, s->rtxn[RS_INDEX], 1);
 }
 
 int
@@ -195,10 +217,10 @@ store_read_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 
 	if (env == NULL)                /* no usage environment (read-only) */
 		return STORE_RDONLY;
-	if ((rc = read_begin(s, env, &txn, &cached)) != 0)
+	if ((rc = store_read_begin(s, env, &txn, &cached)) != 0)
 		return map_err(rc);
 	rc = fn(s, txn, arg);
-	read_end(s, env, txn, cached);
+	store_read_end(s, env, txn, cached);
 	return map_err(rc);
 }
 
@@ -223,7 +245,7 @@ store_write_err(MDB_env *env, int rc)
  */
 static int
 write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
-    const struct audit_event *ev)
+    const struct audit_event *ev, int idx)
 {
 	MDB_txn *txn;
 	int rc, tries;
@@ -233,17 +255,32 @@ write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
 	for (tries = 0; tries < MAP_GROW_TRIES; tries++) {
 		if ((rc = store_txn_begin(env, 0, &txn)) != 0)
 			return map_err(rc);
-		if ((rc = fn(s, txn, arg)) != 0 ||
-		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0)) {
+		s->ifull = 0;
+		/* with idx, the indexes too, committed after (store_index.c) */
+		if ((idx && (rc = index_begin(s, txn, 1)) != 0) ||
+		    (rc = fn(s, txn, arg)) != 0 ||
+		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0) ||
+		    (idx && (rc = index_count(s, txn)) != 0)) {
+			if (idx)
+				index_abort(s);
 			mdb_txn_abort(txn);
+			if (rc == MDB_MAP_FULL &&
+			    store_map_grow(s, s->ifull ? s->ienv : env) == 0)
+				continue;
+			return store_write_err(env, rc);
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0) {
+			if (idx)
+				index_abort(s);
 			if (rc == MDB_MAP_FULL && store_map_grow(s, env) == 0)
 				continue;
 			return store_write_err(env, rc);
 		}
-		if ((rc = mdb_txn_commit(txn)) == MDB_MAP_FULL &&
-		    store_map_grow(s, env) == 0)
-			continue;
-		return store_write_err(env, rc);
+		/* the change is stored: a failure of the indexes' commit
+		 * leaves them behind, to be made again now */
+		if (idx && index_commit(s) != 0)
+			index_repair(s);
+		return STORE_OK;
 	}
 	return STORE_FULL;
 }
@@ -257,40 +294,70 @@ store_read(struct store *s, txn_fn fn, void *arg)
 int
 store_write_env(struct store *s, MDB_env *env, txn_fn fn, void *arg)
 {
-	return write_txn(s, env, fn, arg, NULL);
+	return write_txn(s, env, fn, arg, NULL, 0);
 }
 
 int
 store_write(struct store *s, txn_fn fn, void *arg)
 {
-	return write_txn(s, s->env, fn, arg, NULL);
+	return write_txn(s, s->env, fn, arg, NULL, 0);
 }
 
 int
 store_write_audited(struct store *s, txn_fn fn, void *arg,
     const struct audit_event *ev)
 {
-	return write_txn(s, s->env, fn, arg, ev);
+	return write_txn(s, s->env, fn, arg, ev, 0);
 }
 
-/* Open every named database, creating the missing ones. */
+int
+store_write_index(struct store *s, txn_fn fn, void *arg,
+    const struct audit_event *ev)
+{
+	return write_txn(s, s->env, fn, arg, ev, 1);
+}
+
+int
+store_read_index(struct store *s, txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc, cached;
+
+	if ((rc = store_read_begin(s, s->env, &txn, &cached)) != 0)
+		return map_err(rc);
+	if ((rc = index_begin(s, txn, 0)) == 0) {
+		rc = fn(s, txn, arg);
+		index_abort(s);
+	}
+	store_read_end(s, s->env, txn, cached);
+	return map_err(rc);
+}
+
+/*
+ * Open every named database, creating the missing ones. A catalog of
+ * schema 1 has its token indexes in it: they are dropped, and made again
+ * in the index environment (store_index.c).
+ */
 static int
 open_dbis(struct store *s, MDB_txn *txn, void *arg)
 {
-	static const char schema[] = "1";
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v;
-	int i, rc;
+	static const char schema[] = "2";
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" },
+	    v = { sizeof(schema) - 1, (void *)(uintptr_t)schema }, have;
+	size_t i;
+	int rc;
 
 	(void)arg;
 	for (i = 0; i < DB__MAX; i++)
 		if ((rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i])) != 0)
 			return rc;
-	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) == MDB_NOTFOUND) {
-		v.mv_size = sizeof(schema) - 1;
-		v.mv_data = (void *)(uintptr_t)schema;
-		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-	}
-	return rc;
+	if ((rc = index_drop_old(s, txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &have)) == 0 &&
+	    have.mv_size == v.mv_size && memcmp(have.mv_data, schema, v.mv_size) == 0)
+		return 0;               /* nothing written: no flush */
+	return rc == 0 || rc == MDB_NOTFOUND ?
+	    mdb_put(txn, s->dbi[DB_META], &k, &v, 0) : rc;
 }
 
 /* Create dir (0700) when asked to, and say whether a database is there. */
@@ -324,7 +391,8 @@ env_open(struct store *s, const char *dir, size_t map_mb, unsigned flags)
 	s->env = NULL;
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return rc;
-	mdb_env_set_maxdbs(s->env, DB__MAX + 2);
+	/* and the token indexes of schema 1 (store_index.c) */
+	mdb_env_set_maxdbs(s->env, DB__MAX + 8);
 	mdb_env_set_maxreaders(s->env, 512);
 	mdb_env_set_mapsize(s->env, map_mb << 20);
 	return mdb_env_open(s->env, dir, MDB_NOTLS | flags, 0600);
@@ -393,7 +461,8 @@ lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (rc != 0)
 		goto fail;
 	if (s->rdonly) {
-		if ((rc = open_dbis_ro(s)) != 0)
+		if ((rc = open_dbis_ro(s)) != 0 ||
+		    (rc = index_open_rdonly(s, map_mb)) != 0)
 			goto fail;
 		if ((rc = usage_open(s, map_mb, flags & STORE_SERVE)) != 0 &&
 		    rc != STORE_RDONLY) {
@@ -407,6 +476,7 @@ lmdb_open(struct store **sp, const char *dir, size_t map_mb, int flags)
 	if (dead > 0)
 		log_warn("store: cleared %d stale reader slot(s)", dead);
 	if ((rc = store_write(s, open_dbis, NULL)) != 0 ||
+	    (rc = map_err(index_open(s, map_mb))) != 0 ||
 	    (rc = usage_open(s, map_mb, flags & STORE_SERVE)) != 0) {
 		lmdb_close(s);
 		return rc;
@@ -425,10 +495,11 @@ lmdb_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	s->rbusy[0] = s->rbusy[1] = 0;
+	memset(s->rbusy, 0, sizeof(s->rbusy));
 	store_read_cache_drop(s);
 	usage_close(s);
 	group_close(s);
+	index_close(s);
 	if (s->env != NULL) {
 		if (!s->rdonly)
 			mdb_env_sync(s->env, 1);        /* for STORE_BULK */
@@ -476,13 +547,15 @@ struct meta_arg {
 	size_t		 outsz;
 };
 
-/* Keys of the meta database other than "schema" (kept by open_dbis). */
+/* Keys of the meta database other than "schema" (kept by open_dbis) and
+ * "index" (store_index.c). */
 static int
 meta_key_ok(const char *key)
 {
 	size_t n = strlen(key);
 
-	return n > 0 && n < 128 && strcmp(key, "schema") != 0;
+	return n > 0 && n < 128 && strcmp(key, "schema") != 0 &&
+	    strcmp(key, "index") != 0;
 }
 
 static int

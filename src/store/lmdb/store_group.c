@@ -13,9 +13,11 @@
  * has its result), copies its write into it as an operation and its
  * data (a token's record, GROUP_DATA bytes at most) with its audit event,
  * marks it ready and asks LMDB for the writer lock. Whoever gets that
- * lock next (the leader) takes every ready slot, applies each in its own
- * nested transaction (so that one failure, a taken name, fails that write
- * alone), commits once and marks the slots done with their results. A
+ * lock next (the leader) takes every ready slot, applies each (a write
+ * refused before it writes anything, a taken name, fails alone; any other
+ * failure fails them all), commits once and marks the slots done with
+ * their results. Not in nested transactions: LMDB allocates 2 MiB for
+ * each, in each environment (store_index.c). A
  * process whose slot is done when it gets the lock aborts that empty
  * transaction and returns the result: its write was flushed in the
  * leader's commit.
@@ -289,20 +291,22 @@ wait_leader(struct group *g, struct group_slot *sl)
 /*
  * As the holder of the writer lock (txn, which this ends) and of the
  * leader's mutex (released here), write every ready slot (and the taken
- * ones of a leader that died, when orphans) and commit, then mark them
- * done. Returns 0, or MDB_MAP_FULL with the slots ready again.
+ * ones of a leader that died, when orphans) and commit, the indexes
+ * next (store_index.c), then mark them done. Returns 0, or MDB_MAP_FULL
+ * with the slots ready again.
  */
 static int
 lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 {
 	uint32_t idx[GROUP_SLOTS];
-	int res[GROUP_SLOTS], rc = 0, pass;
+	int res[GROUP_SLOTS], rc, irc = 0, pass;
 	struct group_slot *sl;
-	MDB_txn *child;
 	size_t i, m, n = 0;
 
+	s->ifull = 0;
+	rc = index_begin(s, txn, 1);    /* failed: the slots fail with it */
 	/* the slots made ready while the first ones were applied join too */
-	for (pass = 0; pass < LEAD_PASSES && rc == 0; pass++) {
+	for (pass = 0; pass < LEAD_PASSES; pass++) {
 		m = n;
 		hdr_lock(g);
 		for (i = 0; i < GROUP_SLOTS; i++) {
@@ -316,25 +320,27 @@ lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 		g->h->leading = 1;
 		hdr_unlock(g);
 		for (i = m; i < n && rc == 0; i++) {
-			sl = slot_at(g, idx[i]);
-			if ((rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
-				break;
-			if ((res[i] = apply(s, child, sl)) == 0)
-				res[i] = mdb_txn_commit(child);
-			else
-				mdb_txn_abort(child);
-			if (res[i] == MDB_MAP_FULL)
-				rc = MDB_MAP_FULL;
+			res[i] = apply(s, txn, slot_at(g, idx[i]));
+			if (res[i] != 0 && res[i] != STORE_EXISTS &&
+			    res[i] != STORE_INVALID)
+				rc = res[i];    /* txn holds part of it */
 		}
-		if (n == m)
+		if (n == m || rc != 0)
 			break;
 	}
-	if (rc != 0)
+	if (rc == 0 && (rc = index_count(s, txn)) == 0) {
+		if ((rc = mdb_txn_commit(txn)) == 0)
+			irc = index_commit(s);
+		else
+			index_abort(s);
+	} else {
+		index_abort(s);
 		mdb_txn_abort(txn);
-	else
-		rc = mdb_txn_commit(txn);
+	}
 	settle(s, g, idx, res, n, rc, rc == MDB_MAP_FULL);
 	pthread_mutex_unlock(&g->h->lead);
+	if (irc != 0)                   /* not under the leader's mutex */
+		index_repair(s);
 	return rc == MDB_MAP_FULL ? rc : 0;
 }
 
@@ -382,7 +388,7 @@ write_through(struct store *s, struct group *g, struct group_slot *sl,
 			hdr_unlock(g);
 			return;
 		}
-		if (store_map_grow(s, s->env) != 0)
+		if (store_map_grow(s, s->ifull ? s->ienv : s->env) != 0)
 			tries = MAP_GROW_TRIES;
 	}
 }

@@ -11,8 +11,7 @@
 
 enum dbi_id {
 	DB_META, DB_USERS, DB_USER_EMAIL, DB_TEAMS, DB_TEAM_NAME, DB_MEMBERS,
-	DB_USER_TEAMS, DB_TOKENS, DB_TOK_JTI, DB_TOK_NAME, DB_TOK_IDX,
-	DB_TOK_CNT, DB_TOK_EXP, DB_JTI_REV, DB_LOGIN, DB_AUDIT,
+	DB_USER_TEAMS, DB_TOKENS, DB_JTI_REV, DB_LOGIN, DB_AUDIT,
 	DB_INVITES, DB_INVITE_EMAIL, DB__MAX
 };
 /* The first named database added after the first release: a read-only
@@ -26,6 +25,13 @@ struct group;
 
 enum udbi_id { UDB_USES, UDB_BUCKETS, UDB_DAILY, UDB_DAYPATH, UDB_LAST, UDB__MAX };
 
+/* The token indexes (store_token.c), in an environment of their own
+ * (store_index.c); IDB_STATE is that environment's own record. */
+enum idbi_id { IDB_JTI, IDB_NAME, IDB_IDX, IDB_CNT, IDB_EXP, IDB_STATE, IDB__MAX };
+
+/* The cached read transactions of a store: one an environment. */
+enum rslot { RS_MAIN, RS_USAGE, RS_INDEX, RS__MAX };
+
 /* The LMDB backend's store: starts with the ops (store_ops.h). */
 struct store {
 	const struct store_ops	*ops;
@@ -34,11 +40,21 @@ struct store {
 	char		*dir;
 	MDB_env		*uenv;          /* usage: <dir>/usage, no sync per commit */
 	MDB_dbi		 udbi[UDB__MAX];
+	/* the token indexes: <dir>/index/<boot id>, no sync per commit
+	 * (store_index.c); env itself for an older database opened
+	 * read-only, whose indexes are in it */
+	MDB_env		*ienv;
+	MDB_dbi		 idbi[IDB__MAX];
+	MDB_txn		*itxn;          /* the index transaction at work */
+	int		 ikind, icached; /* how itxn is held (store_index.c) */
+	int		 ifull;         /* its map was found full */
+	off_t		 ireserved;     /* its file's room kept (-1: cannot) */
 	/* one read transaction per environment, reset between uses and
 	 * renewed: keeps its reader slot, so no lock is taken per read */
-	MDB_txn		*rtxn[2];
-	int		 rbusy[2];
-	int		 snap;          /* rtxn[0] pinned by store_snapshot */
+	MDB_txn		*rtxn[RS__MAX];
+	int		 rbusy[RS__MAX];
+	int		 snap;          /* rtxn[RS_MAIN] and [RS_INDEX] pinned by
+					 * store_snapshot */
 	struct pending	*pend;          /* uses not yet written (store_usage.c) */
 	struct pending	*one;           /* store_use_admit's batch of one */
 	uint32_t	 upid;          /* pid in use keys, set at usage_open */
@@ -102,6 +118,8 @@ struct shfile_hdr {
 	uint32_t	nslots, slot_size;
 	char		boot[SHFILE_BOOT];      /* the kernel's boot id */
 };
+/* This boot's id (the kernel's), NUL-terminated; all zero when unknown. */
+void	shfile_boot_id(char boot[SHFILE_BOOT]);
 void	*shfile_open(const char *path, size_t size, const struct shfile_hdr *want,
 	    int (*init)(void *base), int *fdp);
 /* A robust, process-shared mutex. 0 or an errno code. */
@@ -147,13 +165,18 @@ int	group_write(struct store *, enum group_op op, const char *data,
 	    size_t len, const struct audit_event *ev, int *result);
 /* Add the token of record rec (its JSON, len bytes) in txn, as
  * store_token_add does, once: when a token with its id and jti is stored
- * already, *stored = 1 and nothing is written. */
+ * already, *stored = 1 and nothing is written. STORE_EXISTS (its id, jti
+ * or name taken) and STORE_INVALID (not a record) are found before
+ * anything is written; after any other failure txn must be aborted. */
 int	tx_token_add_record(struct store *, MDB_txn *txn, const char *rec,
 	    size_t len, int *stored);
 
 /* A unit of work inside one transaction; returns 0, an MDB_* or a STORE_* code. */
 typedef int (*txn_fn)(struct store *, MDB_txn *, void *arg);
 
+/* A read transaction of env, cached (*cached) or not; and its end. */
+int	store_read_begin(struct store *, MDB_env *env, MDB_txn **txn, int *cached);
+void	store_read_end(struct store *, MDB_env *env, MDB_txn *txn, int cached);
 /* Abort the cached read transactions (none may be in use). */
 void	store_read_cache_drop(struct store *);
 /* The same on another environment of s (the usage one). */
@@ -171,6 +194,47 @@ int	store_write(struct store *, txn_fn fn, void *arg);
  */
 int	store_write_audited(struct store *, txn_fn fn, void *arg,
 	    const struct audit_event *ev);
+
+/*
+ * The token indexes (store_index.c). Their environment is a cache of
+ * what the tokens database says, kept without a flush: each write of
+ * tokens writes the indexes in a transaction of their own, committed just
+ * after the catalog's, and both count the writes in a generation
+ * (IDB_STATE there, "index" in DB_META here). A generation that differs
+ * (a process that died between the two commits, or a failed second one),
+ * an environment of an earlier boot (a crash may have torn it: no sync)
+ * or none at all has the indexes made again from the tokens, under the
+ * catalog's writer lock. index_open opens them for a writable store,
+ * made again when needed; index_open_rdonly for a read-only one: the
+ * indexes of this boot when they are current, else those of an older
+ * database, kept in it, else a private copy made from the tokens (in
+ * files removed at once).
+ */
+int	index_open(struct store *, size_t map_mb);
+/* Drop from the catalog's txn the indexes that schema 1 kept there. */
+int	index_drop_old(struct store *, MDB_txn *txn);
+int	index_open_rdonly(struct store *, size_t map_mb);
+void	index_close(struct store *);
+/* Begin s->itxn, the index transaction paired with txn of the catalog:
+ * for a write, after making the indexes current (index_rebuild). */
+int	index_begin(struct store *, MDB_txn *txn, int write);
+/* Count the write in both generations (in txn, the catalog's write
+ * transaction, and in s->itxn); once txn is committed, index_commit
+ * commits s->itxn (failed: the indexes are behind, and index_repair,
+ * called without any lock of store_group.c held, makes them current);
+ * if txn is not, index_abort ends s->itxn. */
+int	index_count(struct store *, MDB_txn *txn);
+int	index_commit(struct store *);
+void	index_repair(struct store *);
+void	index_abort(struct store *);
+/* Run fn in a read (write: durable, with the audit event ev) transaction
+ * of the catalog, with s->itxn paired with it. A STORE_* code. */
+int	store_read_index(struct store *, txn_fn fn, void *arg);
+int	store_write_index(struct store *, txn_fn fn, void *arg,
+	    const struct audit_event *ev);
+/* Every index entry of every token in txn, into s->itxn (store_token.c);
+ * *n counts the tokens. */
+int	tx_token_index_all(struct store *, MDB_txn *txn, size_t *n);
 /* Write the audit event e (at 0: now) inside txn (store_audit.c). */
 int	audit_put(struct store *, MDB_txn *txn, const struct audit_event *e);
 

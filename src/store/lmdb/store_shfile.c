@@ -23,9 +23,8 @@
 #include "log.h"
 #include "store_int.h"
 
-/* This boot's id into boot (all zero when unknown). */
-static void
-boot_id(char boot[SHFILE_BOOT])
+void
+shfile_boot_id(char boot[SHFILE_BOOT])
 {
 	ssize_t n = 0;
 	int fd;
@@ -104,7 +103,7 @@ shfile_open(const char *path, size_t size, const struct shfile_hdr *want,
 	if ((*fdp = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
 		return NULL;
-	boot_id(boot);
+	shfile_boot_id(boot);
 	if (flock(*fdp, LOCK_EX | LOCK_NB) == 0) {
 		if ((h = file_map(*fdp, size, want)) != NULL && (boot[0] == '\0' ||
 		    memcmp(h->boot, boot, SHFILE_BOOT) != 0)) {

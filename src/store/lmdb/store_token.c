@@ -1,7 +1,11 @@
 /*
  * store_token.c - token records and their indexes.
  *
+ * In the catalog, durable:
  * tokens:   token id -> JSON record (never the raw token: only its SHA-256)
+ *
+ * In the index environment (store_index.c), made again from the records
+ * when in doubt, through s->itxn:
  * tok_jti:  jti -> token id
  * tok_name: owner id + team id (or 32 '-') + SHA-256 hex of the name -> token id,
  *           only for "held" tokens (is_active and not revoked): the
@@ -29,6 +33,42 @@
 #define SUFFIX_LEN	(8 + UUID_LEN)  /* index key after the set: time, id */
 #define IDX_KEY_MAX	(SET_MAX + 8 + UUID_LEN)
 #define NAME_KEY_LEN	(UUID_LEN + TEAMID_LEN + SHA256_HEX)
+
+/* --- the index databases, through s->itxn --- */
+
+static int
+ix_put(struct store *s, int db, const void *k, size_t kl, const void *v,
+    size_t vl, unsigned flags)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k }, val = { vl, (void *)(uintptr_t)v };
+	int rc = mdb_put(s->itxn, s->idbi[db], &key, &val, flags);
+
+	if (rc == MDB_MAP_FULL)
+		s->ifull = 1;
+	return rc;
+}
+
+static int
+ix_del(struct store *s, int db, const void *k, size_t kl)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k };
+
+	return mdb_del(s->itxn, s->idbi[db], &key, NULL);
+}
+
+static int
+ix_get(struct store *s, int db, const void *k, size_t kl, MDB_val *v)
+{
+	MDB_val key = { kl, (void *)(uintptr_t)k };
+
+	return mdb_get(s->itxn, s->idbi[db], &key, v);
+}
+
+static int
+ix_cursor(struct store *s, int db, MDB_cursor **c)
+{
+	return mdb_cursor_open(s->itxn, s->idbi[db], c);
+}
 
 void
 token_free(struct token *t)
@@ -206,23 +246,23 @@ set_key(char *key, const char *set, size_t sl, uint64_t value, const char *id)
 }
 
 static int
-count_add(struct store *s, MDB_txn *txn, const char *set, size_t sl, int delta)
+count_add(struct store *s, const char *set, size_t sl, int delta)
 {
-	MDB_val k = { sl, (void *)(uintptr_t)set }, v;
+	MDB_val v;
 	uint64_t n = 0;
-	int rc = mdb_get(txn, s->dbi[DB_TOK_CNT], &k, &v);
+	int rc = ix_get(s, IDB_CNT, set, sl, &v);
 
 	if (rc == 0 && v.mv_size == sizeof(n))
 		memcpy(&n, v.mv_data, sizeof(n));
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	n = delta < 0 ? (n > 0 ? n - 1 : 0) : n + 1;
-	return db_put(s, txn, DB_TOK_CNT, set, sl, &n, sizeof(n), 0);
+	return ix_put(s, IDB_CNT, set, sl, &n, sizeof(n), 0);
 }
 
 /* Add (add = 1) or remove t's entries in one set. */
 static int
-set_entry(struct store *s, MDB_txn *txn, const struct token *t, const char *set,
+set_entry(struct store *s, const struct token *t, const char *set,
     size_t sl, int held, int add)
 {
 	char key[IDX_KEY_MAX];
@@ -230,15 +270,15 @@ set_entry(struct store *s, MDB_txn *txn, const struct token *t, const char *set,
 	size_t kl = set_key(key, set, sl, (uint64_t)(INT64_MAX - t->created_at), t->id);
 	int rc;
 
-	rc = add ? db_put(s, txn, DB_TOK_IDX, key, kl, &exp, sizeof(exp), 0) :
-	    db_del(s, txn, DB_TOK_IDX, key, kl);
-	if (rc != 0 || (rc = count_add(s, txn, set, sl, add ? 1 : -1)) != 0)
+	rc = add ? ix_put(s, IDB_IDX, key, kl, &exp, sizeof(exp), 0) :
+	    ix_del(s, IDB_IDX, key, kl);
+	if (rc != 0 || (rc = count_add(s, set, sl, add ? 1 : -1)) != 0)
 		return rc;
 	if (!held || t->expires_at == 0)
 		return 0;
 	kl = set_key(key, set, sl, (uint64_t)t->expires_at, t->id);
-	return add ? db_put(s, txn, DB_TOK_EXP, key, kl, "", 0, 0) :
-	    db_del(s, txn, DB_TOK_EXP, key, kl);
+	return add ? ix_put(s, IDB_EXP, key, kl, "", 0, 0) :
+	    ix_del(s, IDB_EXP, key, kl);
 }
 
 static void
@@ -257,7 +297,7 @@ name_key(const struct token *t, char key[NAME_KEY_LEN])
 
 /* Add or remove every index entry of t: sets, held sets and the held name. */
 static int
-index_token(struct store *s, MDB_txn *txn, const struct token *t, int add)
+index_token(struct store *s, const struct token *t, int add)
 {
 	char set[SET_MAX], nk[NAME_KEY_LEN];
 	size_t sl;
@@ -266,21 +306,20 @@ index_token(struct store *s, MDB_txn *txn, const struct token *t, int add)
 	for (i = 0; i < NSETS; i++) {
 		if ((sl = set_name(t, i, 0, set)) == 0)
 			continue;
-		if ((rc = set_entry(s, txn, t, set, sl, 0, add)) != 0)
+		if ((rc = set_entry(s, t, set, sl, 0, add)) != 0)
 			return rc;
 		if (!token_held(t))
 			continue;
 		set_name(t, i, 1, set);
-		if ((rc = set_entry(s, txn, t, set, sl, 1, add)) != 0)
+		if ((rc = set_entry(s, t, set, sl, 1, add)) != 0)
 			return rc;
 	}
 	if (!token_held(t))
 		return 0;
 	name_key(t, nk);
 	if (!add)
-		return db_del(s, txn, DB_TOK_NAME, nk, NAME_KEY_LEN);
-	rc = db_put(s, txn, DB_TOK_NAME, nk, NAME_KEY_LEN, t->id, UUID_LEN,
-	    MDB_NOOVERWRITE);
+		return ix_del(s, IDB_NAME, nk, NAME_KEY_LEN);
+	rc = ix_put(s, IDB_NAME, nk, NAME_KEY_LEN, t->id, UUID_LEN, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? STORE_EXISTS : rc;
 }
 
@@ -301,10 +340,27 @@ tx_token_add(struct store *s, MDB_txn *txn, void *arg)
 	int rc;
 
 	if ((rc = record_put(s, txn, t, MDB_NOOVERWRITE)) != 0 ||
-	    (rc = db_put(s, txn, DB_TOK_JTI, t->jti, strlen(t->jti), t->id,
-	    UUID_LEN, MDB_NOOVERWRITE)) != 0)
+	    (rc = ix_put(s, IDB_JTI, t->jti, strlen(t->jti), t->id, UUID_LEN,
+	    MDB_NOOVERWRITE)) != 0)
 		return rc;
-	return index_token(s, txn, t, 1);
+	return index_token(s, t, 1);
+}
+
+/* STORE_EXISTS when t cannot be added, its jti or (held) its name taken. */
+static int
+add_conflict(struct store *s, const struct token *t)
+{
+	char nk[NAME_KEY_LEN];
+	MDB_val v;
+	int rc;
+
+	if ((rc = ix_get(s, IDB_JTI, t->jti, strlen(t->jti), &v)) != MDB_NOTFOUND)
+		return rc == 0 ? STORE_EXISTS : rc;
+	if (!token_held(t))
+		return 0;
+	name_key(t, nk);
+	rc = ix_get(s, IDB_NAME, nk, NAME_KEY_LEN, &v);
+	return rc == 0 ? STORE_EXISTS : rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int
@@ -335,10 +391,54 @@ tx_token_add_record(struct store *s, MDB_txn *txn, const char *rec, size_t len,
 		*stored = jstr(have, "jti") != NULL && strcmp(jstr(have, "jti"), t.jti) == 0;
 		rc = *stored ? 0 : STORE_EXISTS;
 		json_object_put(have);
-	} else if (rc == MDB_NOTFOUND)
+	} else if (rc == MDB_NOTFOUND && (rc = add_conflict(s, &t)) == 0)
 		rc = tx_token_add(s, txn, &t);
 	token_free(&t);
 	return rc;
+}
+
+int
+tx_token_index_all(struct store *s, MDB_txn *txn, size_t *n)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	struct token t;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOKENS], &c)) != 0)
+		return rc;
+	if ((tok = json_tokener_new()) == NULL) {
+		mdb_cursor_close(c);
+		return ENOMEM;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		json_tokener_reset(tok);
+		o = json_tokener_parse_ex(tok, v.mv_data, (int)v.mv_size);
+		if (o == NULL || !json_object_is_type(o, json_type_object) ||
+		    token_from_json(o, &t) != 0) {
+			json_object_put(o);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		json_object_put(o);
+		/* two held tokens of one name, or one jti, cannot have been
+		 * written: the first one is kept */
+		if ((rc = ix_put(s, IDB_JTI, t.jti, strlen(t.jti), t.id, UUID_LEN,
+		    MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+			rc = 0;
+		if (rc == 0 && (rc = index_token(s, &t, 1)) == STORE_EXISTS)
+			rc = 0;
+		token_free(&t);
+		if (rc != 0)
+			break;
+		(*n)++;
+	}
+	json_tokener_free(tok);
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int
@@ -362,7 +462,7 @@ lmdb_token_add(struct store *s, const struct token *t,
 		if (done)
 			return rc;
 	}
-	return store_write_audited(s, tx_token_add, (void *)(uintptr_t)t, ev);
+	return store_write_index(s, tx_token_add, (void *)(uintptr_t)t, ev);
 }
 
 struct tok_get {
@@ -488,16 +588,27 @@ tx_token_get(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct tok_get *g = arg;
 	char id[UUID_LEN + 1];
+	MDB_val v;
 	int rc;
 
 	if (g->jti == NULL)
 		return load_token(s, txn, g->id, g->out);
 	if (*g->jti == '\0' || strlen(g->jti) > 256)
 		return MDB_NOTFOUND;
-	if ((rc = db_get_str(s, txn, DB_TOK_JTI, g->jti, strlen(g->jti), id,
-	    sizeof(id))) != 0)
+	if ((rc = ix_get(s, IDB_JTI, g->jti, strlen(g->jti), &v)) != 0)
 		return rc;
-	return load_token(s, txn, id, g->out);
+	if (v.mv_size != UUID_LEN)
+		return MDB_CORRUPTED;
+	memcpy(id, v.mv_data, UUID_LEN);
+	id[UUID_LEN] = '\0';
+	if ((rc = load_token(s, txn, id, g->out)) != 0)
+		return rc;
+	/* the record has the last word: an index is a cache */
+	if (strcmp(g->out->jti, g->jti) != 0) {
+		token_free(g->out);
+		return MDB_NOTFOUND;
+	}
+	return 0;
 }
 
 /* Fill last_used from the usage environment (best effort: 0 on failure). */
@@ -526,7 +637,7 @@ lmdb_token_by_jti(struct store *s, const char *jti, struct token *out)
 	struct tok_get g = { NULL, jti, out };
 
 	memset(out, 0, sizeof(*out));
-	return store_read(s, tx_token_get, &g);
+	return store_read_index(s, tx_token_get, &g);
 }
 
 struct tok_edit {
@@ -557,9 +668,9 @@ tx_token_edit(struct store *s, MDB_txn *txn, void *arg)
 		rc = EDIT_REFUSED;
 		goto out;
 	}
-	if ((rc = index_token(s, txn, &old, 0)) == 0 &&
+	if ((rc = index_token(s, &old, 0)) == 0 &&
 	    (rc = record_put(s, txn, &cur, 0)) == 0)
-		rc = index_token(s, txn, &cur, 1);
+		rc = index_token(s, &cur, 1);
 out:
 	if (rc == 0 && e->out != NULL)
 		*e->out = cur;
@@ -579,7 +690,7 @@ lmdb_token_edit(struct store *s, const char *id, token_edit_fn fn, void *arg,
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	rc = store_write_audited(s, tx_token_edit, &e, ev);
+	rc = store_write_index(s, tx_token_edit, &e, ev);
 	if (rc != 0 && out != NULL)
 		token_free(out);
 	else if (out != NULL)
@@ -613,7 +724,7 @@ lmdb_token_rotate(struct store *s, const char *old_id, token_edit_fn fn, void *a
 	if (strlen(newt->id) != UUID_LEN || newt->name == NULL || newt->scope == NULL ||
 	    newt->tags == NULL)
 		return STORE_INVALID;
-	rc = store_write_audited(s, tx_token_rotate, &r, ev);
+	rc = store_write_index(s, tx_token_rotate, &r, ev);
 	return r.edit.fn_rc != 0 ? r.edit.fn_rc : rc;
 }
 
@@ -632,19 +743,19 @@ struct tok_page {
 };
 
 static uint64_t
-count_get(struct store *s, MDB_txn *txn, const char *set, size_t sl)
+count_get(struct store *s, const char *set, size_t sl)
 {
-	MDB_val k = { sl, (void *)(uintptr_t)set }, v;
+	MDB_val v;
 	uint64_t n = 0;
 
-	if (mdb_get(txn, s->dbi[DB_TOK_CNT], &k, &v) == 0 && v.mv_size == sizeof(n))
+	if (ix_get(s, IDB_CNT, set, sl, &v) == 0 && v.mv_size == sizeof(n))
 		memcpy(&n, v.mv_data, sizeof(n));
 	return n;
 }
 
 /* Number of held tokens of the set whose expiry is at or before now. */
 static int
-count_expired(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t *n)
+count_expired(struct store *s, struct tok_page *p, uint64_t *n)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -655,7 +766,7 @@ count_expired(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t *n)
 	*n = 0;
 	k.mv_size = set_key(key, p->set, p->sl, 0, "000000000000000000000000000000000000");
 	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_EXP], &c)) != 0)
+	if ((rc = ix_cursor(s, IDB_EXP, &c)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -686,13 +797,13 @@ entry_expired(const MDB_val *v, int64_t now)
 
 /* Tokens of the set p->set counted for a listing (held and unexpired, or all). */
 static int
-set_total(struct store *s, MDB_txn *txn, struct tok_page *p, uint64_t *total)
+set_total(struct store *s, struct tok_page *p, uint64_t *total)
 {
 	uint64_t expired = 0;
 	int rc;
 
-	*total = count_get(s, txn, p->set, p->sl);
-	if (p->held_only && (rc = count_expired(s, txn, p, &expired)) != 0)
+	*total = count_get(s, p->set, p->sl);
+	if (p->held_only && (rc = count_expired(s, p, &expired)) != 0)
 		return rc;
 	*total = *total > expired ? *total - expired : 0;
 	return 0;
@@ -708,11 +819,11 @@ tx_token_list(struct store *s, MDB_txn *txn, void *arg)
 	uint64_t skip = 0;
 	int rc;
 
-	if ((rc = set_total(s, txn, p, &p->total)) != 0)
+	if ((rc = set_total(s, p, &p->total)) != 0)
 		return rc;
 	if ((p->v = calloc(p->limit ? p->limit : 1, sizeof(*p->v))) == NULL)
 		return ENOMEM;
-	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_IDX], &c)) != 0)
+	if ((rc = ix_cursor(s, IDB_IDX, &c)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && p->n < p->limit;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -724,7 +835,10 @@ tx_token_list(struct store *s, MDB_txn *txn, void *arg)
 			continue;
 		memcpy(id, (char *)k.mv_data + p->sl + 8, UUID_LEN);
 		id[UUID_LEN] = '\0';
-		if ((rc = load_token(s, txn, id, &p->v[p->n])) != 0)
+		/* not found: written after txn began (store_index.c) */
+		if ((rc = load_token(s, txn, id, &p->v[p->n])) == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
 			break;
 		p->n++;
 	}
@@ -759,7 +873,7 @@ lmdb_token_list(struct store *s, enum tokset set, const char *key,
 	p.now = now;
 	p.offset = offset;
 	p.limit = limit;
-	if ((rc = store_read(s, tx_token_list, &p)) != 0) {
+	if ((rc = store_read_index(s, tx_token_list, &p)) != 0) {
 		tokens_free(p.v, p.n);
 		return rc;
 	}
@@ -791,11 +905,10 @@ struct tok_visible {
  * w->outside: its entry is in that team's owner set ("P"/"p").
  */
 static int
-own_outside(struct store *s, MDB_txn *txn, const struct tok_visible *w,
-    const char *sfx)
+own_outside(struct store *s, const struct tok_visible *w, const char *sfx)
 {
 	char key[SET_MAX + SUFFIX_LEN];
-	MDB_val k = { sizeof(key), key }, v;
+	MDB_val v;
 	size_t i;
 
 	key[0] = w->page.held_only ? 'p' : 'P';
@@ -803,7 +916,7 @@ own_outside(struct store *s, MDB_txn *txn, const struct tok_visible *w,
 	memcpy(key + SET_MAX, sfx, SUFFIX_LEN);
 	for (i = 0; i < w->outside.n; i++) {
 		memcpy(key + 1 + UUID_LEN, w->outside.v[i], TEAMID_LEN);
-		if (mdb_get(txn, s->dbi[DB_TOK_IDX], &k, &v) == 0)
+		if (ix_get(s, IDB_IDX, key, sizeof(key), &v) == 0)
 			return 1;
 	}
 	return 0;
@@ -814,8 +927,7 @@ own_outside(struct store *s, MDB_txn *txn, const struct tok_visible *w,
  * w->kv; with own, not those of own tokens of teams outside the scope.
  */
 static int
-collect(struct store *s, MDB_txn *txn, struct tok_visible *w, uint64_t want,
-    int own)
+collect(struct store *s, struct tok_visible *w, uint64_t want, int own)
 {
 	struct tok_page *p = &w->page;
 	struct keyvec *kv = &w->kv;
@@ -824,7 +936,7 @@ collect(struct store *s, MDB_txn *txn, struct tok_visible *w, uint64_t want,
 	uint64_t got = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_IDX], &c)) != 0)
+	if ((rc = ix_cursor(s, IDB_IDX, &c)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && got < want;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -833,7 +945,7 @@ collect(struct store *s, MDB_txn *txn, struct tok_visible *w, uint64_t want,
 		if (p->held_only && entry_expired(&v, p->now))
 			continue;
 		if (own && w->outside.n > 0 &&
-		    own_outside(s, txn, w, (char *)k.mv_data + p->sl))
+		    own_outside(s, w, (char *)k.mv_data + p->sl))
 			continue;
 		if (kv->n == kv->cap) {
 			size_t ncap = kv->cap ? kv->cap * 2 : 64;
@@ -861,7 +973,7 @@ suffix_cmp(const void *a, const void *b)
 
 /* Add set i of the probe token (owner and/or team filled) to the union. */
 static int
-visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct token *probe,
+visit_set(struct store *s, struct tok_visible *w, const struct token *probe,
     int i, int sign)
 {
 	struct tok_page *p = &w->page;
@@ -869,10 +981,10 @@ visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct tok
 	int rc;
 
 	p->sl = set_name(probe, i, p->held_only, p->set);
-	if ((rc = set_total(s, txn, p, &n)) != 0)
+	if ((rc = set_total(s, p, &n)) != 0)
 		return rc;
 	p->total = sign > 0 ? p->total + n : (p->total > n ? p->total - n : 0);
-	return sign > 0 ? collect(s, txn, w, p->offset + p->limit, i == 1) : 0;
+	return sign > 0 ? collect(s, w, p->offset + p->limit, i == 1) : 0;
 }
 
 /*
@@ -880,7 +992,7 @@ visit_set(struct store *s, MDB_txn *txn, struct tok_visible *w, const struct tok
  * w->outside: the counters of its owner-in-team sets, "P<owner><team>".
  */
 static int
-find_outside(struct store *s, MDB_txn *txn, struct tok_visible *w)
+find_outside(struct store *s, struct tok_visible *w)
 {
 	char prefix[1 + UUID_LEN], team[TEAMID_LEN + 1];
 	MDB_val k = { sizeof(prefix), prefix }, v;
@@ -889,7 +1001,7 @@ find_outside(struct store *s, MDB_txn *txn, struct tok_visible *w)
 
 	prefix[0] = 'P';
 	memcpy(prefix + 1, w->owner, UUID_LEN);
-	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOK_CNT], &c)) != 0)
+	if ((rc = ix_cursor(s, IDB_CNT, &c)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -911,7 +1023,7 @@ find_outside(struct store *s, MDB_txn *txn, struct tok_visible *w)
 
 /* The own tokens of w->owner in the union, less those of teams outside the scope. */
 static int
-visit_own(struct store *s, MDB_txn *txn, struct tok_visible *w)
+visit_own(struct store *s, struct tok_visible *w)
 {
 	struct token probe;
 	size_t i;
@@ -919,12 +1031,12 @@ visit_own(struct store *s, MDB_txn *txn, struct tok_visible *w)
 
 	memset(&probe, 0, sizeof(probe));
 	memcpy(probe.owner_id, w->owner, UUID_LEN);
-	if ((w->scope != NULL && (rc = find_outside(s, txn, w)) != 0) ||
-	    (rc = visit_set(s, txn, w, &probe, 1, 1)) != 0)
+	if ((w->scope != NULL && (rc = find_outside(s, w)) != 0) ||
+	    (rc = visit_set(s, w, &probe, 1, 1)) != 0)
 		return rc;
 	for (i = 0; i < w->outside.n; i++) {
 		memcpy(probe.team_id, w->outside.v[i], TEAMID_LEN);
-		if ((rc = visit_set(s, txn, w, &probe, 3, -1)) != 0)
+		if ((rc = visit_set(s, w, &probe, 3, -1)) != 0)
 			return rc;
 	}
 	return 0;
@@ -940,7 +1052,7 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 	size_t i, j, n;
 	int rc;
 
-	if ((rc = visit_own(s, txn, w)) != 0)
+	if ((rc = visit_own(s, w)) != 0)
 		return rc;
 	memset(&probe, 0, sizeof(probe));
 	memcpy(probe.owner_id, w->owner, UUID_LEN);
@@ -948,8 +1060,8 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 		if (!util_is_team_id(w->teams->v[i]))
 			continue;
 		memcpy(probe.team_id, w->teams->v[i], TEAMID_LEN);
-		if ((rc = visit_set(s, txn, w, &probe, 2, 1)) != 0 ||
-		    (rc = visit_set(s, txn, w, &probe, 3, -1)) != 0)
+		if ((rc = visit_set(s, w, &probe, 2, 1)) != 0 ||
+		    (rc = visit_set(s, w, &probe, 3, -1)) != 0)
 			return rc;
 	}
 	if (w->kv.n > 1)
@@ -962,7 +1074,10 @@ tx_token_visible(struct store *s, MDB_txn *txn, void *arg)
 	for (n = p->offset; n < j && p->n < p->limit; n++) {
 		memcpy(id, w->kv.v[n] + 8, UUID_LEN);
 		id[UUID_LEN] = '\0';
-		if ((rc = load_token(s, txn, id, &p->v[p->n])) != 0)
+		/* not found: written after txn began (store_index.c) */
+		if ((rc = load_token(s, txn, id, &p->v[p->n])) == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
 			return rc;
 		p->n++;
 	}
@@ -991,7 +1106,7 @@ lmdb_token_list_visible(struct store *s, const char *owner_id,
 	w.page.now = now;
 	w.page.offset = offset;
 	w.page.limit = limit;
-	rc = store_read(s, tx_token_visible, &w);
+	rc = store_read_index(s, tx_token_visible, &w);
 	free(w.kv.v);
 	strlist_free(&w.outside);
 	if (rc != 0) {
