@@ -248,7 +248,7 @@ write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
     const struct audit_event *ev, int idx)
 {
 	MDB_txn *txn;
-	int rc, tries;
+	int rc, tries, behind = 0;
 
 	if (env == NULL || (s->rdonly && env == s->env))
 		return STORE_RDONLY;
@@ -259,28 +259,19 @@ write_txn(struct store *s, MDB_env *env, txn_fn fn, void *arg,
 		/* with idx, the indexes too, committed after (store_index.c) */
 		if ((idx && (rc = index_begin(s, txn, 1)) != 0) ||
 		    (rc = fn(s, txn, arg)) != 0 ||
-		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0) ||
-		    (idx && (rc = index_count(s, txn)) != 0)) {
+		    (ev != NULL && (rc = audit_put(s, txn, ev)) != 0)) {
 			if (idx)
 				index_abort(s);
 			mdb_txn_abort(txn);
-			if (rc == MDB_MAP_FULL &&
-			    store_map_grow(s, s->ifull ? s->ienv : env) == 0)
-				continue;
-			return store_write_err(env, rc);
-		}
-		if ((rc = mdb_txn_commit(txn)) != 0) {
-			if (idx)
-				index_abort(s);
-			if (rc == MDB_MAP_FULL && store_map_grow(s, env) == 0)
-				continue;
-			return store_write_err(env, rc);
-		}
-		/* the change is stored: a failure of the indexes' commit
-		 * leaves them behind, to be made again now */
-		if (idx && index_commit(s) != 0)
+		} else
+			rc = idx ? index_commit_with(s, txn, &behind) :
+			    mdb_txn_commit(txn);
+		if (rc == MDB_MAP_FULL &&
+		    store_map_grow(s, s->ifull ? s->ienv : env) == 0)
+			continue;
+		if (behind)
 			index_repair(s);
-		return STORE_OK;
+		return store_write_err(env, rc);
 	}
 	return STORE_FULL;
 }

@@ -299,7 +299,7 @@ static int
 lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 {
 	uint32_t idx[GROUP_SLOTS];
-	int res[GROUP_SLOTS], rc, irc = 0, pass;
+	int res[GROUP_SLOTS], rc, behind = 0, pass;
 	struct group_slot *sl;
 	size_t i, m, n = 0;
 
@@ -328,18 +328,15 @@ lead(struct store *s, struct group *g, MDB_txn *txn, int orphans)
 		if (n == m || rc != 0)
 			break;
 	}
-	if (rc == 0 && (rc = index_count(s, txn)) == 0) {
-		if ((rc = mdb_txn_commit(txn)) == 0)
-			irc = index_commit(s);
-		else
-			index_abort(s);
-	} else {
+	if (rc == 0)
+		rc = index_commit_with(s, txn, &behind);
+	else {
 		index_abort(s);
 		mdb_txn_abort(txn);
 	}
 	settle(s, g, idx, res, n, rc, rc == MDB_MAP_FULL);
 	pthread_mutex_unlock(&g->h->lead);
-	if (irc != 0)                   /* not under the leader's mutex */
+	if (behind)                     /* not under the leader's mutex */
 		index_repair(s);
 	return rc == MDB_MAP_FULL ? rc : 0;
 }

@@ -208,30 +208,39 @@ index_abort(struct store *s)
 }
 
 int
-index_count(struct store *s, MDB_txn *txn)
+index_commit_with(struct store *s, MDB_txn *txn, int *behind)
 {
 	struct istate st;
 	int rc;
 
+	*behind = 0;
 	if ((rc = main_state(s, txn, &st)) != 0 && rc != MDB_NOTFOUND)
-		return rc;
+		goto fail;
 	st.gen++;
-	if ((rc = put_state(s, txn, s->dbi[DB_META], &st)) == 0 &&
-	    (rc = put_state(s, s->itxn, s->idbi[IDB_STATE], &st)) == MDB_MAP_FULL)
-		s->ifull = 1;
-	return rc;
-}
-
-int
-index_commit(struct store *s)
-{
-	int rc = mdb_txn_commit(s->itxn);
-
+	if ((rc = put_state(s, txn, s->dbi[DB_META], &st)) != 0)
+		goto fail;
+	if ((rc = put_state(s, s->itxn, s->idbi[IDB_STATE], &st)) != 0) {
+		if (rc == MDB_MAP_FULL)
+			s->ifull = 1;
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		index_abort(s);
+		return rc;
+	}
+	/* the change is stored: indexes that fail now are behind */
+	rc = mdb_txn_commit(s->itxn);
 	s->itxn = NULL;
 	s->ikind = IK_NONE;
-	if (rc != 0)
+	if (rc != 0) {
 		log_warn("store: the token indexes could not be written (%s): "
 		    "making them again", mdb_strerror(rc));
+		*behind = 1;
+	}
+	return 0;
+fail:
+	index_abort(s);
+	mdb_txn_abort(txn);
 	return rc;
 }
 
@@ -370,8 +379,8 @@ int
 index_open(struct store *s, size_t map_mb)
 {
 	char path[4096], boot[SHFILE_BOOT];
-	MDB_txn *txn;
-	int rc, dead = 0;
+	MDB_txn *txn, *itxn;
+	int rc, dead = 0, cur = 0;
 
 	if ((rc = index_path(s, path, sizeof(path), boot)) != 0)
 		return rc;
@@ -385,14 +394,34 @@ index_open(struct store *s, size_t map_mb)
 	if ((rc = env_make(s, path, map_mb, MDB_NOSYNC | MDB_NOMETASYNC)) != 0)
 		return rc;
 	mdb_reader_check(s->ienv, &dead);
-	if ((rc = store_write(s, tx_state_init, NULL)) != 0)
+	/* the handles (and the databases, in a new directory) */
+	if ((rc = store_txn_begin(s->ienv, 0, &itxn)) != 0)
 		return rc;
-	/* under the writer lock: no index write is half done */
+	if ((rc = open_idbis(s, itxn, MDB_CREATE)) != 0) {
+		mdb_txn_abort(itxn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(itxn)) != 0)
+		return rc;
+	/* current, as another process left them: no writer lock at all */
+	if ((rc = store_txn_begin(s->env, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if ((rc = store_txn_begin(s->ienv, MDB_RDONLY, &itxn)) == 0) {
+		cur = current(s, txn, itxn);
+		mdb_txn_abort(itxn);
+	}
+	mdb_txn_abort(txn);
+	if (rc != 0 || cur)
+		return rc;
+	/* else under the writer lock, where no index write is half done */
 	if ((rc = store_txn_begin(s->env, 0, &txn)) != 0)
 		return rc;
-	rc = make_current(s, txn, 0);
-	mdb_txn_abort(txn);
-	return rc;
+	if ((rc = tx_state_init(s, txn, NULL)) != 0 ||
+	    (rc = make_current(s, txn, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);     /* writes only a new generation */
 }
 
 /* A catalog of schema 1 keeps its indexes (all but IDB_STATE, under the

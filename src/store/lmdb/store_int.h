@@ -218,13 +218,13 @@ void	index_close(struct store *);
 /* Begin s->itxn, the index transaction paired with txn of the catalog:
  * for a write, after making the indexes current (index_rebuild). */
 int	index_begin(struct store *, MDB_txn *txn, int write);
-/* Count the write in both generations (in txn, the catalog's write
- * transaction, and in s->itxn); once txn is committed, index_commit
- * commits s->itxn (failed: the indexes are behind, and index_repair,
- * called without any lock of store_group.c held, makes them current);
- * if txn is not, index_abort ends s->itxn. */
-int	index_count(struct store *, MDB_txn *txn);
-int	index_commit(struct store *);
+/* Count the write in both generations, commit txn (the catalog's write
+ * transaction) and then s->itxn; both are ended. 0, or the catalog's
+ * failure (nothing written). *behind: the indexes' commit failed after
+ * the catalog's, and index_repair, called without any lock of
+ * store_group.c held, must make them current. index_abort ends s->itxn
+ * alone. */
+int	index_commit_with(struct store *, MDB_txn *txn, int *behind);
 void	index_repair(struct store *);
 void	index_abort(struct store *);
 /* Run fn in a read (write: durable, with the audit event ev) transaction
