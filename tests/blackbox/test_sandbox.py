@@ -36,7 +36,7 @@ import time
 import unittest
 
 from harness import (ALICE, FCGI, ON_PG, Instance, InstanceTestCase,
-                     pg_cluster, skip_on_pg)
+                     pg_cluster, skip_on_pg, wait_until)
 
 MDB_STAT = shutil.which("mdb_stat")
 MIB = 1 << 20
@@ -50,11 +50,21 @@ def proc_status(pid):
                     if ":\t" in line)
 
 
-def worker_log(inst):
-    """The workers' stderr so far, after a moment for the last lines."""
-    time.sleep(0.2)
-    with open(inst.worklog, "rb") as f:
-        return f.read().decode("utf-8", "replace")
+def worker_log(inst, until=lambda log: True, what="the workers' log"):
+    """The workers' stderr, once until(it) holds: a worker may still be
+    starting, or be about to write its line, when a test looks."""
+    def read():
+        with open(inst.worklog, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        return log if until(log) else None
+    return wait_until(read, 30, what)
+
+
+def said(pids, words):
+    """A condition on the log: each of pids has a line holding words."""
+    return lambda log: all(
+        any(l.startswith("tokencat[%d]: " % p) and words in l
+            for l in log.splitlines()) for p in pids)
 
 
 def uses_written(inst):
@@ -115,7 +125,8 @@ class On(SandboxTestCase):
             self.assertEqual(st.get("NoNewPrivs"), "1")
 
     def test_each_worker_said_sandbox_on(self):
-        log = worker_log(self.inst)
+        log = worker_log(self.inst, said(self.pids(), "sandbox"),
+                         "each worker's sandbox line")
         for pid in self.pids():
             lines = [l for l in log.splitlines()
                      if l.startswith("tokencat[%d]: " % pid) and "sandbox" in l]
@@ -130,7 +141,8 @@ class Off(SandboxTestCase):
     CONF = dict(RULE, sandbox="off")
 
     def test_no_filter_and_the_reason_in_the_log(self):
-        log = worker_log(self.inst)
+        log = worker_log(self.inst, said(self.pids(), "sandbox off"),
+                         "each worker's sandbox line")
         for pid in self.pids():
             self.assertEqual(proc_status(pid).get("Seccomp"), "0")
             self.assertIn("tokencat[%d]: info: sandbox off (sandbox = off "
@@ -188,16 +200,23 @@ class MapsGrow(SandboxTestCase):
             if st != 200:
                 raise AssertionError("check %d: %d %r" % (i, st, out))
         self.assertEqual(self.parallel(self.CHECKS, check), [])
-        time.sleep(1)           # the idle flush of every worker
-        st, _, u = self.req("GET", "/tokens/%s/usage?days=1" % tid, token=s)
-        self.assertEqual(st, 200, u)
+
+        def usage():            # written by each worker's idle flush
+            st, _, u = self.req("GET", "/tokens/%s/usage?days=1" % tid,
+                                token=s)
+            self.assertEqual(st, 200, u)
+            return u if u["total_requests"] >= self.CHECKS else None
+        u = wait_until(usage, 30, "the uses written")
         self.assertEqual(u["total_requests"], self.CHECKS, u)
         for f in ("data.mdb", "usage/data.mdb"):
             size = os.path.getsize(os.path.join(self.inst.db, f))
             self.assertGreater(size, MIB, "%s did not outgrow its map" % f)
-        log = worker_log(self.inst)
-        for d in (self.inst.db, os.path.join(self.inst.db, "usage")):
-            self.assertIn("store: growing the map of %s to 2 MiB" % d, log)
+        grown = ["store: growing the map of %s to 2 MiB" % d
+                 for d in (self.inst.db, os.path.join(self.inst.db, "usage"))]
+        log = worker_log(self.inst, lambda log: all(g in log for g in grown),
+                         "both maps grown")
+        for g in grown:
+            self.assertIn(g, log)
         self.assertEqual(sorted(self.pids()), before,
                          "a worker died and was replaced:\n" + log[-3000:])
         for pid in before:
