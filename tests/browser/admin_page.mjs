@@ -109,14 +109,22 @@ async function open({ width = 1280, height = 860 } = {}) {
   /* pending: the API requests under way at the server (no answer yet),
    * for a failure to name them. An answered request leaves at its
    * response: a page that drops the body of an answer it no longer needs
-   * (leaving a view) may get neither requestfinished nor requestfailed. */
-  const log = { console: [], dialogs: [], pending: new Set(),
+   * (leaving a view) may get neither requestfinished nor requestfailed.
+   * A new document (a reload, a load without the fragment) drops the
+   * requests of the one before, again with no event for some of them:
+   * at its DOMContentLoaded (never fired by a change of the fragment)
+   * the requests issued before its navigation leave too. */
+  const log = { console: [], dialogs: [], pending: new Map(), seq: 0, navSeq: 0,
     get inflight() { return this.pending.size; } };
   const isApi = (r) => new URL(r.url()).pathname.startsWith('/api/');
-  page.on('request', (r) => { if (isApi(r)) log.pending.add(r); });
+  page.on('request', (r) => { if (isApi(r)) log.pending.set(r, log.seq++); });
   page.on('response', (resp) => log.pending.delete(resp.request()));
   page.on('requestfinished', (r) => log.pending.delete(r));
   page.on('requestfailed', (r) => log.pending.delete(r));
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) log.navSeq = log.seq; });
+  page.on('domcontentloaded', () => {
+    for (const [r, n] of log.pending) if (n < log.navSeq) log.pending.delete(r);
+  });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
@@ -887,7 +895,7 @@ async function visit(c, hash) {
   const end = Date.now() + 20000;
   while (quiet < 3) {
     if (Date.now() > end) {
-      const names = [...c.log.pending].map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+      const names = [...c.log.pending.keys()].map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
       throw new Error(`${hash}: API requests still in flight (${c.log.inflight}: ${names.join(', ')}; busy ${await c.page.locator('[aria-busy="true"]').count()})`);
     }
     await frames(c.page);
