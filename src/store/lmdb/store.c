@@ -614,10 +614,17 @@ int
 db_get_str(struct store *s, MDB_txn *txn, int db, const void *k, size_t kl,
     char *out, size_t outsz)
 {
+	return dbi_get_str(txn, s->dbi[db], k, kl, out, outsz);
+}
+
+int
+dbi_get_str(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, char *out,
+    size_t outsz)
+{
 	MDB_val key = { kl, (void *)(uintptr_t)k }, val;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->dbi[db], &key, &val)) != 0)
+	if ((rc = mdb_get(txn, dbi, &key, &val)) != 0)
 		return rc;
 	if (val.mv_size >= outsz)
 		return MDB_CORRUPTED;

@@ -378,17 +378,19 @@ make_current(struct store *s, MDB_txn *txn, unsigned iflags)
 int
 index_open(struct store *s, size_t map_mb)
 {
-	char path[4096], boot[SHFILE_BOOT];
+	char path[4096], boot[SHFILE_BOOT], *slash;
 	MDB_txn *txn, *itxn;
 	int rc, dead = 0, cur = 0;
 
 	if ((rc = index_path(s, path, sizeof(path), boot)) != 0)
 		return rc;
-	if (snprintf(path, sizeof(path), "%s/index", s->dir) >= (int)sizeof(path) ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST))
-		return errno;
+	slash = strrchr(path, '/');             /* <dir>/index, then the boot's */
+	*slash = '\0';
+	rc = mkdir(path, 0700) == -1 && errno != EEXIST ? errno : 0;
+	*slash = '/';
+	if (rc != 0)
+		return rc;
 	remove_earlier(s, boot);
-	(void)index_path(s, path, sizeof(path), boot);
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return errno;
 	if ((rc = env_make(s, path, map_mb, MDB_NOSYNC | MDB_NOMETASYNC)) != 0)

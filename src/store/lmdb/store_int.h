@@ -216,7 +216,8 @@ int	index_drop_old(struct store *, MDB_txn *txn);
 int	index_open_rdonly(struct store *, size_t map_mb);
 void	index_close(struct store *);
 /* Begin s->itxn, the index transaction paired with txn of the catalog:
- * for a write, after making the indexes current (index_rebuild). */
+ * for a write, after making the indexes current (made again from the
+ * tokens when their generation is not the catalog's). */
 int	index_begin(struct store *, MDB_txn *txn, int write);
 /* Count the write in both generations, commit txn (the catalog's write
  * transaction) and then s->itxn; both are ended. 0, or the catalog's
@@ -258,6 +259,9 @@ int	db_put(struct store *, MDB_txn *, int db, const void *k, size_t kl,
 	    const void *v, size_t vl, unsigned flags);
 int	db_del(struct store *, MDB_txn *, int db, const void *k, size_t kl);
 /* Copy the string at key into out (outsz bytes). MDB_NOTFOUND if absent. */
+/* The same in any database of any environment (the index one). */
+int	dbi_get_str(MDB_txn *, MDB_dbi, const void *k, size_t kl, char *out,
+	    size_t outsz);
 int	db_get_str(struct store *, MDB_txn *, int db, const void *k, size_t kl,
 	    char *out, size_t outsz);
 

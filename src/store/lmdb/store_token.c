@@ -346,6 +346,28 @@ tx_token_add(struct store *s, MDB_txn *txn, void *arg)
 	return index_token(s, t, 1);
 }
 
+/* The token of a record (its JSON, len bytes) into t: 0, STORE_INVALID
+ * when it is not one, or ENOMEM. */
+static int
+record_decode(const char *rec, size_t len, struct token *t)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	int rc;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return ENOMEM;
+	o = json_tokener_parse_ex(tok, rec, (int)len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return STORE_INVALID;
+	}
+	rc = token_from_json(o, t);
+	json_object_put(o);
+	return rc;
+}
+
 /* STORE_EXISTS when t cannot be added, its jti or (held) its name taken. */
 static int
 add_conflict(struct store *s, const struct token *t)
@@ -367,23 +389,12 @@ int
 tx_token_add_record(struct store *s, MDB_txn *txn, const char *rec, size_t len,
     int *stored)
 {
-	struct json_object *o, *have;
-	struct json_tokener *tok;
+	struct json_object *have;
 	struct token t;
 	int rc;
 
 	*stored = 0;
-	if ((tok = json_tokener_new()) == NULL)
-		return ENOMEM;
-	o = json_tokener_parse_ex(tok, rec, (int)len);
-	json_tokener_free(tok);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return STORE_INVALID;
-	}
-	rc = token_from_json(o, &t);
-	json_object_put(o);
-	if (rc != 0)
+	if ((rc = record_decode(rec, len, &t)) != 0)
 		return rc;
 	if ((rc = db_get_json(s, txn, DB_TOKENS, t.id, UUID_LEN, &have)) == 0) {
 		/* added by a leader that died after its commit: the id is new
@@ -400,8 +411,6 @@ tx_token_add_record(struct store *s, MDB_txn *txn, const char *rec, size_t len,
 int
 tx_token_index_all(struct store *s, MDB_txn *txn, size_t *n)
 {
-	struct json_tokener *tok;
-	struct json_object *o;
 	struct token t;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -409,21 +418,13 @@ tx_token_index_all(struct store *s, MDB_txn *txn, size_t *n)
 
 	if ((rc = mdb_cursor_open(txn, s->dbi[DB_TOKENS], &c)) != 0)
 		return rc;
-	if ((tok = json_tokener_new()) == NULL) {
-		mdb_cursor_close(c);
-		return ENOMEM;
-	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		json_tokener_reset(tok);
-		o = json_tokener_parse_ex(tok, v.mv_data, (int)v.mv_size);
-		if (o == NULL || !json_object_is_type(o, json_type_object) ||
-		    token_from_json(o, &t) != 0) {
-			json_object_put(o);
-			rc = MDB_CORRUPTED;
+		if ((rc = record_decode(v.mv_data, v.mv_size, &t)) != 0) {
+			if (rc == STORE_INVALID)
+				rc = MDB_CORRUPTED;
 			break;
 		}
-		json_object_put(o);
 		/* two held tokens of one name, or one jti, cannot have been
 		 * written: the first one is kept */
 		if ((rc = ix_put(s, IDB_JTI, t.jti, strlen(t.jti), t.id, UUID_LEN,
@@ -436,7 +437,6 @@ tx_token_index_all(struct store *s, MDB_txn *txn, size_t *n)
 			break;
 		(*n)++;
 	}
-	json_tokener_free(tok);
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -557,8 +557,6 @@ static int
 load_token(struct store *s, MDB_txn *txn, const char *id, struct token *out)
 {
 	MDB_val k = { UUID_LEN, (void *)(uintptr_t)id }, v;
-	struct json_tokener *tok;
-	struct json_object *o;
 	struct decoded *d;
 	int rc;
 
@@ -568,16 +566,8 @@ load_token(struct store *s, MDB_txn *txn, const char *id, struct token *out)
 		return rc;
 	if ((d = decoded_get(id, &v)) != NULL)
 		return token_copy(out, &d->tok);
-	if ((tok = json_tokener_new()) == NULL)
-		return ENOMEM;
-	o = json_tokener_parse_ex(tok, v.mv_data, (int)v.mv_size);
-	json_tokener_free(tok);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
+	if ((rc = record_decode(v.mv_data, v.mv_size, out)) == STORE_INVALID)
 		return MDB_CORRUPTED;
-	}
-	rc = token_from_json(o, out);
-	json_object_put(o);
 	if (rc == 0)
 		decoded_put(id, &v, out);
 	return rc;
@@ -588,20 +578,15 @@ tx_token_get(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct tok_get *g = arg;
 	char id[UUID_LEN + 1];
-	MDB_val v;
 	int rc;
 
 	if (g->jti == NULL)
 		return load_token(s, txn, g->id, g->out);
 	if (*g->jti == '\0' || strlen(g->jti) > 256)
 		return MDB_NOTFOUND;
-	if ((rc = ix_get(s, IDB_JTI, g->jti, strlen(g->jti), &v)) != 0)
-		return rc;
-	if (v.mv_size != UUID_LEN)
-		return MDB_CORRUPTED;
-	memcpy(id, v.mv_data, UUID_LEN);
-	id[UUID_LEN] = '\0';
-	if ((rc = load_token(s, txn, id, g->out)) != 0)
+	if ((rc = dbi_get_str(s->itxn, s->idbi[IDB_JTI], g->jti, strlen(g->jti),
+	    id, sizeof(id))) != 0 ||
+	    (rc = load_token(s, txn, id, g->out)) != 0)
 		return rc;
 	/* the record has the last word: an index is a cache */
 	if (strcmp(g->out->jti, g->jti) != 0) {
